@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run Relapp on its embedded default: SQLite and Celery's filesystem broker
+# under var/, demo data loaded, web server + Celery worker and beat.
+# Ctrl-C stops all of them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBUG="${DEBUG:-true}"
+PORT="${PORT:-8000}"
+PY=.venv/bin/python
+
+mkdir -p var/celery/broker var/celery/processed var/mail
+"$PY" manage.py migrate --noinput
+"$PY" manage.py seed_demo
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# One process runs the worker and the beat scheduler (-B): only one beat may
+# ever run, and the embedded broker needs no other service.
+.venv/bin/celery -A relapp worker -B --pool=solo --without-gossip --without-mingle \
+  --schedule var/celery/beat-schedule --loglevel=INFO --logfile var/celery/worker.log &
+pids+=($!)
+
+echo "Relapp is starting on http://127.0.0.1:${PORT}/ (sign in as rm / ${DEMO_PASSWORD:-relapp-demo})"
+echo "Celery worker and beat log: var/celery/worker.log"
+"$PY" manage.py runserver "127.0.0.1:${PORT}" --noreload &
+pids+=($!)
+wait -n "${pids[@]}"

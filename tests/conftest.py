@@ -1,0 +1,207 @@
+"""Shared fixtures: personas, a real Celery worker, real headless Chromium."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+PASSWORD = "correct-horse-battery"  # noqa: S105
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+# --- personas -------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    def make(username: str, *, groups: tuple[str, ...] = (), **extra):
+        user = get_user_model().objects.create_user(
+            username=username,
+            password=PASSWORD,
+            email=f"{username}@example.test",
+            first_name=extra.pop("first_name", username.capitalize()),
+            last_name=extra.pop("last_name", "Tester"),
+            **extra,
+        )
+        for name in groups:
+            user.groups.add(Group.objects.get_or_create(name=name)[0])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def release_manager(make_user):
+    return make_user("rm", groups=("Release managers",))
+
+
+@pytest.fixture
+def auditor(make_user):
+    return make_user("auditor", groups=("Auditors",))
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("outsider")
+
+
+# --- real Celery worker ---------------------------------------------------
+
+
+class WorkerProcess:
+    def __init__(self, popen: subprocess.Popen, log: Path):
+        self.popen = popen
+        self.log = log
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+
+
+def _worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    from django.db import connection
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "relapp.settings_test"
+    # The worker must use the database pytest-django created (test_<name>).
+    settings_dict = connection.settings_dict
+    env["DATABASE_URL"] = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
+        f"/{settings_dict['NAME']}"
+    )
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real `celery worker` processes against the test Redis and database."""
+    started: list[WorkerProcess] = []
+
+    def start(*, beat: bool = False, env: dict[str, str] | None = None) -> WorkerProcess:
+        index = len(started)
+        log = tmp_path / f"worker-{index}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "relapp",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            f"--hostname=test-worker-{index}@%h",
+            f"--logfile={log}",
+        ]
+        if beat:
+            command += ["-B", f"--schedule={tmp_path / f'beat-{index}'}"]
+        popen = subprocess.Popen(command, cwd=ROOT, env=_worker_env(env))  # noqa: S603
+        worker = WorkerProcess(popen, log)
+        started.append(worker)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if log.exists() and " ready." in log.read_text():
+                return worker
+            if popen.poll() is not None:
+                break
+            time.sleep(0.1)
+        worker.stop()
+        text = log.read_text() if log.exists() else "(no log)"
+        raise RuntimeError(f"Celery worker did not become ready:\n{text}")
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+# --- real headless Chromium -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django refuses
+    # ORM calls while one runs unless told the caller knows it is synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+    from django.db import connections
+
+    connections.close_all()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[object]:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page) -> Callable[[str], Path]:
+    def take(name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def login(page) -> Callable[[str, str], None]:
+    def sign_in(username: str, password: str = PASSWORD) -> None:
+        page.goto("/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state("domcontentloaded")
+
+    return sign_in
+
+
+def axe_serious_violations(page) -> list[dict]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in results.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]

@@ -7,6 +7,7 @@ COPY pyproject.toml ./
 COPY relapp ./relapp
 COPY approvals ./approvals
 COPY raci ./raci
+COPY audit ./audit
 RUN pip install --no-cache-dir .
 COPY . .
 # collectstatic needs settings but no database: a build-time key is enough.

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 
 # Read by the change log so every entry carries the request that caused it.
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
+current_client_ip: ContextVar[str | None] = ContextVar("current_client_ip", default=None)
 
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -27,9 +28,11 @@ class RequestIdMiddleware:
         request_id = incoming if _ACCEPTABLE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = current_request_id.set(request_id)
+        ip_token = current_client_ip.set(request.META.get("REMOTE_ADDR") or None)
         try:
             response = self.get_response(request)
         finally:
             current_request_id.reset(token)
+            current_client_ip.reset(ip_token)
         response[self.header] = request_id
         return response

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "relapp",
     "approvals",
     "raci",
+    "audit",
 ]
 
 MIDDLEWARE = [

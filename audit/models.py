@@ -1,0 +1,116 @@
+from django.conf import settings
+from django.db import models
+
+
+class Action(models.TextChoices):
+    """The one catalogue of change-log actions."""
+
+    PRODUCT_CREATED = "product.created", "Product created"
+    RELEASE_CREATED = "release.created", "Release created"
+    RELEASE_SUBMITTED = "release.submitted", "Release submitted for review"
+    RELEASE_APPROVED = "release.approved", "Release approved"
+    RELEASE_REJECTED = "release.rejected", "Release rejected"
+    RELEASE_HALTED = "release.halted", "Release halted"
+    RELEASE_RESUMED = "release.resumed", "Release resumed"
+    RELEASE_REVISED = "release.revised", "Release sent back to draft"
+    RELEASE_CANCELLED = "release.cancelled", "Release cancelled"
+    RELEASE_DEPLOYED = "release.deployed", "Release deployed"
+    RELEASE_ROLLED_BACK = "release.rolled_back", "Release rolled back"
+    RELEASE_CLOSED = "release.closed", "Release closed"
+    DEPLOYMENT_RECORDED = "deployment.recorded", "Deployment recorded"
+    RAD_REVISED = "rad.revised", "RAD revision written"
+    COMMENT_ADDED = "comment.added", "Comment added"
+    SIGNOFF_RECORDED = "signoff.recorded", "Sign-off recorded"
+    SIGNOFF_VOIDED = "signoff.voided", "Sign-off voided"
+    SIGNOFF_REFUSED = "signoff.refused", "Sign-off refused"
+    VERBAL_RECORDED = "signoff.verbal_recorded", "Verbal approval recorded"
+    VERBAL_CONFIRMED = "signoff.verbal_confirmed", "Verbal approval confirmed"
+    VERBAL_DISPUTED = "signoff.verbal_disputed", "Verbal approval disputed"
+    RACI_CHANGED = "raci.changed", "RACI matrix changed"
+    PERMISSION_GRANTED = "permission.granted", "Permission granted"
+    PERMISSION_REVOKED = "permission.revoked", "Permission revoked"
+    GATE_CHECK_REPORTED = "gatecheck.reported", "Gate check reported"
+    POLICY_CHANGED = "policy.changed", "Approval policy changed"
+    MEETING_SCHEDULED = "meeting.scheduled", "Gate meeting scheduled"
+    MEETING_RESCHEDULED = "meeting.rescheduled", "Gate meeting rescheduled"
+    MEETING_CANCELLED = "meeting.cancelled", "Gate meeting cancelled"
+    MEETING_MINUTES = "meeting.minutes", "Gate meeting minutes recorded"
+    FREEZE_CHANGED = "freeze.changed", "Freeze window changed"
+    REVIEW_RECORDED = "review.recorded", "Post-release review recorded"
+    LOGIN = "auth.login", "Signed in"
+    LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
+    LOGOUT = "auth.logout", "Signed out"
+    ACCESS_REFUSED = "access.refused", "Action refused"
+    SERVICE_ACCOUNT_CHANGED = "service_account.changed", "Service account changed"
+    WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
+    CHECKPOINT_WRITTEN = "changelog.checkpoint", "Change-log checkpoint written"
+
+
+class ChangeLogEntry(models.Model):
+    """One append-only, hash-chained record of something that happened.
+
+    `hash = SHA-256(prev_hash || canonical JSON of the entry)`; see
+    audit.changelog. Rows are never updated or deleted (a PostgreSQL trigger
+    refuses it too).
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    actor_name = models.CharField(max_length=200)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    product = models.ForeignKey(
+        "approvals.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    release = models.ForeignKey(
+        "approvals.Release",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="changelog",
+        db_constraint=False,
+    )
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name = "change-log entry"
+        verbose_name_plural = "change-log entries"
+        indexes = [
+            models.Index(fields=["release", "-seq"], name="changelog_release_seq"),
+            models.Index(fields=["product", "-seq"], name="changelog_product_seq"),
+            models.Index(fields=["actor", "-seq"], name="changelog_actor_seq"),
+            models.Index(fields=["action", "-seq"], name="changelog_action_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Change-log entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Change-log entries are append-only.")

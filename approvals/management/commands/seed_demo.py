@@ -4,6 +4,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from approvals.demo import seed_payments
+
 # username -> (first name, last name, groups)
 DEMO_USERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "po": ("Paula", "Okafor", ()),
@@ -54,4 +56,9 @@ class Command(BaseCommand):
             admin.save(update_fields=["password"])
             created_users.append("admin")
         summary = ", ".join(created_users) if created_users else "none (already present)"
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready. New users: {summary}."))
+        users = {u.username: u for u in user_model.objects.filter(username__in=DEMO_USERS)}
+        created_data = seed_payments(users=users)
+        data = ", ".join(created_data) if created_data else "none (already present)"
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. New users: {summary}. New data: {data}.")
+        )

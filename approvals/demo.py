@@ -1,0 +1,185 @@
+"""Demo content for `seed_demo`: a realistic product with releases in several states."""
+
+import copy
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from approvals import services
+from approvals.lifecycle import Transition
+from approvals.models import Product, Release
+
+
+def base_rad(today) -> dict:
+    return {
+        "scope": (
+            "## What ships\n\n"
+            "- **SEPA Instant** credit transfers for business accounts\n"
+            "- Idempotency keys on `POST /payments` (24 h replay window)\n"
+            "- Retry budget for the card-network adapter\n\n"
+            "## Not in this release\n\n"
+            "- Multi-currency payouts (moved to 2.5)\n"
+        ),
+        "test_suites": [
+            {"name": "Unit", "passed": 4212, "failed": 0, "skipped": 12, "link": ""},
+            {
+                "name": "Contract (card network)",
+                "passed": 318,
+                "failed": 2,
+                "skipped": 0,
+                "link": "",
+            },
+            {"name": "End-to-end checkout", "passed": 96, "failed": 1, "skipped": 3, "link": ""},
+        ],
+        "performance_findings": "p99 latency of POST /payments 182 ms at 1,200 rps (budget 250 ms).",
+        "security_findings": "Dependency scan clean. One medium finding (verbose error body) fixed.",
+        "defects": [
+            {
+                "title": "Refund webhook retried after 200 OK",
+                "severity": "critical",
+                "link": "",
+                "state": "open",
+            },
+            {
+                "title": "SEPA reference truncated at 35 chars",
+                "severity": "major",
+                "link": "",
+                "state": "in_progress",
+            },
+            {"title": "Typo in payout e-mail", "severity": "minor", "link": "", "state": "open"},
+            {
+                "title": "Timeout on batch import > 10k rows",
+                "severity": "major",
+                "link": "",
+                "state": "fixed",
+            },
+        ],
+        "risks": [
+            {
+                "description": "Card-network adapter retries amplify an outage",
+                "likelihood": 2,
+                "impact": 5,
+                "mitigation": "Retry budget of 10% with circuit breaker",
+                "owner": "sre",
+            },
+            {
+                "description": "Idempotency table grows faster than planned",
+                "likelihood": 3,
+                "impact": 2,
+                "mitigation": "TTL job and a size alert at 80%",
+                "owner": "dev",
+            },
+            {
+                "description": "SEPA Instant cut-over confuses support",
+                "likelihood": 3,
+                "impact": 3,
+                "mitigation": "Support runbook and a banner for 2 weeks",
+                "owner": "po",
+            },
+        ],
+        "rollback": {
+            "steps": (
+                "1. Disable the `sepa_instant` feature flag.\n"
+                "2. Roll the deployment back to the previous image tag.\n"
+                "3. Run `migrate payments 0041` (the new columns are nullable).\n"
+                "4. Confirm error rate < 0.1% for 15 minutes."
+            ),
+            "rehearsed_on": (today - timedelta(days=12)).isoformat(),
+            "evidence_url": "https://wiki.example.com/payments/rollback-rehearsal",
+        },
+        "monitoring": [
+            "Error rate of POST /payments below 0.1%",
+            "SEPA Instant settlement lag under 10 s",
+            "No growth in the dead-letter queue",
+        ],
+    }
+
+
+def seed_payments(*, users: dict) -> list[str]:
+    """Create Payments API and its demo releases; returns what was created."""
+    rm, dev = users["rm"], users["dev"]
+    created: list[str] = []
+    product = Product.objects.filter(slug="payments-api").first()
+    if product is None:
+        product = services.product_create(name="Payments API", slug="payments-api", actor=rm)
+        created.append("product payments-api")
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    today = timezone.localdate()
+
+    def release(version: str, title: str, days: int, **extra) -> Release | None:
+        if Release.objects.filter(product=product, version=version).exists():
+            return None
+        start = now + timedelta(days=days)
+        created.append(f"release {version}")
+        return services.release_create(
+            product=product,
+            version=version,
+            title=title,
+            release_type=extra.pop("release_type", "normal"),
+            fixes=extra.pop("fixes", None),
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+            actor=rm,
+        )
+
+    rad = base_rad(today)
+
+    deployed = release("2.3.0", "Payouts dashboard", -20)
+    if deployed:
+        old = copy.deepcopy(rad)
+        old["defects"] = [d | {"state": "fixed"} for d in old["defects"]]
+        old["scope"] = "## What ships\n\n- Payouts dashboard for merchants\n"
+        services.rad_revise(release=deployed, content=old, actor=dev)
+        _walk(deployed, rm, [Transition.SUBMIT, Transition.APPROVE, Transition.DEPLOY])
+
+    approved = release("2.3.1", "Payout rounding fix", 1)
+    if approved:
+        fixed = copy.deepcopy(rad)
+        fixed["defects"] = [d | {"state": "fixed"} for d in fixed["defects"]]
+        fixed["scope"] = "## What ships\n\n- Round payouts half-even, as the ledger does\n"
+        services.rad_revise(release=approved, content=fixed, actor=dev)
+        _walk(approved, rm, [Transition.SUBMIT, Transition.APPROVE])
+
+    in_review = release("2.4.0", "SEPA Instant and idempotency keys", 3)
+    if in_review:
+        first = copy.deepcopy(rad)
+        first["risks"][0]["likelihood"] = 3
+        first["monitoring"] = first["monitoring"][:2]
+        services.rad_revise(release=in_review, content=first, actor=dev)
+        second = copy.deepcopy(first)
+        second["test_suites"][1]["failed"] = 5
+        second["defects"].append(
+            {
+                "title": "Ledger export misses SEPA fees",
+                "severity": "major",
+                "link": "",
+                "state": "open",
+            }
+        )
+        services.rad_revise(release=in_review, content=second, actor=dev)
+        third = copy.deepcopy(rad)
+        third["defects"][0]["state"] = "fixed"
+        services.rad_revise(release=in_review, content=third, actor=dev)
+        _walk(in_review, dev, [Transition.SUBMIT])
+
+    draft = release("2.5.0", "Multi-currency payouts", 14)
+    if draft:
+        partial = copy.deepcopy(rad)
+        partial["scope"] = "## What ships\n\n- Payouts in EUR, GBP and USD\n"
+        partial["monitoring"] = []
+        partial["rollback"]["rehearsed_on"] = None
+        services.rad_revise(release=draft, content=partial, actor=dev)
+    return created
+
+
+def _walk(release: Release, actor, transitions: list[str]) -> None:
+    for transition in transitions:
+        if transition == Transition.SUBMIT:
+            services.release_submit(release=release, actor=actor)
+            continue
+        with transaction.atomic():
+            locked = services.release_lock(release)
+            services.release_transition(
+                release=locked, transition=transition, actor=actor, reason="Demo data"
+            )

@@ -1,0 +1,248 @@
+from typing import Any
+
+from django import forms
+
+from approvals.lifecycle import Status
+from approvals.models import Product, Release, ReleaseType, validate_semver
+from approvals.rad import DEFECT_STATES, SEVERITIES
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class ProductForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    slug = forms.SlugField(max_length=60, help_text="Used in URLs and the API, e.g. payments-api.")
+
+
+class ReleaseForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), empty_label=None)
+    version = forms.CharField(
+        max_length=64, validators=[validate_semver], help_text="Semantic version, e.g. 2.4.0."
+    )
+    title = forms.CharField(max_length=200)
+    release_type = forms.ChoiceField(label="Type", choices=ReleaseType.choices)
+    fixes = forms.ModelChoiceField(
+        queryset=Release.objects.none(),
+        required=False,
+        label="Fixes release",
+        help_text="Hotfixes only: the release this hotfix repairs.",
+    )
+    window_start = forms.DateTimeField(label="Deployment window start", widget=DateTimeLocalInput())
+    window_end = forms.DateTimeField(label="Deployment window end", widget=DateTimeLocalInput())
+
+    def __init__(self, *args, products, releases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = products
+        self.fields["fixes"].queryset = releases
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        if start and end and end <= start:
+            self.add_error("window_end", "The deployment window must end after it starts.")
+        return data
+
+
+class ReleaseFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    product = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Status.choices])
+    release_type = forms.ChoiceField(
+        required=False, label="Type", choices=[("", "Any type"), *ReleaseType.choices]
+    )
+
+    def __init__(self, *args, products, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].choices = [("", "Any product")] + [
+            (p.slug, p.name) for p in products
+        ]
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=2000)
+
+
+class DiffForm(forms.Form):
+    base = forms.IntegerField(label="From revision", min_value=1)
+    compare = forms.IntegerField(label="To revision", min_value=1)
+
+
+# --- the RAD editor ---------------------------------------------------------
+
+
+class RadForm(forms.Form):
+    scope = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown. What ships, for whom, and what does not.",
+    )
+    performance_findings = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    security_findings = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    rollback_steps = forms.CharField(
+        label="Rollback steps",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Markdown. Numbered steps someone on call can follow.",
+    )
+    rehearsed_on = forms.DateField(
+        label="Last rehearsed on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    evidence_url = forms.URLField(label="Rehearsal evidence", required=False, assume_scheme="https")
+
+
+class _RowForm(forms.Form):
+    key_field = ""
+
+    def has_content(self) -> bool:
+        return bool(self.cleaned_data.get(self.key_field))
+
+
+class SuiteForm(_RowForm):
+    key_field = "name"
+    name = forms.CharField(max_length=200)
+    passed = forms.IntegerField(min_value=0, initial=0)
+    failed = forms.IntegerField(min_value=0, initial=0)
+    skipped = forms.IntegerField(min_value=0, initial=0)
+    link = forms.URLField(required=False, assume_scheme="https")
+
+
+class DefectForm(_RowForm):
+    key_field = "title"
+    title = forms.CharField(max_length=300)
+    # Initials match what an untouched blank row posts, so it counts as unchanged.
+    severity = forms.ChoiceField(
+        choices=[(s, s.capitalize()) for s in SEVERITIES], initial=SEVERITIES[0]
+    )
+    state = forms.ChoiceField(
+        choices=[(s, s.replace("_", " ").capitalize()) for s in DEFECT_STATES]
+    )
+    link = forms.URLField(required=False, assume_scheme="https")
+
+
+class RiskForm(_RowForm):
+    key_field = "description"
+    description = forms.CharField(max_length=500)
+    likelihood = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(n, str(n)) for n in range(1, 6)],
+        initial=1,
+        help_text="1 rare – 5 almost certain",
+    )
+    impact = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(n, str(n)) for n in range(1, 6)],
+        initial=1,
+        help_text="1 minor – 5 severe",
+    )
+    mitigation = forms.CharField(max_length=1000, required=False)
+    owner = forms.CharField(max_length=120, required=False)
+
+
+class MonitoringForm(_RowForm):
+    key_field = "item"
+    item = forms.CharField(label="Checklist item", max_length=300)
+
+
+class _RowFormSet(forms.BaseFormSet):
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in form.cleaned_data.items() if k != "DELETE"}
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.has_content()
+        ]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen = set()
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            key = (form.cleaned_data.get(form.key_field) or "").strip().lower()
+            if key in seen:
+                raise forms.ValidationError(
+                    f"Two rows share the {form.key_field} “{form.cleaned_data[form.key_field]}”."
+                )
+            seen.add(key)
+
+
+def _formset(form):
+    return forms.formset_factory(form, formset=_RowFormSet, extra=1, can_delete=True, max_num=200)
+
+
+SuiteFormSet = _formset(SuiteForm)
+DefectFormSet = _formset(DefectForm)
+RiskFormSet = _formset(RiskForm)
+MonitoringFormSet = _formset(MonitoringForm)
+
+FORMSETS = (
+    ("suites", SuiteFormSet),
+    ("defects", DefectFormSet),
+    ("risks", RiskFormSet),
+    ("monitoring", MonitoringFormSet),
+)
+
+
+class RadEditor:
+    """The RAD form plus one formset per table, bound and validated together."""
+
+    def __init__(self, data=None, *, content: dict[str, Any] | None = None):
+        content = content or {}
+        rollback = content.get("rollback") or {}
+        initial = {
+            "scope": content.get("scope", ""),
+            "performance_findings": content.get("performance_findings", ""),
+            "security_findings": content.get("security_findings", ""),
+            "rollback_steps": rollback.get("steps", ""),
+            "rehearsed_on": rollback.get("rehearsed_on"),
+            "evidence_url": rollback.get("evidence_url", ""),
+        }
+        rows = {
+            "suites": content.get("test_suites", []),
+            "defects": content.get("defects", []),
+            "risks": content.get("risks", []),
+            "monitoring": [{"item": item} for item in content.get("monitoring", [])],
+        }
+        self.form = RadForm(data, initial=None if data is not None else initial)
+        self.formsets = {
+            prefix: formset_class(
+                data, prefix=prefix, initial=None if data is not None else rows[prefix]
+            )
+            for prefix, formset_class in FORMSETS
+        }
+
+    def is_valid(self) -> bool:
+        valid = self.form.is_valid()
+        for formset in self.formsets.values():
+            valid = formset.is_valid() and valid
+        return valid
+
+    def content(self) -> dict[str, Any]:
+        data = self.form.cleaned_data
+        return {
+            "scope": data["scope"],
+            "performance_findings": data["performance_findings"],
+            "security_findings": data["security_findings"],
+            "test_suites": self.formsets["suites"].rows(),
+            "defects": self.formsets["defects"].rows(),
+            "risks": self.formsets["risks"].rows(),
+            "rollback": {
+                "steps": data["rollback_steps"],
+                "rehearsed_on": data["rehearsed_on"],
+                "evidence_url": data["evidence_url"],
+            },
+            "monitoring": [row["item"] for row in self.formsets["monitoring"].rows()],
+        }

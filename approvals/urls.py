@@ -1,0 +1,33 @@
+from django.urls import path, register_converter
+
+from approvals import views
+
+
+class VersionConverter:
+    regex = r"[0-9A-Za-z.+-]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(VersionConverter, "version")
+
+app_name = "approvals"
+
+release = "releases/<slug:product>/<version:version>/"
+
+urlpatterns = [
+    path("products/", views.product_list, name="product_list"),
+    path("products/new/", views.product_create, name="product_create"),
+    path("releases/", views.release_list, name="release_list"),
+    path("releases/new/", views.release_create, name="release_create"),
+    path(release, views.release_detail, name="release_detail"),
+    path(release + "rad/edit/", views.rad_edit, name="rad_edit"),
+    path(release + "rad/diff/", views.rad_diff_view, name="rad_diff"),
+    path(release + "submit/", views.release_submit, name="release_submit"),
+    path(release + "cancel/", views.release_cancel, name="release_cancel"),
+    path(release + "comments/", views.comment_create, name="comment_create"),
+]

@@ -1,0 +1,1 @@
+"""RACI matrix models (see raci/permissions.py for how letters become permissions)."""

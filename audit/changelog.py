@@ -6,79 +6,82 @@ whitespace. Writers are serialised by a transaction-scoped advisory lock on
 PostgreSQL, so two writers can never read the same chain head and fork it.
 """
 
-import hashlib
+import ipaddress
 import json
-from datetime import UTC, datetime
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_json, entry_document, entry_hash
 from audit.models import Action, ChangeLogEntry
 from relapp.middleware import current_client_ip, current_request_id
 
-GENESIS_HASH = "0" * 64
+# The hashing primitives live in audit.chain (standard library only, so an
+# export can be verified without Relapp); re-exported for existing callers.
+__all__ = [
+    "GENESIS_HASH",
+    "HASHED_FIELDS",
+    "canonical_json",
+    "changelog_record",
+    "entry_document",
+    "entry_hash",
+]
+
 # Arbitrary constant naming the chain-head lock (pg_advisory_xact_lock key).
 CHAIN_LOCK_KEY = 7_201_004_001
 
-HASHED_FIELDS = (
-    "seq",
-    "created_at",
-    "actor_id",
-    "actor_name",
-    "action",
-    "product_id",
-    "release_id",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "before",
-    "after",
-    "reason",
-    "request_id",
-    "client_ip",
-    "prev_hash",
-)
+
+def _jsonb_float(text: str) -> float | int:
+    """A JSON number as PostgreSQL's jsonb gives it back.
+
+    jsonb stores numbers as `numeric`: `1e+16` comes back as
+    `10000000000000000` (an int to Python) and `-0.0` as `0.0`. Hashing the
+    value jsonb returns keeps a stored entry verifiable.
+    """
+    number = Decimal(text)
+    if "e" in text.lower() and number == number.to_integral_value():
+        return int(number)
+    value = float(text)
+    return 0.0 if value == 0 else value
 
 
 def _json_native(value: Any) -> Any:
     """What the JSON column will give back: hash exactly what is stored."""
     if value is None:
         return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder), parse_float=_jsonb_float)
 
 
-def _timestamp(value: datetime | str) -> str:
-    if isinstance(value, str):
-        return value
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _client_ip(value: str | None) -> str | None:
+    """A valid address or None: a malformed REMOTE_ADDR must not stop a write."""
+    if not value:
+        return None
+    try:
+        # The zone of a link-local IPv6 address (fe80::1%eth0) is no part of it.
+        return str(ipaddress.ip_address(value.split("%", 1)[0]))
+    except ValueError:
+        return None
 
 
-def entry_document(values: dict[str, Any]) -> dict[str, Any]:
-    """The fields of an entry that the hash covers, as plain JSON values."""
-    document = {field: values.get(field) for field in HASHED_FIELDS}
-    document["created_at"] = _timestamp(values["created_at"])
-    return document
+def _lock_chain_head(client_ip: str | None) -> tuple[datetime, str | None]:
+    """Take the chain-head lock; the time and the client address as stored.
 
-
-def canonical_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def entry_hash(prev_hash: str, document: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(document)).encode("utf-8")).hexdigest()
-
-
-def _lock_chain_head() -> datetime:
+    The address is returned in the database's own spelling (PostgreSQL's inet
+    writes `::102:304` as `::1.2.3.4`), so the hash covers what is stored.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-            cursor.execute("SELECT clock_timestamp()")
-            (now,) = cursor.fetchone()
-        return now
+            cursor.execute("SELECT clock_timestamp(), host(%s::inet)", [client_ip])
+            now, stored_ip = cursor.fetchone()
+        return now, stored_ip
     # SQLite (the embedded default) serialises writers on its database lock.
-    return timezone.now()
+    field = ChangeLogEntry._meta.get_field("client_ip")
+    return timezone.now(), field.get_prep_value(client_ip)
 
 
 def _actor_name(actor) -> str:
@@ -106,7 +109,7 @@ def changelog_record(
         product = release.product
     target = obj if obj is not None else release
     with transaction.atomic():
-        created_at = _lock_chain_head()
+        created_at, client_ip = _lock_chain_head(_client_ip(current_client_ip.get()))
         head = ChangeLogEntry.objects.order_by("-seq").values("seq", "hash").first()
         seq = head["seq"] + 1 if head else 1
         prev_hash = head["hash"] if head else GENESIS_HASH
@@ -114,7 +117,7 @@ def changelog_record(
             "seq": seq,
             "created_at": created_at,
             "actor_id": actor.pk if actor is not None else None,
-            "actor_name": actor_name or _actor_name(actor),
+            "actor_name": (actor_name or _actor_name(actor))[:200],
             "action": action.value,
             "product_id": product.pk if product is not None else None,
             "release_id": release.pk if release is not None else None,
@@ -125,7 +128,7 @@ def changelog_record(
             "after": _json_native(after),
             "reason": reason,
             "request_id": current_request_id.get() or "",
-            "client_ip": current_client_ip.get(),
+            "client_ip": client_ip,
             "prev_hash": prev_hash,
         }
         values["hash"] = entry_hash(prev_hash, entry_document(values))

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -215,6 +216,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["changelog-checkpoint"] = {
+    "task": "audit.changelog_checkpoint",
+    "schedule": crontab(hour=2, minute=15),  # nightly, UTC
+}
+
+# Change-log checkpoints: the chain head written outside the database nightly.
+CHANGELOG_CHECKPOINT_PATH = env_str(
+    "CHANGELOG_CHECKPOINT_PATH", str(VAR_DIR / "changelog-checkpoints.jsonl")
+)
+CHANGELOG_CHECKPOINT_EMAILS = env_list("CHANGELOG_CHECKPOINT_EMAILS", [])
 
 # Security. Production defaults are strict; each can be relaxed by its variable.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -20,5 +20,6 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("", include("approvals.urls")),
+    path("changelog/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

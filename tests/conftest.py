@@ -205,3 +205,33 @@ def axe_serious_violations(page) -> list[dict]:
         for v in results.response["violations"]
         if v["impact"] in {"serious", "critical"}
     ]
+
+
+# --- change log -----------------------------------------------------------
+
+
+@pytest.fixture
+def changelog_auditor(auditor):
+    """The auditor persona, its group holding the global change-log permission."""
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.get(
+        content_type__app_label="audit", codename="view_changelogentry"
+    )
+    Group.objects.get(name="Auditors").permissions.add(permission)
+    return get_user_model().objects.get(pk=auditor.pk)  # no stale permission cache
+
+
+@pytest.fixture
+def filler_entries(db) -> Callable[..., list]:
+    """Append `count` unremarkable change-log entries through the one writer."""
+    from audit.changelog import changelog_record
+    from audit.models import Action
+
+    def fill(count: int, **fields) -> list:
+        fields.setdefault("action", Action.COMMENT_ADDED)
+        return [
+            changelog_record(**{"reason": f"filler {index}", **fields}) for index in range(count)
+        ]
+
+    return fill

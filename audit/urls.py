@@ -1,0 +1,12 @@
+from django.urls import path
+
+from audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("", views.changelog_list, name="changelog_list"),
+    path("<int:seq>/", views.changelog_entry, name="changelog_entry"),
+    path("export.csv", views.changelog_export_csv, name="changelog_export_csv"),
+    path("export.json", views.changelog_export_json, name="changelog_export_json"),
+]

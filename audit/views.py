@@ -1,0 +1,121 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from audit.changelog import changelog_record
+from audit.export import export_csv, export_json
+from audit.forms import ChangelogFilterForm
+from audit.models import Action, ChangeLogEntry
+from audit.selectors import (
+    changelog_entry_diff,
+    changelog_entry_integrity,
+    changelog_page,
+    changelog_queryset,
+)
+
+VIEW_PERMISSION = "audit.view_changelogentry"
+CURSOR_PARAMS = ("before", "after")
+
+
+def _require_changelog_access(request: HttpRequest) -> None:
+    """403 unless the user may read the change log; the refusal is logged."""
+    if request.user.has_perm(VIEW_PERMISSION):
+        return
+    changelog_record(
+        action=Action.ACCESS_REFUSED,
+        actor=request.user,
+        after={"method": request.method, "path": request.path},
+        reason="Not permitted: read the change log",
+    )
+    raise PermissionDenied("You may not read the change log.")
+
+
+def _cursor(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _filter_query(request: HttpRequest) -> str:
+    """The query string without the page cursor, for links that keep the filters."""
+    query = request.GET.copy()
+    for name in CURSOR_PARAMS:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@require_GET
+@login_required
+def changelog_list(request: HttpRequest) -> HttpResponse:
+    _require_changelog_access(request)
+    form = ChangelogFilterForm(request.GET)
+    page = None
+    if form.is_valid():
+        page = changelog_page(
+            filters=form.filters(),
+            before_seq=_cursor(request, "before"),
+            after_seq=_cursor(request, "after"),
+        )
+    return render(
+        request,
+        "audit/changelog_list.html",
+        {"form": form, "page": page, "query": _filter_query(request)},
+    )
+
+
+@require_GET
+@login_required
+def changelog_entry(request: HttpRequest, seq: int) -> HttpResponse:
+    _require_changelog_access(request)
+    entry = get_object_or_404(
+        ChangeLogEntry.objects.select_related("release__product", "product"), seq=seq
+    )
+    return render(
+        request,
+        "audit/changelog_entry.html",
+        {
+            "entry": entry,
+            "diff": changelog_entry_diff(before=entry.before, after=entry.after),
+            "integrity": changelog_entry_integrity(entry=entry),
+            "has_next": ChangeLogEntry.objects.filter(seq=seq + 1).exists(),
+        },
+    )
+
+
+def _export(request: HttpRequest, *, extension: str) -> HttpResponse:
+    _require_changelog_access(request)
+    form = ChangelogFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid change-log filters.", content_type="text/plain")
+    filters = form.filters()
+    entries = changelog_queryset(filters=filters)
+    if extension == "csv":
+        chunks = export_csv(entries)
+        content_type = "text/csv; charset=utf-8"
+    else:
+        chunks = export_json(entries, filters=filters.describe())
+        content_type = "application/json"
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="changelog-{stamp}.{extension}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@login_required
+def changelog_export_csv(request: HttpRequest) -> HttpResponse:
+    return _export(request, extension="csv")
+
+
+@require_GET
+@login_required
+def changelog_export_json(request: HttpRequest) -> HttpResponse:
+    return _export(request, extension="json")

@@ -3,12 +3,13 @@
 import copy
 from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
 from django.utils import timezone
 
 from approvals import services
-from approvals.lifecycle import Transition
 from approvals.models import Product, Release
+from raci.models import TemplateAssignment
+from raci.services import raci_template_ensure
 
 
 def base_rad(today) -> dict:
@@ -104,6 +105,7 @@ def seed_payments(*, users: dict) -> list[str]:
     if product is None:
         product = services.product_create(name="Payments API", slug="payments-api", actor=rm)
         created.append("product payments-api")
+    _seed_template(product, users)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     today = timezone.localdate()
 
@@ -131,7 +133,10 @@ def seed_payments(*, users: dict) -> list[str]:
         old["defects"] = [d | {"state": "fixed"} for d in old["defects"]]
         old["scope"] = "## What ships\n\n- Payouts dashboard for merchants\n"
         services.rad_revise(release=deployed, content=old, actor=dev)
-        _walk(deployed, rm, [Transition.SUBMIT, Transition.APPROVE, Transition.DEPLOY])
+        services.release_submit(release=deployed, actor=dev)
+        _sign_all(deployed, users)
+        services.deployment_record(release=deployed, actor=rm, status="started")
+        services.deployment_record(release=deployed, actor=rm, status="succeeded")
 
     approved = release("2.3.1", "Payout rounding fix", 1)
     if approved:
@@ -139,7 +144,8 @@ def seed_payments(*, users: dict) -> list[str]:
         fixed["defects"] = [d | {"state": "fixed"} for d in fixed["defects"]]
         fixed["scope"] = "## What ships\n\n- Round payouts half-even, as the ledger does\n"
         services.rad_revise(release=approved, content=fixed, actor=dev)
-        _walk(approved, rm, [Transition.SUBMIT, Transition.APPROVE])
+        services.release_submit(release=approved, actor=dev)
+        _sign_all(approved, users)
 
     in_review = release("2.4.0", "SEPA Instant and idempotency keys", 3)
     if in_review:
@@ -161,7 +167,8 @@ def seed_payments(*, users: dict) -> list[str]:
         third = copy.deepcopy(rad)
         third["defects"][0]["state"] = "fixed"
         services.rad_revise(release=in_review, content=third, actor=dev)
-        _walk(in_review, dev, [Transition.SUBMIT])
+        services.release_submit(release=in_review, actor=dev)
+        _sign(in_review, users["qa"], "Test thresholds")
 
     draft = release("2.5.0", "Multi-currency payouts", 14)
     if draft:
@@ -173,13 +180,43 @@ def seed_payments(*, users: dict) -> list[str]:
     return created
 
 
-def _walk(release: Release, actor, transitions: list[str]) -> None:
-    for transition in transitions:
-        if transition == Transition.SUBMIT:
-            services.release_submit(release=release, actor=actor)
+# Who is Accountable for what in the demo; dev is Responsible everywhere.
+DEMO_ACCOUNTABLES = {
+    "Business scope": "po",
+    "Test thresholds": "qa",
+    "Operational readiness": "sre",
+    "Deployment & rollback plan": "rm",
+    "Go/no-go decision": "rm",
+}
+
+
+def _seed_template(product: Product, users: dict) -> None:
+    for activity in raci_template_ensure(product=product):
+        if activity.assignments.exists():
             continue
-        with transaction.atomic():
-            locked = services.release_lock(release)
-            services.release_transition(
-                release=locked, transition=transition, actor=actor, reason="Demo data"
-            )
+        accountable = users[DEMO_ACCOUNTABLES[activity.name]]
+        TemplateAssignment.objects.create(activity=activity, user=accountable, letter="A")
+        TemplateAssignment.objects.create(activity=activity, user=users["dev"], letter="R")
+        if accountable.username != "po":
+            TemplateAssignment.objects.create(activity=activity, user=users["po"], letter="C")
+        if accountable.username != "sre":
+            TemplateAssignment.objects.create(activity=activity, user=users["sre"], letter="I")
+
+
+def _sign(release: Release, user, activity_name: str) -> None:
+    activity = release.activities.get(name=activity_name)
+    current = services.rad_current(release)
+    services.signoff_record(
+        release=release,
+        activity_id=activity.pk,
+        signer=user,
+        decision="approve",
+        comment="",
+        password=settings.DEMO_PASSWORD,
+        revision_number=current.number,
+    )
+
+
+def _sign_all(release: Release, users: dict) -> None:
+    for name, username in DEMO_ACCOUNTABLES.items():
+        _sign(release, users[username], name)

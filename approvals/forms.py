@@ -3,7 +3,14 @@ from typing import Any
 from django import forms
 
 from approvals.lifecycle import Status
-from approvals.models import Product, Release, ReleaseType, validate_semver
+from approvals.models import (
+    Decision,
+    DeploymentStatus,
+    Product,
+    Release,
+    ReleaseType,
+    validate_semver,
+)
 from approvals.rad import DEFECT_STATES, SEVERITIES
 
 
@@ -246,3 +253,71 @@ class RadEditor:
             },
             "monitoring": [row["item"] for row in self.formsets["monitoring"].rows()],
         }
+
+
+class SignOffForm(forms.Form):
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.HiddenInput)
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    comment = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when you reject: the reason goes back to the team.",
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Signing asks for your password again, like a signature.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == Decision.REJECT and not (data.get("comment") or "").strip():
+            self.add_error("comment", "Say why you reject: the reason goes back to the team.")
+        return data
+
+
+class VerbalForm(forms.Form):
+    channel = forms.CharField(
+        max_length=100, help_text="How it was given: phone call, gate meeting, chat…"
+    )
+    given_at = forms.DateTimeField(label="Given at", widget=DateTimeLocalInput())
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class VerbalResponseForm(forms.Form):
+    response = forms.ChoiceField(
+        choices=[("confirm", "Confirm: I gave this approval"), ("dispute", "Dispute: I did not")],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DeploymentForm(forms.Form):
+    status = forms.ChoiceField(choices=DeploymentStatus.choices)
+    environment = forms.CharField(max_length=60, initial="production")
+    details = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReviewForm(forms.Form):
+    went_well = forms.CharField(label="What went well", widget=forms.Textarea(attrs={"rows": 3}))
+    slipped = forms.CharField(label="What slipped", widget=forms.Textarea(attrs={"rows": 3}))
+    template_changes = forms.CharField(
+        label="RAD template adjustments",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -71,6 +71,10 @@ class Release(models.Model):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    deployed_at = models.DateTimeField(null=True, blank=True)
+    review_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="Hotfixes: when the post-release review falls due."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,3 +161,157 @@ class ReleaseUserObjectPermission(UserObjectPermissionBase):
 
 class ReleaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Release, on_delete=models.CASCADE)
+
+
+class ApprovalPolicy(models.Model):
+    """What a product demands before its releases are ready for sign-off."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="policy")
+    required_checks = models.JSONField(
+        default=list, blank=True, help_text="Names of gate checks that must pass."
+    )
+    max_rehearsal_age_days = models.PositiveIntegerField(
+        default=30, help_text="The rollback must have been rehearsed within this many days."
+    )
+    block_open_critical_defects = models.BooleanField(
+        default=True, help_text="No blocker or critical defect may be open."
+    )
+    hotfix_review_days = models.PositiveIntegerField(
+        default=5, help_text="A hotfix's post-release review falls due this many days after deploy."
+    )
+
+    class Meta:
+        verbose_name_plural = "approval policies"
+
+    def __str__(self) -> str:
+        return f"Approval policy of {self.product}"
+
+
+class CheckStatus(models.TextChoices):
+    PASS = "pass", "Pass"
+    FAIL = "fail", "Fail"
+    PENDING = "pending", "Pending"
+
+
+class GateCheck(models.Model):
+    """The latest result of one named automated check for a release."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="gate_checks")
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=CheckStatus.choices)
+    details = models.TextField(blank=True)
+    url = models.URLField(blank=True, max_length=500)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["release", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "name"], name="gate_check_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.status}"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class SignOffMethod(models.TextChoices):
+    E_SIGNATURE = "e-signature", "E-signature"
+    VERBAL = "verbal", "Verbal"
+
+
+class VerbalState(models.TextChoices):
+    PENDING = "pending", "Awaiting confirmation"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISPUTED = "disputed", "Disputed"
+
+
+class SignOff(models.Model):
+    """One decision by one Accountable for one activity on one RAD revision.
+
+    The manifestation (printed name, time, meaning, revision hash) is frozen
+    at signing. A sign-off is never deleted; it can only be voided.
+    """
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="signoffs")
+    activity = models.ForeignKey("raci.Activity", on_delete=models.PROTECT, related_name="signoffs")
+    revision = models.ForeignKey(RadRevision, on_delete=models.PROTECT, related_name="signoffs")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    printed_name = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+    meaning = models.TextField()
+    revision_number = models.PositiveIntegerField()
+    revision_sha256 = models.CharField(max_length=64)
+    method = models.CharField(max_length=20, choices=SignOffMethod.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verbal_channel = models.CharField(max_length=100, blank=True)
+    verbal_given_at = models.DateTimeField(null=True, blank=True)
+    verbal_note = models.TextField(blank=True)
+    verbal_state = models.CharField(max_length=12, choices=VerbalState.choices, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["release", "activity__position", "-signed_at"]
+        constraints = [
+            # One live decision per activity and revision: replays cannot add a second.
+            models.UniqueConstraint(
+                fields=["activity", "revision"],
+                condition=Q(voided_at__isnull=True),
+                name="signoff_one_live_per_activity_revision",
+            ),
+        ]
+        indexes = [models.Index(fields=["signer", "-signed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} of {self.activity} by {self.printed_name}"
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+
+class DeploymentStatus(models.TextChoices):
+    STARTED = "started", "Started"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+class Deployment(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deployments")
+    status = models.CharField(max_length=12, choices=DeploymentStatus.choices)
+    environment = models.CharField(max_length=60, default="production")
+    details = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["release", "recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.release} deployment {self.status}"
+
+
+class PostReleaseReview(models.Model):
+    release = models.OneToOneField(Release, on_delete=models.PROTECT, related_name="review")
+    went_well = models.TextField()
+    slipped = models.TextField()
+    template_changes = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Post-release review of {self.release}"

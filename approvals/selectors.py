@@ -2,11 +2,31 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
-from approvals.models import Comment, Product, RadRevision, Release
+from approvals.lifecycle import Status
+from approvals.models import (
+    Comment,
+    Decision,
+    Deployment,
+    GateCheck,
+    Product,
+    RadRevision,
+    Release,
+    SignOff,
+    SignOffMethod,
+    VerbalState,
+)
+from approvals.signoffs import (
+    SignOffRow,
+    is_required,
+    policy_for,
+    readiness_reasons,
+    signable_status,
+)
 from raci import permissions
+from raci.models import Activity, Assignment, Letter
 
 
 @dataclass
@@ -66,3 +86,174 @@ def revisions_for_release(*, release: Release) -> list[RadRevision]:
 
 def comments_for_release(*, release: Release) -> list[Comment]:
     return list(release.comments.select_related("author").order_by("created_at", "id"))
+
+
+# --- sign-offs -------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    rows: list
+    current: object
+    ready_reasons: list
+    checks: list
+    policy: object
+    approved_count: int
+    required_count: int
+
+
+def release_progress(*, release: Release, user, current, activities=None) -> Progress:
+    """The approval progress panel: per activity its A, decision and what the user may do."""
+    activities = (
+        activities
+        if activities is not None
+        else list(Activity.objects.filter(release=release).prefetch_related("assignments__user"))
+    )
+    signoffs = list(
+        SignOff.objects.filter(release=release)
+        .select_related("signer", "recorded_by")
+        .order_by("-signed_at")
+    )
+    checks = list(GateCheck.objects.filter(release=release).select_related("reported_by"))
+    policy = policy_for(release.product)
+    ready = readiness_reasons(release=release, current=current, checks=checks, policy=policy)
+    rows = []
+    for activity in activities:
+        accountable = next(
+            (a.user for a in activity.assignments.all() if a.letter == Letter.ACCOUNTABLE), None
+        )
+        responsible = [a.user for a in activity.assignments.all() if a.letter == Letter.RESPONSIBLE]
+        history = [s for s in signoffs if s.activity_id == activity.pk]
+        live = next(
+            (
+                s
+                for s in history
+                if s.voided_at is None and current is not None and s.revision_id == current.pk
+            ),
+            None,
+        )
+        can_sign, why = permissions.signoff_explanation(
+            user=user,
+            release=release,
+            activity=activity,
+            accountable=accountable,
+            responsible_ids={u.pk for u in responsible},
+            current=current,
+            ready_reasons=ready,
+            required=is_required(release, activity),
+            signable=signable_status(release, activity),
+        )
+        rows.append(
+            SignOffRow(
+                activity=activity,
+                accountable=accountable,
+                responsible=responsible,
+                required=is_required(release, activity),
+                live=live,
+                history=history,
+                can_sign=can_sign and live is None,
+                why=why if live is None else "",
+            )
+        )
+    required = [r for r in rows if r.required]
+    approved = [r for r in required if r.live and r.live.decision == Decision.APPROVE]
+    return Progress(
+        rows=rows,
+        current=current,
+        ready_reasons=ready,
+        checks=checks,
+        policy=policy,
+        approved_count=len(approved),
+        required_count=len(required),
+    )
+
+
+@dataclass
+class MySignOffs:
+    waiting: list  # (release, activity, current revision number)
+    resign: list  # voided sign-offs of mine on releases still in review
+    verbal: list  # verbal approvals recorded for me, awaiting my answer
+
+
+def my_signoffs(*, user) -> MySignOffs:
+    """What waits for the user's signature, most urgent (soonest window) first."""
+    latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by("-number")
+    mine = list(
+        Assignment.objects.filter(
+            user=user,
+            letter=Letter.ACCOUNTABLE,
+            activity__release__status__in=[Status.IN_REVIEW, Status.HALTED],
+        )
+        .select_related("activity__release__product")
+        .annotate(current_number=Subquery(latest.values("number")[:1]))
+        .order_by("activity__release__window_start", "activity__position")
+    )
+    activity_ids = [a.activity_id for a in mine]
+    live = {
+        (s.activity_id, s.revision_number)
+        for s in SignOff.objects.filter(activity_id__in=activity_ids, voided_at__isnull=True)
+    }
+    voided = list(
+        SignOff.objects.filter(
+            signer=user,
+            voided_at__isnull=False,
+            release__status=Status.IN_REVIEW,
+            method=SignOffMethod.E_SIGNATURE,
+        )
+        .select_related("release__product", "activity")
+        .annotate(
+            current_number=Subquery(
+                RadRevision.objects.filter(release=OuterRef("release"))
+                .order_by("-number")
+                .values("number")[:1]
+            )
+        )
+        .order_by("release__window_start", "-voided_at")
+    )
+    waiting = []
+    resign_seen = set()
+    for assignment in mine:
+        activity, release = assignment.activity, assignment.activity.release
+        if release.status == Status.HALTED and not activity.is_go_no_go:
+            continue
+        if release.release_type == "hotfix" and not activity.is_go_no_go:
+            continue
+        if assignment.current_number and (activity.pk, assignment.current_number) not in live:
+            waiting.append((release, activity, assignment.current_number))
+            resign_seen.add(activity.pk)
+    resign = [
+        s
+        for s in voided
+        if s.activity_id in resign_seen and s.revision_number < (s.current_number or 0)
+    ]
+    # One entry per activity: the most recent voided signature.
+    seen, unique_resign = set(), []
+    for signoff in resign:
+        if signoff.activity_id not in seen:
+            seen.add(signoff.activity_id)
+            unique_resign.append(signoff)
+    verbal = list(
+        SignOff.objects.filter(
+            signer=user,
+            method=SignOffMethod.VERBAL,
+            verbal_state=VerbalState.PENDING,
+            voided_at__isnull=True,
+        ).select_related("release__product", "activity", "recorded_by")
+    )
+    return MySignOffs(waiting=waiting, resign=unique_resign, verbal=verbal)
+
+
+def deployments_for_release(*, release: Release) -> list[Deployment]:
+    return list(release.deployments.select_related("recorded_by").order_by("recorded_at", "id"))
+
+
+def verbal_signoff_for_user(*, user, signoff_id: int) -> SignOff:
+    """A verbal sign-off, only for the Accountable it names (404 for everyone else)."""
+    signoff = (
+        SignOff.objects.select_related("release__product", "activity", "recorded_by", "signer")
+        .filter(pk=signoff_id, method=SignOffMethod.VERBAL, signer=user)
+        .first()
+    )
+    if signoff is None:
+        raise Http404("No such verbal approval.")
+    return signoff

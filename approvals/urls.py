@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from approvals import views
+from raci import views as raci_views
 
 
 class VersionConverter:
@@ -30,4 +31,13 @@ urlpatterns = [
     path(release + "submit/", views.release_submit, name="release_submit"),
     path(release + "cancel/", views.release_cancel, name="release_cancel"),
     path(release + "comments/", views.comment_create, name="comment_create"),
+    path(release + "signoff/<int:activity_id>/", views.signoff, name="signoff"),
+    path(release + "signoff/<int:activity_id>/verbal/", views.verbal_record, name="verbal_record"),
+    path(release + "halt/", views.release_halt, name="release_halt"),
+    path(release + "revise/", views.release_revise, name="release_revise"),
+    path(release + "deployments/", views.deployment_create, name="deployment_create"),
+    path(release + "review/", views.review_create, name="review_create"),
+    path(release + "raci/", raci_views.raci_edit, name="raci_edit"),
+    path("signoffs/<int:signoff_id>/verbal/", views.verbal_respond, name="verbal_respond"),
+    path("my/signoffs/", views.my_signoffs, name="my_signoffs"),
 ]

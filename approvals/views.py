@@ -13,18 +13,26 @@ from approvals import selectors, services
 from approvals.forms import (
     CancelForm,
     CommentForm,
+    DeploymentForm,
     DiffForm,
     ProductForm,
     RadEditor,
+    ReasonForm,
     ReleaseFilterForm,
     ReleaseForm,
+    ReviewForm,
+    SignOffForm,
+    VerbalForm,
+    VerbalResponseForm,
 )
 from approvals.lifecycle import IllegalTransition, Status
 from approvals.models import Release
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
+from approvals.signoffs import meaning_text
 from audit.changelog import changelog_record
 from audit.models import Action
 from raci import permissions
+from raci.selectors import raci_matrix
 
 PAGE_SIZE = 25
 
@@ -147,6 +155,7 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         if shown is None:
             raise Http404("No such revision.")
     summary = rad_summary(shown.content) if shown else None
+    progress = selectors.release_progress(release=release, user=request.user, current=current)
     problems = {}
     if current and release.status == Status.DRAFT:
         problems = rad_incomplete_sections(current.content)
@@ -169,6 +178,21 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         and release.status not in (Status.CLOSED, Status.CANCELLED),
         "can_cancel": permissions.MANAGE_RACI in perms
         and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
+        "progress": progress,
+        "matrix": raci_matrix(release=release),
+        "can_edit_raci": permissions.MANAGE_RACI in perms
+        and release.status in ("draft", "in_review", "halted"),
+        "can_halt": permissions.HALT in perms and release.status == Status.APPROVED,
+        "can_revise": permissions.EDIT_RAD in perms and release.status == Status.HALTED,
+        "can_record_verbal": permissions.RECORD_VERBAL in perms
+        and release.status in (Status.IN_REVIEW, Status.HALTED),
+        "can_deploy": permissions.RECORD_DEPLOYMENT in perms
+        and release.status in (Status.APPROVED, Status.DEPLOYED),
+        "can_review": permissions.EDIT_RAD in perms
+        and release.status in (Status.DEPLOYED, Status.ROLLED_BACK),
+        "deployments": selectors.deployments_for_release(release=release),
+        "reason_form": ReasonForm(),
+        "deployment_form": DeploymentForm(),
     }
     return render(request, "approvals/release_detail.html", context)
 
@@ -295,3 +319,243 @@ def comment_create(request: HttpRequest, product: str, version: str) -> HttpResp
     else:
         messages.success(request, "Comment posted.")
     return redirect(release.get_absolute_url() + "#comments")
+
+
+# --- sign-offs ----------------------------------------------------------------
+
+
+def _progress_row(request, release, activity_id: int):
+    current = services.rad_current(release)
+    progress = selectors.release_progress(release=release, user=request.user, current=current)
+    row = next((r for r in progress.rows if r.activity.pk == activity_id), None)
+    if row is None:
+        raise Http404("No such activity.")
+    return progress, row
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def signoff(request: HttpRequest, product: str, version: str, activity_id: int) -> HttpResponse:
+    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
+    progress, row = _progress_row(request, release, activity_id)
+    decision = request.POST.get("decision") or request.GET.get("decision") or "approve"
+    if request.method == "POST":
+        form = SignOffForm(request.POST)
+        if form.is_valid():
+            try:
+                _, created = services.signoff_record(
+                    release=release,
+                    activity_id=activity_id,
+                    signer=request.user,
+                    decision=form.cleaned_data["decision"],
+                    comment=form.cleaned_data["comment"],
+                    password=form.cleaned_data["password"],
+                    revision_number=form.cleaned_data["revision"],
+                )
+            except services.SignOffRefused as error:
+                if error.forbidden:
+                    raise PermissionDenied(str(error)) from None
+                form.add_error(None, str(error))
+            except (services.DomainError, IllegalTransition) as error:
+                messages.error(request, str(error))
+                return redirect(release.get_absolute_url() + "#approvals")
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                if created:
+                    messages.success(request, f"Your decision on {row.activity.name} is recorded.")
+                else:
+                    messages.info(request, "That decision was already recorded; nothing was added.")
+                return redirect(release.get_absolute_url() + "#approvals")
+    else:
+        if row.accountable is None or row.accountable.pk != request.user.pk:
+            raise refuse(request, what=f"sign {row.activity.name}", release=release)
+        current_number = progress.current.number if progress.current else 1
+        form = SignOffForm(initial={"decision": decision, "revision": current_number})
+    revision_number = form["revision"].value() or (
+        progress.current.number if progress.current else 0
+    )
+    meaning = (
+        meaning_text(
+            decision=decision,
+            activity=row.activity,
+            release=release,
+            revision_number=int(revision_number),
+        )
+        if progress.current
+        else ""
+    )
+    return render(
+        request,
+        "approvals/signoff.html",
+        {
+            "release": release,
+            "row": row,
+            "progress": progress,
+            "form": form,
+            "decision": decision,
+            "meaning": meaning,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verbal_record(
+    request: HttpRequest, product: str, version: str, activity_id: int
+) -> HttpResponse:
+    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
+    _require(request, release, permissions.RECORD_VERBAL, "record verbal approvals")
+    _, row = _progress_row(request, release, activity_id)
+    form = VerbalForm(request.POST or None, initial={"given_at": timezone.localtime()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.signoff_record_verbal(
+                release=release,
+                activity_id=activity_id,
+                recorded_by=request.user,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except services.DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Verbal approval of {row.activity.name} recorded; "
+                f"{row.accountable.get_username()} is asked to confirm it.",
+            )
+            return redirect(release.get_absolute_url() + "#approvals")
+    return render(
+        request, "approvals/verbal_record.html", {"release": release, "row": row, "form": form}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
+    signoff_obj = selectors.verbal_signoff_for_user(user=request.user, signoff_id=signoff_id)
+    release = signoff_obj.release
+    form = VerbalResponseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.signoff_verbal_respond(
+                signoff=signoff_obj,
+                actor=request.user,
+                confirm=form.cleaned_data["response"] == "confirm",
+                password=form.cleaned_data["password"],
+                note=form.cleaned_data["note"],
+            )
+        except services.SignOffRefused as error:
+            if error.forbidden:
+                raise PermissionDenied(str(error)) from None
+            form.add_error(None, str(error))
+        except services.DomainError as error:
+            messages.error(request, str(error))
+            return redirect(release)
+        else:
+            if form.cleaned_data["response"] == "confirm":
+                messages.success(request, "Thank you: your verbal approval is confirmed.")
+            else:
+                messages.warning(request, "Your dispute is recorded; the approval was voided.")
+            return redirect(release)
+    return render(
+        request,
+        "approvals/verbal_respond.html",
+        {"signoff": signoff_obj, "release": release, "form": form},
+    )
+
+
+@login_required
+@require_GET
+def my_signoffs(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "approvals/my_signoffs.html",
+        {"mine": selectors.my_signoffs(user=request.user)},
+    )
+
+
+def _reason_action(request, product, version, *, codename, what, service, done):
+    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
+    _require(request, release, codename, what)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason; nothing was changed.")
+        return redirect(release)
+    try:
+        service(release=release, actor=request.user, reason=form.cleaned_data["reason"])
+    except (services.DomainError, IllegalTransition) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return redirect(release)
+
+
+@login_required
+@require_POST
+def release_halt(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    return _reason_action(
+        request,
+        product,
+        version,
+        codename=permissions.HALT,
+        what="halt this release",
+        service=services.release_halt,
+        done="Release halted. The pipeline is blocked until the Go/no-go Accountable signs again.",
+    )
+
+
+@login_required
+@require_POST
+def release_revise(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    return _reason_action(
+        request,
+        product,
+        version,
+        codename=permissions.EDIT_RAD,
+        what="revise this release",
+        service=services.release_revise,
+        done="Release sent back to draft.",
+    )
+
+
+@login_required
+@require_POST
+def deployment_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
+    _require(request, release, permissions.RECORD_DEPLOYMENT, "record deployments")
+    form = DeploymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a deployment status; nothing was recorded.")
+        return redirect(release)
+    try:
+        services.deployment_record(release=release, actor=request.user, **form.cleaned_data)
+    except (services.DomainError, IllegalTransition) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, f"Deployment {form.cleaned_data['status'].replace('_', ' ')} recorded."
+        )
+    return redirect(release)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
+    _require(request, release, permissions.EDIT_RAD, "write the post-release review")
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_record(release=release, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except (services.DomainError, IllegalTransition) as error:
+            messages.error(request, str(error))
+            return redirect(release)
+        else:
+            messages.success(request, "Post-release review recorded; the release is closed.")
+            return redirect(release)
+    return render(request, "approvals/review_form.html", {"release": release, "form": form})

@@ -1,1 +1,96 @@
-"""RACI matrix models (see raci/permissions.py for how letters become permissions)."""
+"""RACI matrices: per release, activities × people, one letter per cell."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Letter(models.TextChoices):
+    RESPONSIBLE = "R", "Responsible"
+    ACCOUNTABLE = "A", "Accountable"
+    CONSULTED = "C", "Consulted"
+    INFORMED = "I", "Informed"
+
+
+DEFAULT_ACTIVITIES = (
+    "Business scope",
+    "Test thresholds",
+    "Operational readiness",
+    "Deployment & rollback plan",
+    "Go/no-go decision",
+)
+GO_NO_GO = "Go/no-go decision"
+
+
+class TemplateActivity(models.Model):
+    """A product's default activity, copied into every new release's matrix."""
+
+    product = models.ForeignKey(
+        "approvals.Product", on_delete=models.CASCADE, related_name="template_activities"
+    )
+    name = models.CharField(max_length=120)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_go_no_go = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["product", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "name"], name="template_activity_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product}: {self.name}"
+
+
+class TemplateAssignment(models.Model):
+    activity = models.ForeignKey(
+        TemplateActivity, on_delete=models.CASCADE, related_name="assignments"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    letter = models.CharField(max_length=1, choices=Letter.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "user"], name="template_cell_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity}: {self.user} {self.letter}"
+
+
+class Activity(models.Model):
+    release = models.ForeignKey(
+        "approvals.Release", on_delete=models.CASCADE, related_name="activities"
+    )
+    name = models.CharField(max_length=120)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_go_no_go = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["release", "position", "id"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(fields=["release", "name"], name="activity_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Assignment(models.Model):
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    letter = models.CharField(max_length=1, choices=Letter.choices)
+
+    class Meta:
+        ordering = ["activity", "letter", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "user"], name="assignment_cell_unique"),
+            # At most one Accountable per activity, whatever the application does.
+            models.UniqueConstraint(
+                fields=["activity"], condition=Q(letter="A"), name="assignment_one_accountable"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity}: {self.user} {self.letter}"

@@ -25,6 +25,14 @@ MANAGE_RACI = "manage_raci"
 RECORD_VERBAL = "record_verbal"
 RECORD_DEPLOYMENT = "record_deployment"
 
+# SPEC §4: what each RACI letter grants on the release it appears in.
+LETTER_PERMISSIONS: dict[str, frozenset[str]] = {
+    "R": frozenset({VIEW, EDIT_RAD, SUBMIT, COMMENT, HALT, SCHEDULE_MEETING}),
+    "A": frozenset({VIEW, COMMENT, HALT}),
+    "C": frozenset({VIEW, COMMENT}),
+    "I": frozenset({VIEW}),
+}
+
 ROLE_GROUP_PERMISSIONS: dict[str, list[str]] = {
     RELEASE_MANAGERS: [
         "approvals.add_product",
@@ -126,6 +134,54 @@ def releases_visible_to(user, queryset: QuerySet) -> QuerySet:
     )
 
 
+def perms_for_letters(letters: Iterable[str]) -> frozenset[str]:
+    perms: set[str] = set()
+    for letter in letters:
+        perms |= LETTER_PERMISSIONS[letter]
+    return frozenset(perms)
+
+
+def release_object_perms(release) -> dict[int, set[str]]:
+    """user id -> object permission codenames held directly on this release."""
+    from approvals.models import ReleaseUserObjectPermission
+
+    held: dict[int, set[str]] = {}
+    rows = ReleaseUserObjectPermission.objects.filter(content_object=release).values_list(
+        "user_id", "permission__codename"
+    )
+    for user_id, codename in rows:
+        held.setdefault(user_id, set()).add(codename)
+    return held
+
+
+def release_perms_sync(*, release, desired: dict) -> list[tuple[object, list[str], list[str]]]:
+    """Make the object permissions on `release` exactly `desired` (user -> codenames).
+
+    Returns (user, granted, revoked) for every user whose permissions changed.
+    Runs in the caller's transaction, so the matrix and the permissions change
+    together or not at all.
+    """
+    from django.contrib.auth import get_user_model
+
+    held = release_object_perms(release)
+    users = {user.pk: user for user in desired}
+    missing = set(held) - set(users)
+    if missing:
+        users.update({u.pk: u for u in get_user_model().objects.filter(pk__in=missing)})
+    changes = []
+    for user_id, user in users.items():
+        want = set(desired.get(user, set()))
+        have = held.get(user_id, set())
+        grant, revoke = sorted(want - have), sorted(have - want)
+        for codename in grant:
+            assign_perm(f"approvals.{codename}", user, release)
+        for codename in revoke:
+            remove_perm(f"approvals.{codename}", user, release)
+        if grant or revoke:
+            changes.append((user, grant, revoke))
+    return changes
+
+
 def release_perms_grant(*, user, release, codenames: Iterable[str]) -> list[str]:
     granted = []
     checker = ObjectPermissionChecker(user)
@@ -144,3 +200,49 @@ def release_perms_revoke(*, user, release, codenames: Iterable[str]) -> list[str
             remove_perm(f"approvals.{codename}", user, release)
             revoked.append(codename)
     return revoked
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def signoff_explanation(
+    *,
+    user,
+    release,
+    activity,
+    accountable,
+    responsible_ids: set[int],
+    current,
+    ready_reasons: list[str],
+    required: bool,
+    signable: bool,
+) -> tuple[bool, str]:
+    """May `user` sign `activity` now, and why (shown next to the button)."""
+    name = activity.name
+    if accountable is None:
+        return False, f"{name} has no Accountable yet."
+    if user.pk != accountable.pk:
+        return False, f"You cannot approve {name}: its Accountable is {_name(accountable)}."
+    if current is None:
+        return False, f"You cannot approve {name}: the RAD has no revision yet."
+    if release.submitted_by_id == user.pk:
+        return False, f"You cannot approve {name}: you submitted revision {current.number}."
+    if current.author_id == user.pk:
+        return False, f"You cannot approve {name}: you wrote revision {current.number}."
+    if user.pk in responsible_ids:
+        return False, f"You cannot approve {name}: you are Responsible for it."
+    if not required:
+        return False, f"{name} needs no sign-off on a hotfix; only the Go/no-go decision does."
+    if not signable:
+        return False, (
+            f"You cannot approve {name} while the release is "
+            f"{release.get_status_display().lower()}."
+        )
+    if ready_reasons:
+        # May still reject; approving waits until the release is ready.
+        return True, (
+            f"You are the Accountable for {name}. You can reject now; approval waits until "
+            f"the release is ready for sign-off."
+        )
+    return True, f"You can approve {name}: you are its Accountable."

@@ -91,7 +91,9 @@ def test_a_duplicate_product_slug_is_refused(rm, product):
 def test_release_create_writes_the_release_and_one_entry(rm, product):
     release = services.release_create(actor=rm, **_release_kwargs(product))
     assert release.status == Status.DRAFT
-    [entry] = _entries()
+    created, raci = _entries()
+    assert raci.action == Action.RACI_CHANGED  # the product's template, applied
+    entry = created
     assert entry.action == Action.RELEASE_CREATED
     assert entry.release_id == release.pk
     assert entry.after["version"] == "2.4.0"

@@ -1,0 +1,107 @@
+from django import forms
+
+from raci.models import Letter
+
+LETTER_CHOICES = [("", "–"), *Letter.choices]
+
+
+class RaciGridForm(forms.Form):
+    """The whole matrix as one form: a select per cell, one blank column and row to add."""
+
+    new_activity = forms.CharField(
+        label="New activity",
+        max_length=120,
+        required=False,
+        help_text="Add a row: name it and set its letters in the bottom row.",
+    )
+    new_person = forms.ModelChoiceField(
+        label="Add person",
+        queryset=None,
+        required=False,
+        help_text="Add a column: choose someone and set their letters.",
+    )
+
+    def __init__(self, *args, matrix, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.matrix = matrix
+        self.fields["new_person"].queryset = candidates.exclude(
+            pk__in=[p.pk for p in matrix.people]
+        )
+        for activity in matrix.activities:
+            for person in matrix.people:
+                self.fields[f"cell-{activity.pk}-{person.pk}"] = forms.ChoiceField(
+                    choices=LETTER_CHOICES,
+                    required=False,
+                    label=f"{activity.name} – {person.get_username()}",
+                    initial=matrix.cells.get((activity.pk, person.pk), ""),
+                )
+            self.fields[f"cell-{activity.pk}-new"] = forms.ChoiceField(
+                choices=LETTER_CHOICES, required=False, label=f"{activity.name} – new person"
+            )
+        for person in matrix.people:
+            self.fields[f"cell-new-{person.pk}"] = forms.ChoiceField(
+                choices=LETTER_CHOICES,
+                required=False,
+                label=f"New activity – {person.get_username()}",
+            )
+        self.fields["cell-new-new"] = forms.ChoiceField(
+            choices=LETTER_CHOICES, required=False, label="New activity – new person"
+        )
+
+    def clean(self):
+        data = super().clean()
+        new_person = data.get("new_person")
+        uses_new_column = any(
+            data.get(f"cell-{a.pk}-new") for a in self.matrix.activities
+        ) or data.get("cell-new-new")
+        if uses_new_column and new_person is None:
+            self.add_error("new_person", "Choose the person whose letters you set.")
+        uses_new_row = any(data.get(f"cell-new-{p.pk}") for p in self.matrix.people) or data.get(
+            "cell-new-new"
+        )
+        if uses_new_row and not data.get("new_activity", "").strip():
+            self.add_error("new_activity", "Name the activity whose letters you set.")
+        return data
+
+    def cells(self) -> tuple[dict[int, dict[int, str]], dict[int, str]]:
+        data = self.cleaned_data
+        new_person = data.get("new_person")
+        cells: dict[int, dict[int, str]] = {}
+        for activity in self.matrix.activities:
+            row = {}
+            for person in self.matrix.people:
+                letter = data.get(f"cell-{activity.pk}-{person.pk}")
+                if letter:
+                    row[person.pk] = letter
+            if new_person and data.get(f"cell-{activity.pk}-new"):
+                row[new_person.pk] = data[f"cell-{activity.pk}-new"]
+            cells[activity.pk] = row
+        new_row = {
+            person.pk: data[f"cell-new-{person.pk}"]
+            for person in self.matrix.people
+            if data.get(f"cell-new-{person.pk}")
+        }
+        if new_person and data.get("cell-new-new"):
+            new_row[new_person.pk] = data["cell-new-new"]
+        return cells, new_row
+
+    def grid(self) -> list[tuple[str, object, list]]:
+        """Rows for the template: (activity name, name field or None, cell fields)."""
+        people = self.matrix.people
+        rows = [
+            (
+                activity.name,
+                None,
+                [self[f"cell-{activity.pk}-{p.pk}"] for p in people]
+                + [self[f"cell-{activity.pk}-new"]],
+            )
+            for activity in self.matrix.activities
+        ]
+        rows.append(
+            (
+                "",
+                self["new_activity"],
+                [self[f"cell-new-{p.pk}"] for p in people] + [self["cell-new-new"]],
+            )
+        )
+        return rows

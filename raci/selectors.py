@@ -1,0 +1,38 @@
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+
+from raci.models import Activity
+
+
+@dataclass
+class Matrix:
+    activities: list
+    people: list
+    cells: dict = field(default_factory=dict)  # (activity id, user id) -> letter
+
+    def rows(self):
+        for activity in self.activities:
+            yield (
+                activity,
+                [(person, self.cells.get((activity.pk, person.pk), "")) for person in self.people],
+            )
+
+
+def raci_matrix(*, release) -> Matrix:
+    """The release's matrix with its people as columns (two queries)."""
+    activities = list(
+        Activity.objects.filter(release=release).prefetch_related("assignments__user")
+    )
+    people: dict[int, object] = {}
+    cells = {}
+    for activity in activities:
+        for assignment in activity.assignments.all():
+            people[assignment.user_id] = assignment.user
+            cells[(activity.pk, assignment.user_id)] = assignment.letter
+    ordered = sorted(people.values(), key=lambda u: u.get_username())
+    return Matrix(activities=activities, people=ordered, cells=cells)
+
+
+def raci_candidates():
+    return get_user_model().objects.filter(is_active=True).order_by("username")

@@ -1,0 +1,195 @@
+"""Writes to RACI matrices. Every change re-derives the release's object
+permissions in the same transaction and logs both."""
+
+from collections import defaultdict
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.changelog import changelog_record
+from audit.models import Action
+from raci import permissions
+from raci.models import (
+    DEFAULT_ACTIVITIES,
+    GO_NO_GO,
+    Activity,
+    Assignment,
+    Letter,
+    TemplateActivity,
+)
+
+# Statuses in which the matrix may still change.
+RACI_EDITABLE = ("draft", "in_review", "halted")
+
+
+def raci_template_ensure(*, product) -> list[TemplateActivity]:
+    """Give a product the default activities of SPEC §2 if it has none."""
+    existing = list(product.template_activities.all())
+    if existing:
+        return existing
+    return [
+        TemplateActivity.objects.create(
+            product=product, name=name, position=index, is_go_no_go=name == GO_NO_GO
+        )
+        for index, name in enumerate(DEFAULT_ACTIVITIES)
+    ]
+
+
+def raci_matrix_snapshot(release) -> dict[str, dict[str, str]]:
+    """activity name -> {username: letter}; what the change log records."""
+    snapshot: dict[str, dict[str, str]] = {}
+    activities = Activity.objects.filter(release=release).prefetch_related("assignments__user")
+    for activity in activities:
+        snapshot[activity.name] = {
+            a.user.get_username(): a.letter for a in activity.assignments.all()
+        }
+    return snapshot
+
+
+def _desired_perms(release) -> dict:
+    letters = defaultdict(set)
+    for assignment in Assignment.objects.filter(activity__release=release).select_related("user"):
+        letters[assignment.user].add(assignment.letter)
+    return {user: permissions.perms_for_letters(ls) for user, ls in letters.items()}
+
+
+def _sync_and_log(*, release, actor) -> None:
+    for user, granted, revoked in permissions.release_perms_sync(
+        release=release, desired=_desired_perms(release)
+    ):
+        if granted:
+            changelog_record(
+                action=Action.PERMISSION_GRANTED,
+                actor=actor,
+                release=release,
+                after={"user": user.get_username(), "permissions": granted},
+            )
+        if revoked:
+            changelog_record(
+                action=Action.PERMISSION_REVOKED,
+                actor=actor,
+                release=release,
+                before={"user": user.get_username(), "permissions": revoked},
+            )
+
+
+def raci_apply_template(*, release, actor) -> None:
+    """Copy the product template into a new release (inside release_create)."""
+    templates = raci_template_ensure(product=release.product)
+    for template in templates:
+        activity = Activity.objects.create(
+            release=release,
+            name=template.name,
+            position=template.position,
+            is_go_no_go=template.is_go_no_go,
+        )
+        Assignment.objects.bulk_create(
+            Assignment(activity=activity, user_id=cell.user_id, letter=cell.letter)
+            for cell in template.assignments.all()
+        )
+    changelog_record(
+        action=Action.RACI_CHANGED,
+        actor=actor,
+        release=release,
+        after=raci_matrix_snapshot(release),
+        reason="Applied the product's RACI template",
+    )
+    _sync_and_log(release=release, actor=actor)
+
+
+def raci_matrix_update(
+    *,
+    release,
+    actor,
+    cells: dict[int, dict[int, str]],
+    new_activity: str = "",
+    new_activity_cells: dict[int, str] | None = None,
+) -> bool:
+    """Replace the matrix with `cells` (activity id -> user id -> letter).
+
+    Validates exactly one Accountable per activity. Returns False when nothing
+    changed. Sign-offs by someone who is no longer the activity's A are voided.
+    """
+    from approvals.services import release_lock, signoffs_void
+
+    new_activity = new_activity.strip()
+    with transaction.atomic():
+        release = release_lock(release)
+        if release.status not in RACI_EDITABLE:
+            raise ValidationError(
+                f"The RACI matrix is fixed once the release is {release.get_status_display().lower()}."
+            )
+        activities = {a.pk: a for a in Activity.objects.filter(release=release)}
+        unknown = set(cells) - set(activities)
+        if unknown:
+            raise ValidationError("The matrix names an activity this release does not have.")
+        if new_activity and any(
+            a.name.lower() == new_activity.lower() for a in activities.values()
+        ):
+            raise ValidationError(
+                {"new_activity": f"There is already an activity “{new_activity}”."}
+            )
+        user_ids = {uid for row in cells.values() for uid in row} | set(
+            (new_activity_cells or {}).keys()
+        )
+        users = get_user_model().objects.in_bulk(user_ids)
+        if set(user_ids) - set(users):
+            raise ValidationError("The matrix names a person who does not exist.")
+        errors = []
+        planned = {pk: dict(cells.get(pk, {})) for pk in activities}
+        for pk, row in planned.items():
+            for letter in row.values():
+                if letter not in Letter.values:
+                    raise ValidationError(f"“{letter}” is not a RACI letter.")
+            accountable = [uid for uid, letter in row.items() if letter == Letter.ACCOUNTABLE]
+            if len(accountable) != 1:
+                errors.append(
+                    f"{activities[pk].name}: needs exactly one Accountable (A), has {len(accountable)}."
+                )
+        if new_activity:
+            row = new_activity_cells or {}
+            if sum(1 for letter in row.values() if letter == Letter.ACCOUNTABLE) != 1:
+                errors.append(f"{new_activity}: needs exactly one Accountable (A).")
+        if errors:
+            raise ValidationError(errors)
+
+        before = raci_matrix_snapshot(release)
+        previous_a = {
+            a.activity_id: a.user_id
+            for a in Assignment.objects.filter(activity__release=release, letter=Letter.ACCOUNTABLE)
+        }
+        Assignment.objects.filter(activity__release=release).delete()
+        assignments = [
+            Assignment(activity_id=pk, user_id=uid, letter=letter)
+            for pk, row in planned.items()
+            for uid, letter in row.items()
+        ]
+        if new_activity:
+            activity = Activity.objects.create(
+                release=release, name=new_activity, position=len(activities)
+            )
+            assignments += [
+                Assignment(activity=activity, user_id=uid, letter=letter)
+                for uid, letter in (new_activity_cells or {}).items()
+            ]
+        Assignment.objects.bulk_create(assignments)
+        after = raci_matrix_snapshot(release)
+        if after == before:
+            return False
+        changelog_record(
+            action=Action.RACI_CHANGED, actor=actor, release=release, before=before, after=after
+        )
+        for pk, old_a in previous_a.items():
+            new_a = next((u for u, letter in planned[pk].items() if letter == "A"), None)
+            if new_a != old_a:
+                signoffs_void(
+                    release=release,
+                    actor=actor,
+                    reason="The activity's Accountable changed",
+                    activity_id=pk,
+                    now=timezone.now(),
+                )
+        _sync_and_log(release=release, actor=actor)
+    return True

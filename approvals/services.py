@@ -655,6 +655,8 @@ def _ask_to_confirm(signoff_id: int) -> None:
         pk=signoff_id
     )
     path = reverse("approvals:verbal_respond", kwargs={"signoff_id": signoff.pk})
+    if not signoff.signer.email:
+        return
     send_mail(
         subject=f"Confirm your verbal approval of {signoff.release}",
         message=(
@@ -664,7 +666,8 @@ def _ask_to_confirm(signoff_id: int) -> None:
             f"Confirm or dispute it here: {path}\n"
         ),
         from_email=None,
-        recipient_list=[signoff.signer.email] if signoff.signer.email else [],
+        recipient_list=[signoff.signer.email],
+        # The approval is already committed; a mail outage must not turn into an error page.
         fail_silently=True,
     )
 

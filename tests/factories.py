@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from approvals.models import Product, Release
 
+PASSWORD_FACTORY = "correct-horse-battery"  # noqa: S105 - every factory user's password
+
 COMPLETE_RAD = {
     "scope": "## What ships\n\n- Faster checkout",
     "test_suites": [{"name": "Unit", "passed": 120, "failed": 0, "skipped": 2, "link": ""}],
@@ -48,7 +50,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.LazyAttribute(lambda u: u.username.capitalize())
     last_name = "Tester"
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
-    password = factory.django.Password("correct-horse-battery")
+    password = factory.django.Password(PASSWORD_FACTORY)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -70,3 +72,63 @@ class ReleaseFactory(factory.django.DjangoModelFactory):
     window_start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=2))
     window_end = factory.LazyAttribute(lambda r: r.window_start + timedelta(hours=2))
     created_by = factory.SubFactory(UserFactory, username="rm")
+
+
+ACCOUNTABLES = {
+    "Business scope": "po",
+    "Test thresholds": "qa",
+    "Operational readiness": "sre",
+    "Deployment & rollback plan": "rm",
+    "Go/no-go decision": "rm",
+}
+
+
+def build_team():
+    """The personas of a release team, with the demo's RACI as the product template."""
+    from django.contrib.auth.models import Group
+
+    from raci.models import TemplateAssignment
+    from raci.services import raci_template_ensure
+
+    team = {name: UserFactory(username=name) for name in ("po", "qa", "sre", "dev", "cc", "ii")}
+    team["rm"] = UserFactory(username="rm")
+    team["rm"].groups.add(Group.objects.get(name="Release managers"))
+    team["auditor"] = UserFactory(username="auditor")
+    team["auditor"].groups.add(Group.objects.get(name="Auditors"))
+    team["outsider"] = UserFactory(username="outsider")
+    team["admin"] = UserFactory(username="admin", is_superuser=True, is_staff=True)
+    product = ProductFactory(name="Payments API", slug="payments-api")
+    for activity in raci_template_ensure(product=product):
+        TemplateAssignment.objects.create(
+            activity=activity, user=team[ACCOUNTABLES[activity.name]], letter="A"
+        )
+        TemplateAssignment.objects.create(activity=activity, user=team["dev"], letter="R")
+        TemplateAssignment.objects.create(activity=activity, user=team["cc"], letter="C")
+        TemplateAssignment.objects.create(activity=activity, user=team["ii"], letter="I")
+    team["product"] = product
+    return team
+
+
+def release_in_review(team, *, version="2.4.0", release_type="normal", fixes=None, **rad):
+    """A release created by rm, written and submitted by dev, waiting for sign-offs."""
+    from approvals import services
+
+    start = timezone.now() + timedelta(days=2)
+    release = services.release_create(
+        product=team["product"],
+        version=version,
+        title="SEPA Instant",
+        release_type=release_type,
+        fixes=fixes,
+        window_start=start,
+        window_end=start + timedelta(hours=2),
+        actor=team["rm"],
+    )
+    services.rad_revise(release=release, content=complete_rad(**rad), actor=team["dev"])
+    services.release_submit(release=release, actor=team["dev"])
+    release.refresh_from_db()
+    return release
+
+
+def activity(release, name):
+    return release.activities.get(name=name)

@@ -69,7 +69,9 @@ def test_a_product_owner_reviews_the_rad_compares_revisions_and_comments(
     screenshot("rad-diff")
 
     page.get_by_role("link", name="Payments API 2.4.0").click()
-    page.get_by_role("textbox", name="Comment").fill("Risk 1 went up: is the cache warm-up scripted?")
+    page.get_by_role("textbox", name="Comment").fill(
+        "Risk 1 went up: is the cache warm-up scripted?"
+    )
     page.get_by_role("button", name="Post comment").click()
     comments = page.locator("#comments .comment")
     assert comments.count() == 1

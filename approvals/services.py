@@ -410,30 +410,32 @@ def signoff_record(
         activity = next((a for a in activities if a.pk == activity_id), None)
         if activity is None:
             raise DomainError("This release has no such activity.")
-        if current is not None:
-            live = SignOff.objects.filter(
+        accountable = _accountable(activity)
+        is_accountable = accountable is not None and accountable.pk == signer.pk
+        live = (
+            SignOff.objects.filter(
                 activity=activity, revision=current, voided_at__isnull=True
             ).first()
-            if live is not None:
-                if live.signer_id == signer.pk and live.decision == decision:
-                    return live, False  # a double click or a replayed POST
-                raise DomainError(
-                    f"{activity.name} already has a decision on revision {current.number} "
-                    f"by {live.printed_name}."
-                )
+            if current is not None and is_accountable
+            else None
+        )
+        if live is not None:
+            if live.signer_id == signer.pk and live.decision == decision:
+                return live, False  # a double click or a replayed POST
+            raise DomainError(
+                f"{activity.name} already has a decision on revision {current.number} "
+                f"by {live.printed_name}."
+            )
         allowed, why = permissions.signoff_explanation(
             user=signer,
             release=release,
             activity=activity,
-            accountable=_accountable(activity),
+            accountable=accountable,
             responsible_ids=_responsible_ids(activity),
             current=current,
             ready_reasons=ready,
             required=is_required(release, activity),
             signable=signable_status(release, activity),
-        )
-        is_accountable = (
-            _accountable(activity) is not None and _accountable(activity).pk == signer.pk
         )
         if not allowed:
             refusal = _refuse(

@@ -2,7 +2,8 @@ from django import forms
 
 from raci.models import Letter
 
-LETTER_CHOICES = [("", "–"), *Letter.choices]
+# Letters only: the page explains them, and the grid stays narrow.
+LETTER_CHOICES = [("", "–"), *[(letter, letter) for letter in Letter.values]]
 
 
 class RaciGridForm(forms.Form):

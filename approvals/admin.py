@@ -1,7 +1,17 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from approvals.models import Comment, Product, RadRevision, Release
+from approvals import services
+from approvals.models import (
+    ApprovalPolicy,
+    Comment,
+    Deployment,
+    GateCheck,
+    Product,
+    RadRevision,
+    Release,
+    SignOff,
+)
 
 
 @admin.register(Product)
@@ -41,3 +51,53 @@ class RadRevisionAdmin(ReadOnlyAdmin):
 @admin.register(Comment)
 class CommentAdmin(ReadOnlyAdmin):
     list_display = ["release", "author", "created_at"]
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(admin.ModelAdmin):
+    list_display = ["product", "max_rehearsal_age_days", "block_open_critical_defects"]
+
+
+@admin.register(GateCheck)
+class GateCheckAdmin(admin.ModelAdmin):
+    """Report a check by hand; it goes through the same service as the pipeline."""
+
+    list_display = ["release", "name", "status", "reported_by", "reported_at"]
+    list_filter = ["status", "release__product"]
+    fields = ["release", "name", "status", "details", "url"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        check = services.gate_check_report(
+            release=obj.release,
+            actor=request.user,
+            name=obj.name,
+            status=obj.status,
+            details=obj.details,
+            url=obj.url,
+        )
+        obj.pk = check.pk
+
+
+@admin.register(SignOff)
+class SignOffAdmin(ReadOnlyAdmin):
+    list_display = [
+        "release",
+        "activity",
+        "decision",
+        "printed_name",
+        "method",
+        "signed_at",
+        "voided_at",
+    ]
+    list_filter = ["decision", "method"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyAdmin):
+    list_display = ["release", "status", "environment", "recorded_by", "recorded_at"]

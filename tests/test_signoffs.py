@@ -418,3 +418,22 @@ def test_the_explanation_says_why(team, release):
         "You cannot approve Test thresholds: its Accountable is Qa Tester."
     )
     assert rows["Business scope"].can_sign and not rows["Test thresholds"].can_sign
+
+
+def test_a_gate_check_reported_in_the_admin_goes_through_the_service(client, team, release):
+    client.force_login(team["admin"])
+    response = client.post(
+        "/admin/approvals/gatecheck/add/",
+        {
+            "release": release.pk,
+            "name": "security-scan",
+            "status": "pass",
+            "details": "clean",
+            "url": "",
+        },
+    )
+    assert response.status_code == 302
+    check = release.gate_checks.get()
+    assert (check.status, check.reported_by) == ("pass", team["admin"])
+    [entry] = entries(Action.GATE_CHECK_REPORTED)
+    assert entry.actor == team["admin"]

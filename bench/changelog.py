@@ -1,0 +1,382 @@
+"""Benchmark the change log at scale (a script, not a test).
+
+Fills N entries (default 1,000,000) into PostgreSQL as one valid hash chain,
+then reports:
+
+- time per page and query count for `/changelog/` (first page, filtered
+  pages, a page deep in history, an entry page), through Django's test
+  client as an auditor;
+- export throughput (rows/s) for the streamed CSV and JSON exports, with
+  peak traced Python memory (tracemalloc) and the process's peak RSS;
+- `verify_changelog` throughput (entries/s) on the database, and of
+  `--file` on the JSON export.
+
+Run it against a throwaway cluster, never a real database:
+
+    scripts/bench.sh                     # 1,000,000 entries
+    scripts/bench.sh --entries 200000    # fewer
+
+`scripts/bench.sh` starts PostgreSQL 15 on a free loopback port in a
+temporary directory (as `scripts/test.sh` does), creates `relapp_bench`,
+runs this script with `relapp.settings_test` and removes the cluster
+afterwards. To run against a cluster you started yourself:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/relapp_bench \\
+        .venv/bin/python bench/changelog.py --entries 100000
+
+The fill computes the chain in Python with audit.chain (the same code as
+the writer) and loads it with COPY in batches, which is far faster than one
+`changelog_record` per entry; the verification step proves the result is a
+valid chain. The data: 60 users, 20 products with 10 releases each, entries
+spread evenly over three years, a realistic mix of actions.
+"""
+
+import argparse
+import csv
+import io
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relapp.settings_test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group, Permission  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from approvals.models import Product, Release  # noqa: E402
+from audit.chain import (  # noqa: E402
+    GENESIS_HASH,
+    canonical_json,
+    entry_document,
+    entry_hash,
+    verify_export_file,
+)
+from audit.models import Action, ChangeLogEntry  # noqa: E402
+from audit.verify import changelog_verify  # noqa: E402
+
+COLUMNS = (
+    "seq",
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "action",
+    "product_id",
+    "release_id",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+    "client_ip",
+    "prev_hash",
+    "hash",
+)
+NULLABLE = ("actor_id", "product_id", "release_id", "before", "after", "client_ip")
+
+# (action, weight, before, after): a plausible mix, sign-ins dominating.
+ACTION_MIX = [
+    (Action.LOGIN, 30, None, None),
+    (Action.LOGOUT, 10, None, None),
+    (Action.LOGIN_FAILED, 3, None, None),
+    (Action.COMMENT_ADDED, 15, None, {"body": "Looks good to me."}),
+    (Action.RAD_REVISED, 12, {"revision": 1}, {"revision": 2}),
+    (Action.GATE_CHECK_REPORTED, 12, None, {"check": "unit-tests", "result": "passed"}),
+    (Action.SIGNOFF_RECORDED, 6, None, {"activity": "qa", "decision": "approve"}),
+    (Action.RELEASE_SUBMITTED, 3, {"status": "draft"}, {"status": "in_review"}),
+    (Action.RELEASE_APPROVED, 2, {"status": "in_review"}, {"status": "approved"}),
+    (Action.RELEASE_DEPLOYED, 2, {"status": "approved"}, {"status": "deployed"}),
+    (Action.RELEASE_HALTED, 1, {"status": "approved"}, {"status": "halted"}),
+    (Action.ACCESS_REFUSED, 2, None, {"method": "POST", "path": "/releases/x/"}),
+    (Action.RACI_CHANGED, 2, {"qa": "R"}, {"qa": "A"}),
+]
+RELEASE_ACTIONS = {
+    Action.COMMENT_ADDED,
+    Action.RAD_REVISED,
+    Action.GATE_CHECK_REPORTED,
+    Action.SIGNOFF_RECORDED,
+    Action.RELEASE_SUBMITTED,
+    Action.RELEASE_APPROVED,
+    Action.RELEASE_DEPLOYED,
+    Action.RELEASE_HALTED,
+    Action.RACI_CHANGED,
+}
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- fill -----------------------------------------------------------------
+
+
+def make_world() -> tuple[list, list, object]:
+    User = get_user_model()
+    users = [User(username=f"user{n:02d}", first_name=f"User{n:02d}") for n in range(60)]
+    for user in users:
+        user.set_unusable_password()
+    User.objects.bulk_create(users)
+    users = list(User.objects.filter(username__startswith="user").order_by("id"))
+    auditor = User.objects.create_user("bench-auditor")  # force_login only
+    permission = Permission.objects.get(codename="view_changelogentry")
+    group, _ = Group.objects.get_or_create(name="Auditors")
+    group.permissions.add(permission)
+    auditor.groups.add(group)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    releases = []
+    for p in range(20):
+        product = Product.objects.create(name=f"Product {p:02d}", slug=f"product-{p:02d}")
+        for r in range(10):
+            releases.append(
+                Release(
+                    product=product,
+                    version=f"{r + 1}.0.0",
+                    title=f"Product {p:02d} release {r + 1}",
+                    window_start=start,
+                    window_end=start + timedelta(hours=2),
+                    created_by=users[0],
+                )
+            )
+    Release.objects.bulk_create(releases)
+    releases = list(Release.objects.select_related("product").order_by("id"))
+    return users, releases, auditor
+
+
+def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> None:
+    rng = random.Random(20261126)  # noqa: S311 (benchmark data, not security)
+    actions = [a for a, *_ in ACTION_MIX]
+    weights = [w for _, w, *_ in ACTION_MIX]
+    shapes = {a: (before, after) for a, _, before, after in ACTION_MIX}
+    names = {u.pk: f"{u.first_name} Tester ({u.username})" for u in users}
+    user_ids = list(names)
+    start = datetime.now(UTC) - timedelta(days=3 * 365)
+    step_us = (3 * 365 * 86400 * 1_000_000) // entries
+    prev_hash = GENESIS_HASH
+    copy_sql = (
+        f"COPY audit_changelogentry ({', '.join(COLUMNS)}) FROM STDIN "
+        f"WITH (FORMAT csv, FORCE_NULL ({', '.join(NULLABLE)}))"
+    )
+    seq = 0
+    while seq < entries:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+        for _ in range(min(batch, entries - seq)):
+            seq += 1
+            action = rng.choices(actions, weights)[0]
+            before, after = shapes[action]
+            actor_id = None if action == Action.LOGIN_FAILED else rng.choice(user_ids)
+            release = rng.choice(releases) if action in RELEASE_ACTIONS else None
+            values = {
+                "seq": seq,
+                "created_at": start + timedelta(microseconds=seq * step_us),
+                "actor_id": actor_id,
+                "actor_name": names[actor_id] if actor_id else f"guess{rng.randrange(999)}",
+                "action": action.value,
+                "product_id": release.product_id if release else None,
+                "release_id": release.pk if release else None,
+                "object_type": "approvals.Release" if release else "",
+                "object_id": str(release.pk) if release else "",
+                "object_repr": f"{release.product.name} {release.version}" if release else "",
+                "before": before,
+                "after": after,
+                "reason": "Routine" if rng.random() < 0.2 else "",
+                "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "client_ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+                "prev_hash": prev_hash,
+            }
+            document = entry_document(values)
+            values["hash"] = prev_hash = entry_hash(prev_hash, document)
+            writer.writerow(
+                [
+                    None
+                    if values[c] is None
+                    else canonical_json(values[c])
+                    if c in ("before", "after")
+                    else values[c].isoformat()
+                    if c == "created_at"
+                    else values[c]
+                    for c in COLUMNS
+                ]
+            )
+        buffer.seek(0)
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(copy_sql, buffer)
+        if seq % 200_000 == 0 or seq == entries:
+            say(f"  filled {seq:,}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_changelogentry")
+
+
+# --- measurements ---------------------------------------------------------
+
+
+def time_page(client: Client, label: str, url: str, repeat: int = 7) -> None:
+    response = client.get(url)  # warm caches and the plan
+    assert response.status_code == 200, (url, response.status_code)
+    timings, sql_timings = [], []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+        sql_timings.append(sum(float(q["time"]) for q in queries.captured_queries))
+    shown = response.content.count(b'aria-label="Entry ')
+    say(
+        f"  {label:<31} median {statistics.median(timings) * 1000:5.1f} ms "
+        f"(SQL {statistics.median(sql_timings) * 1000:4.1f} ms)  "
+        f"max {max(timings) * 1000:5.1f} ms  queries {len(queries.captured_queries):2d}  "
+        f"rows {shown:2d}  {url}"
+    )
+
+
+def time_export(
+    client: Client, url: str, *, traced: bool, sink=None
+) -> tuple[int, float, float, float]:
+    """Lines, seconds, megabytes and (if traced) peak traced megabytes."""
+    if traced:
+        tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get(url)
+    assert response.status_code == 200
+    size = 0
+    rows = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        rows += chunk.count(b"\n")
+        if sink is not None:
+            sink.write(chunk)
+    elapsed = time.perf_counter() - started
+    peak = 0.0
+    if traced:
+        peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+        tracemalloc.stop()
+    return rows, elapsed, size / 1024 / 1024, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--skip-fill", action="store_true", help="reuse the entries already there")
+    args = parser.parse_args()
+
+    say(f"PostgreSQL database {connection.settings_dict['NAME']}")
+    call_command("migrate", verbosity=0)
+    User = get_user_model()
+    if args.skip_fill:
+        users = list(User.objects.filter(username__startswith="user"))
+        releases = list(Release.objects.select_related("product").order_by("id"))
+        auditor = User.objects.get(username="bench-auditor")
+    else:
+        if ChangeLogEntry.objects.exists():
+            sys.exit("The change log is not empty: use a fresh database or --skip-fill.")
+        users, releases, auditor = make_world()
+        say(f"Filling {args.entries:,} entries (chain computed in Python, loaded with COPY)")
+        started = time.perf_counter()
+        fill(args.entries, users=users, releases=releases)
+        elapsed = time.perf_counter() - started
+        say(f"  fill: {elapsed:.1f} s ({args.entries / elapsed:,.0f} entries/s)")
+    total = ChangeLogEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('audit_changelogentry'))")
+        size = cursor.fetchone()[0]
+    say(f"Change log: {total:,} entries, table with indexes {size}")
+
+    say("verify_changelog (database, server-side cursor, chunk 5000)")
+    started = time.perf_counter()
+    result = changelog_verify()
+    elapsed = time.perf_counter() - started
+    assert result.ok, result.summary()
+    say(f"  {result.summary()}")
+    say(f"  {result.count:,} entries in {elapsed:.1f} s = {result.count / elapsed:,.0f} entries/s")
+
+    client = Client()
+    client.force_login(auditor)  # appends one LOGIN entry
+    head = total + 1
+    release = releases[len(releases) // 2]
+    middle_day = (
+        ChangeLogEntry.objects.filter(seq=total // 2).values_list("created_at", flat=True).first()
+    ).date()
+    say("Pages (Django test client, auditor; median of 7 after one warm-up)")
+    time_page(client, "first page", "/changelog/")
+    time_page(client, "second page", f"/changelog/?before={head - 50}")
+    time_page(client, "deep page (seq < 1,000)", "/changelog/?before=1000")
+    time_page(client, "oldest page via ?after=0", "/changelog/?after=0")
+    time_page(client, "filtered: release", f"/changelog/?release={release.pk}")
+    time_page(
+        client,
+        "filtered: release, deep",
+        f"/changelog/?release={release.pk}&before={total // 100}",
+    )
+    time_page(client, "filtered: product", f"/changelog/?product={release.product.slug}")
+    time_page(client, "filtered: actor", "/changelog/?actor=user07")
+    time_page(client, "filtered: rare action", "/changelog/?action=release.halted")
+    time_page(
+        client,
+        "filtered: one day mid-history",
+        f"/changelog/?date_from={middle_day}&date_to={middle_day}",
+    )
+    time_page(
+        client,
+        "filtered: action + date range",
+        f"/changelog/?action=release.approved&date_to={middle_day}",
+    )
+    time_page(client, "entry page", f"/changelog/{total // 2}/")
+
+    say("Exports (streamed through the test client)")
+    for url, label in (
+        ("/changelog/export.csv", "CSV, everything"),
+        ("/changelog/export.json", "JSON, everything"),
+        (f"/changelog/export.csv?release={release.pk}", "CSV, one release"),
+    ):
+        rows, elapsed, megabytes, _ = time_export(client, url, traced=False)
+        say(
+            f"  {label:<18} {rows:>9,} lines {megabytes:7.1f} MB in {elapsed:6.1f} s = "
+            f"{rows / elapsed:>9,.0f} rows/s"
+        )
+    rss_before = peak_rss_mb()
+    rows, elapsed, megabytes, peak = time_export(client, "/changelog/export.csv", traced=True)
+    say(
+        f"  CSV, everything, under tracemalloc: peak traced Python memory {peak:.1f} MB "
+        f"for {megabytes:.0f} MB of output ({rows:,} lines, {rows / elapsed:,.0f} rows/s traced); "
+        f"process peak RSS {rss_before:.0f} MB before, {peak_rss_mb():.0f} MB after"
+    )
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "changelog.json"
+        with path.open("wb") as sink:
+            time_export(client, "/changelog/export.json", traced=False, sink=sink)
+        say("verify_changelog --file (offline, JSON export)")
+        started = time.perf_counter()
+        result = verify_export_file(path)
+        elapsed = time.perf_counter() - started
+        assert result.ok, result.summary()
+        say(f"  {result.summary()}")
+        say(f"  {result.count:,} entries in {elapsed:.1f} s = {result.count / elapsed:,.0f}/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -85,3 +85,24 @@ def signable_status(release, activity) -> bool:
     if release.status == Status.IN_REVIEW:
         return True
     return release.status == Status.HALTED and activity.is_go_no_go
+
+
+def deploy_reasons(*, release, now=None) -> list[str]:
+    """Why `release` may not deploy now; empty when it may (SPEC §7 deploy check)."""
+    now = now or timezone.now()
+    reasons: list[str] = []
+    if release.status == Status.HALTED:
+        reasons.append(f"The release is halted: {release.status_reason or 'no reason given'}.")
+    elif release.status != Status.APPROVED:
+        reasons.append(f"The release is {release.get_status_display().lower()}, not approved.")
+    if now < release.window_start:
+        reasons.append(f"The deployment window opens at {release.window_start.isoformat()}.")
+    elif now >= release.window_end:
+        reasons.append(f"The deployment window closed at {release.window_end.isoformat()}.")
+    reasons.extend(freeze_reasons(release=release, start=now, end=now))
+    return reasons
+
+
+def freeze_reasons(*, release, start, end) -> list[str]:
+    """Freeze windows that cover [start, end] for this release (issue: freeze windows)."""
+    return []

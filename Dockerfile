@@ -8,6 +8,7 @@ COPY relapp ./relapp
 COPY approvals ./approvals
 COPY raci ./raci
 COPY audit ./audit
+COPY meetings ./meetings
 RUN pip install --no-cache-dir .
 COPY . .
 # collectstatic needs settings but no database: a build-time key is enough.

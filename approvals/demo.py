@@ -1,13 +1,15 @@
 """Demo content for `seed_demo`: a realistic product with releases in several states."""
 
 import copy
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from approvals import services
 from approvals.models import Product, Release
+from meetings.models import FreezeWindow
+from meetings.services import freeze_create, meeting_schedule
 from raci.models import TemplateAssignment
 from raci.services import raci_template_ensure
 
@@ -169,6 +171,26 @@ def seed_payments(*, users: dict) -> list[str]:
         services.rad_revise(release=in_review, content=third, actor=dev)
         services.release_submit(release=in_review, actor=dev)
         _sign(in_review, users["qa"], "Test thresholds")
+        tomorrow = (now + timedelta(days=1)).replace(hour=10)
+        meeting_schedule(
+            release=in_review,
+            actor=rm,
+            start=tomorrow,
+            duration_minutes=15,
+            location="https://meet.example.com/payments-gate",
+        )
+        created.append("gate meeting tomorrow")
+    if not FreezeWindow.objects.exists():
+        first_next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=15)
+        start = timezone.make_aware(datetime.combine(first_next_month, time(0, 0)))
+        freeze_create(
+            actor=rm,
+            product=None,
+            start=start,
+            end=start + timedelta(days=21),
+            reason="Year-end trading freeze",
+        )
+        created.append("freeze window next month")
 
     draft = release("2.5.0", "Multi-currency payouts", 14)
     if draft:

@@ -72,6 +72,9 @@ class Release(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     deployed_at = models.DateTimeField(null=True, blank=True)
+    freeze_override_reason = models.TextField(
+        blank=True, help_text="Hotfixes only: the emergency that justifies deploying in a freeze."
+    )
     review_due_at = models.DateTimeField(
         null=True, blank=True, help_text="Hotfixes: when the post-release review falls due."
     )
@@ -163,6 +166,10 @@ class ReleaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Release, on_delete=models.CASCADE)
 
 
+def default_reminder_offsets() -> list[int]:
+    return [24 * 3600, 3600]
+
+
 class ApprovalPolicy(models.Model):
     """What a product demands before its releases are ready for sign-off."""
 
@@ -178,6 +185,14 @@ class ApprovalPolicy(models.Model):
     )
     hotfix_review_days = models.PositiveIntegerField(
         default=5, help_text="A hotfix's post-release review falls due this many days after deploy."
+    )
+    reminder_offsets_seconds = models.JSONField(
+        default=default_reminder_offsets,
+        help_text="When attendees are reminded before a gate meeting, in seconds (24 h and 1 h).",
+    )
+    signoff_reminder_seconds = models.PositiveIntegerField(
+        default=2 * 3600,
+        help_text="Accountables with a pending sign-off are reminded this long before the meeting.",
     )
 
     class Meta:

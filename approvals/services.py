@@ -830,6 +830,10 @@ def deployment_record(
                 days = policy_for(release.product).hotfix_review_days
                 release.review_due_at = release.deployed_at + timedelta(days=days)
             release.save(update_fields=["deployed_at", "review_due_at", "updated_at"])
+            if release.review_due_at:
+                from meetings.services import reminder_plan_review
+
+                reminder_plan_review(release=release)
             release_transition(
                 release=release, transition=Transition.DEPLOY, actor=actor, after_extra=info
             )
@@ -890,3 +894,28 @@ def review_record(
             },
         )
     return review
+
+
+def release_freeze_override(*, release: Release, actor, reason: str) -> Release:
+    """Record the emergency that lets a hotfix deploy inside a freeze window."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Describe the emergency."})
+    with transaction.atomic():
+        release = release_lock(release)
+        if release.release_type != ReleaseType.HOTFIX:
+            raise DomainError("Only a hotfix may deploy inside a freeze window.")
+        if release.status not in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED):
+            raise DomainError("The release is past deployment.")
+        before = release.freeze_override_reason
+        release.freeze_override_reason = reason
+        release.save(update_fields=["freeze_override_reason", "updated_at"])
+        changelog_record(
+            action=Action.FREEZE_CHANGED,
+            actor=actor,
+            release=release,
+            before={"freeze_override_reason": before} if before else None,
+            after={"freeze_override_reason": reason},
+            reason=reason,
+        )
+    return release

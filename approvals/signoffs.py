@@ -1,7 +1,7 @@
 """Readiness and sign-off rules shared by the services, the pages and the API."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.utils import timezone
 
@@ -49,6 +49,9 @@ def readiness_reasons(*, release, current, checks, policy, today: date | None = 
                 f"The rollback was last rehearsed {age} days ago; the policy allows "
                 f"{policy.max_rehearsal_age_days}."
             )
+    reasons.extend(
+        freeze_reasons(release=release, start=release.window_start, end=release.window_end)
+    )
     return reasons
 
 
@@ -99,10 +102,31 @@ def deploy_reasons(*, release, now=None) -> list[str]:
         reasons.append(f"The deployment window opens at {release.window_start.isoformat()}.")
     elif now >= release.window_end:
         reasons.append(f"The deployment window closed at {release.window_end.isoformat()}.")
-    reasons.extend(freeze_reasons(release=release, start=now, end=now))
+    reasons.extend(freeze_reasons(release=release, start=now, end=now + timedelta(microseconds=1)))
     return reasons
 
 
 def freeze_reasons(*, release, start, end) -> list[str]:
-    """Freeze windows that cover [start, end] for this release (issue: freeze windows)."""
-    return []
+    """Freeze windows overlapping [start, end] that stop this release.
+
+    A hotfix with a recorded emergency reason may go ahead; a normal release
+    never may.
+    """
+    from meetings.selectors import freezes_overlapping
+
+    freezes = freezes_overlapping(product=release.product, start=start, end=end)
+    if not freezes:
+        return []
+    if release.release_type == ReleaseType.HOTFIX and release.freeze_override_reason:
+        return []
+    reasons = []
+    for freeze in freezes:
+        scope = "all products" if freeze.product_id is None else freeze.product.name
+        reason = (
+            f"The deployment window overlaps the freeze “{freeze.reason}” "
+            f"({scope}, {freeze.start:%Y-%m-%d %H:%M} – {freeze.end:%Y-%m-%d %H:%M} UTC)."
+        )
+        if release.release_type == ReleaseType.HOTFIX:
+            reason += " A hotfix may go ahead once an emergency reason is recorded."
+        reasons.append(reason)
+    return reasons

@@ -34,6 +34,14 @@ from audit.models import Action
 from raci import permissions
 from raci.selectors import raci_matrix
 
+
+def meetings_for_release(*, release):
+    # Imported here: the meetings app builds on approvals, not the other way round.
+    from meetings.selectors import meetings_for_release as select
+
+    return select(release=release)
+
+
 PAGE_SIZE = 25
 
 
@@ -193,6 +201,12 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "deployments": selectors.deployments_for_release(release=release),
         "reason_form": ReasonForm(),
         "deployment_form": DeploymentForm(),
+        "meetings": meetings_for_release(release=release),
+        "can_schedule": permissions.SCHEDULE_MEETING in perms
+        and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
+        "can_override_freeze": permissions.RECORD_VERBAL in perms
+        and release.release_type == "hotfix"
+        and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
     }
     return render(request, "approvals/release_detail.html", context)
 

@@ -48,6 +48,8 @@ ROLE_GROUP_PERMISSIONS: dict[str, list[str]] = {
         f"approvals.{RECORD_VERBAL}",
         f"approvals.{RECORD_DEPLOYMENT}",
         "audit.view_changelogentry",
+        "meetings.add_freezewindow",
+        "meetings.delete_freezewindow",
     ],
     AUDITORS: [
         "approvals.view_product",

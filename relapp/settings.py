@@ -50,6 +50,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:
@@ -87,6 +97,7 @@ INSTALLED_APPS = [
     "approvals",
     "raci",
     "audit",
+    "meetings",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "relapp.context_processors.version",
+                "meetings.context_processors.notifications",
             ],
         },
     },
@@ -250,3 +262,15 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "relapp-demo")
+
+# Reminders: a beat task claims due reminder rows this often (seconds).
+REMINDER_DISPATCH_SECONDS = env_int("REMINDER_DISPATCH_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
+    "task": "meetings.tasks.reminders_dispatch_task",
+    "schedule": float(REMINDER_DISPATCH_SECONDS),
+}
+# Absolute links in e-mails and calendar entries.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CALENDAR_UID_DOMAIN = env_str("CALENDAR_UID_DOMAIN", "relapp.local")
+# Pause between reminder e-mails, for SMTP servers with rate limits (seconds).
+REMINDER_SEND_PAUSE_SECONDS = env_float("REMINDER_SEND_PAUSE_SECONDS", 0.0)

@@ -26,7 +26,11 @@ WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = None
 # Real hashing is slow on purpose; tests only need it to be correct.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A real Celery worker is another process: it cannot see the locmem outbox, so
+# worker tests point it at the file backend through the environment.
+EMAIL_BACKEND = os.environ.get(
+    "RELAPP_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 # The change log refuses TRUNCATE (audit migration 0002) unless the session
 # says otherwise; pytest-django empties the database between transactional
 # tests with TRUNCATE, so only test connections carry this. Relapp never does.

@@ -20,6 +20,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("", include("approvals.urls")),
+    path("", include("meetings.urls")),
     path("changelog/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,76 @@
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from approvals.models import Product, Release
+from approvals.selectors import release_get_for_user
+from meetings.models import CalendarFeed, FreezeWindow, GateMeeting, MeetingStatus, Notification
+from raci import permissions
+from raci.models import Assignment, Letter
+
+
+def meeting_get_for_user(*, user, meeting_id: int) -> GateMeeting:
+    """The meeting, or 404 unless the user may see its release."""
+    meeting = (
+        GateMeeting.objects.select_related("release__product", "created_by")
+        .filter(pk=meeting_id)
+        .first()
+    )
+    if meeting is None:
+        raise Http404("No such meeting.")
+    meeting.release = release_get_for_user(
+        user=user, product=meeting.release.product.slug, version=meeting.release.version
+    )
+    return meeting
+
+
+def meetings_for_release(*, release: Release) -> list[GateMeeting]:
+    return list(release.meetings.select_related("created_by").order_by("-start"))
+
+
+def notifications_for_user(*, user) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user).select_related("release__product")
+
+
+def freezes_upcoming() -> QuerySet[FreezeWindow]:
+    return FreezeWindow.objects.select_related("product", "created_by").order_by("start")
+
+
+def freezes_overlapping(*, product: Product, start, end) -> list[FreezeWindow]:
+    return list(
+        FreezeWindow.objects.filter(Q(product=product) | Q(product__isnull=True))
+        .filter(start__lt=end, end__gt=start)
+        .select_related("product")
+    )
+
+
+def feed_owner(*, token: str):
+    feed = (
+        CalendarFeed.objects.select_related("user")
+        .filter(token_sha256=CalendarFeed.hash_token(token), user__is_active=True)
+        .first()
+    )
+    if feed is None:
+        raise Http404("No such calendar.")
+    return feed.user
+
+
+def feed_contents(*, user) -> tuple[list[GateMeeting], list[Release]]:
+    """Gate meetings the user attends and the deployment windows of their releases."""
+    release_ids = set(
+        Assignment.objects.filter(user=user).values_list("activity__release_id", flat=True)
+    )
+    attending = Assignment.objects.filter(
+        user=user, letter__in=[Letter.RESPONSIBLE, Letter.ACCOUNTABLE, Letter.CONSULTED]
+    ).values("activity__release_id")
+    meetings = list(
+        GateMeeting.objects.filter(status=MeetingStatus.SCHEDULED)
+        .filter(Q(release_id__in=attending) | Q(extra_attendees=user))
+        .select_related("release__product", "created_by")
+        .distinct()
+    )
+    releases = list(
+        permissions.releases_visible_to(
+            user, Release.objects.filter(pk__in=release_ids).select_related("product")
+        ).exclude(status__in=["cancelled", "closed"])
+    )
+    return meetings, releases

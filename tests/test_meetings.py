@@ -1,0 +1,331 @@
+"""Gate meetings, reminders (dispatched in-process here), freezes, notifications, calendar."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+
+from approvals import services as release_services
+from approvals.models import ApprovalPolicy
+from audit.models import Action, ChangeLogEntry
+from meetings import services
+from meetings.models import MeetingStatus, Notification, Reminder, ReminderKind
+from tests.factories import ACCOUNTABLES, PASSWORD_FACTORY, activity, build_team, release_in_review
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team():
+    return build_team()
+
+
+@pytest.fixture
+def release(team):
+    return release_in_review(team)
+
+
+def schedule(release, team, *, hours=48, **extra):
+    return services.meeting_schedule(
+        release=release,
+        actor=team["rm"],
+        start=timezone.now() + timedelta(hours=hours),
+        duration_minutes=15,
+        location="Room 4",
+        **extra,
+    )
+
+
+ATTENDEES = {"cc", "dev", "po", "qa", "rm", "sre"}  # R, A and C; ii is only Informed
+
+
+def test_attendees_are_the_r_a_and_c_plus_extras(team, release):
+    meeting = schedule(release, team, extra_attendees=[team["auditor"]])
+    names = {u.username for u in services.meeting_attendees(meeting)}
+    assert names == ATTENDEES | {"auditor"}
+
+
+def test_scheduling_plans_one_reminder_per_attendee_per_offset(team, release):
+    meeting = schedule(release, team)
+    rows = Reminder.objects.filter(meeting=meeting, kind=ReminderKind.MEETING)
+    assert rows.count() == len(ATTENDEES) * 2
+    assert set(rows.values_list("offset_seconds", flat=True)) == {86400, 3600}
+    due = rows.get(user=team["po"], offset_seconds=3600).due_at
+    assert due == meeting.start - timedelta(hours=1)
+    signoff = Reminder.objects.filter(meeting=meeting, kind=ReminderKind.SIGNOFF)
+    assert {r.user.username for r in signoff} == {"po", "qa", "sre", "rm"}
+    assert ChangeLogEntry.objects.filter(action=Action.MEETING_SCHEDULED).count() == 1
+    assert Notification.objects.filter(user=team["po"]).count() == 1
+
+
+def test_offsets_already_past_collapse_into_one_reminder(team, release):
+    meeting = schedule(release, team, hours=0.5)
+    rows = Reminder.objects.filter(meeting=meeting, kind=ReminderKind.MEETING, user=team["po"])
+    assert [r.offset_seconds for r in rows] == [3600]
+    assert rows[0].due_at <= timezone.now()
+
+
+def test_a_meeting_must_start_in_the_future(team, release):
+    with pytest.raises(ValidationError) as error:
+        services.meeting_schedule(
+            release=release, actor=team["rm"], start=timezone.now() - timedelta(minutes=1)
+        )
+    assert "start" in error.value.message_dict
+
+
+def test_dispatch_sends_each_due_reminder_once_with_an_ics_invite(team, release):
+    meeting = schedule(release, team, hours=0.5)
+    first = services.reminders_dispatch()
+    again = services.reminders_dispatch()
+    meeting_mails = [m for m in mail.outbox if m.subject.startswith("Reminder: release gate")]
+    assert first["sent"] == len(ATTENDEES) + 4  # meeting reminders + pending sign-off ones
+    assert again == {"sent": 0, "dropped": 0, "skipped": 0}
+    assert sorted(m.to[0].split("@")[0] for m in meeting_mails) == sorted(ATTENDEES)
+    message = meeting_mails[0]
+    name, content, mimetype = message.attachments[0]
+    assert name == "gate-meeting.ics" and mimetype.startswith("text/calendar")
+    event = Calendar.from_ical(content).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == f"Release gate: {release}"
+    assert event.decoded("DTSTART") == meeting.start.replace(microsecond=0)
+    assert "Sign-offs still pending" in str(event["DESCRIPTION"])
+    html = message.alternatives[0]
+    assert "Open the meeting in Relapp" in html[0]
+    assert Notification.objects.filter(reminder__isnull=False).count() == first["sent"]
+
+
+def test_a_reminder_for_a_meeting_already_started_is_dropped(team, release):
+    meeting = schedule(release, team, hours=2)
+    later = meeting.start + timedelta(minutes=1)
+    counts = services.reminders_dispatch(now=later)
+    assert counts["sent"] == 0
+    assert counts["dropped"] == Reminder.objects.filter(meeting=meeting).count()
+    assert set(Reminder.objects.values_list("drop_reason", flat=True)) == {
+        "Meeting already started"
+    }
+    assert mail.outbox == []
+
+
+def test_the_signoff_reminder_is_dropped_once_signed(team, release):
+    meeting = schedule(release, team, hours=0.5)
+    release_services.signoff_record(
+        release=release,
+        activity_id=activity(release, "Business scope").pk,
+        signer=team["po"],
+        decision="approve",
+        comment="",
+        password=PASSWORD_FACTORY,
+        revision_number=1,
+    )
+    services.reminders_dispatch()
+    po_signoff = Reminder.objects.get(meeting=meeting, user=team["po"], kind=ReminderKind.SIGNOFF)
+    assert po_signoff.drop_reason == "Nothing left to sign"
+    qa_signoff = Reminder.objects.get(meeting=meeting, user=team["qa"], kind=ReminderKind.SIGNOFF)
+    assert qa_signoff.sent_at is not None
+
+
+def test_reschedule_replans_and_cancel_drops(team, release):
+    meeting = schedule(release, team)
+    services.meeting_reschedule(
+        meeting=meeting,
+        actor=team["rm"],
+        start=meeting.start + timedelta(days=1),
+        duration_minutes=30,
+        location="Room 5",
+    )
+    meeting.refresh_from_db()
+    assert meeting.sequence == 1
+    old = Reminder.objects.filter(meeting=meeting, meeting_sequence=0, kind=ReminderKind.MEETING)
+    assert set(old.values_list("drop_reason", flat=True)) == {"Meeting rescheduled"}
+    new = Reminder.objects.filter(meeting=meeting, meeting_sequence=1, dropped_at__isnull=True)
+    assert new.filter(kind=ReminderKind.MEETING).count() == len(ATTENDEES) * 2
+    assert new.get(user=team["po"], offset_seconds=3600, kind="meeting").due_at == (
+        meeting.start - timedelta(hours=1)
+    )
+    with pytest.raises(ValidationError):
+        services.meeting_cancel(meeting=meeting, actor=team["rm"], reason="")
+    services.meeting_cancel(meeting=meeting, actor=team["rm"], reason="Vendor outage")
+    assert not Reminder.objects.filter(sent_at__isnull=True, dropped_at__isnull=True).exists()
+    assert services.reminders_dispatch(now=meeting.start - timedelta(minutes=5))["sent"] == 0
+    actions = list(
+        ChangeLogEntry.objects.filter(action__startswith="meeting.")
+        .values_list("action", flat=True)
+        .order_by("seq")
+    )
+    assert actions == ["meeting.scheduled", "meeting.rescheduled", "meeting.cancelled"]
+
+
+def test_minutes_and_decision_are_recorded_after_the_start(team, release):
+    meeting = schedule(release, team, hours=0.5)
+    with pytest.raises(release_services.DomainError, match="once the meeting has started"):
+        services.meeting_record_outcome(
+            meeting=meeting, actor=team["rm"], minutes="x", decision="go"
+        )
+    type(meeting).objects.filter(pk=meeting.pk).update(start=timezone.now() - timedelta(minutes=1))
+    meeting.refresh_from_db()
+    services.meeting_record_outcome(
+        meeting=meeting, actor=team["rm"], minutes="All green", decision="go"
+    )
+    meeting.refresh_from_db()
+    assert (meeting.status, meeting.decision) == (MeetingStatus.HELD, "go")
+    assert ChangeLogEntry.objects.get(action=Action.MEETING_MINUTES).after["decision"] == "go"
+
+
+# --- freeze windows ---------------------------------------------------------------
+
+
+def approve_all(release, team):
+    for name, username in ACCOUNTABLES.items():
+        release_services.signoff_record(
+            release=release,
+            activity_id=activity(release, name).pk,
+            signer=team[username],
+            decision="approve",
+            comment="",
+            password=PASSWORD_FACTORY,
+            revision_number=1,
+        )
+
+
+def test_a_normal_release_in_a_freeze_cannot_be_approved(team, release):
+    freeze = services.freeze_create(
+        actor=team["rm"],
+        product=None,
+        start=release.window_start - timedelta(hours=1),
+        end=release.window_end + timedelta(days=1),
+        reason="Year-end freeze",
+    )
+    assert ChangeLogEntry.objects.filter(action=Action.FREEZE_CHANGED).count() == 1
+    with pytest.raises(release_services.SignOffRefused) as error:
+        approve_all(release, team)
+    assert "overlaps the freeze “Year-end freeze”" in str(error.value)
+    with pytest.raises(release_services.DomainError, match="Only a hotfix"):
+        release_services.release_freeze_override(release=release, actor=team["rm"], reason="Please")
+    services.freeze_delete(actor=team["rm"], freeze=freeze)
+    approve_all(release, team)
+    release.refresh_from_db()
+    assert release.status == "approved"
+
+
+def test_a_hotfix_may_deploy_in_a_freeze_with_an_emergency_reason(team, release):
+    hotfix = release_in_review(team, version="2.4.1", release_type="hotfix", fixes=release)
+    services.freeze_create(
+        actor=team["rm"],
+        product=team["product"],
+        start=timezone.now(),
+        end=timezone.now() + timedelta(days=10),
+        reason="Peak season",
+    )
+    go = activity(hotfix, "Go/no-go decision").pk
+
+    def sign():
+        return release_services.signoff_record(
+            release=hotfix,
+            activity_id=go,
+            signer=team["rm"],
+            decision="approve",
+            comment="",
+            password=PASSWORD_FACTORY,
+            revision_number=1,
+        )
+
+    with pytest.raises(release_services.SignOffRefused, match="once an emergency reason"):
+        sign()
+    release_services.release_freeze_override(
+        release=hotfix, actor=team["rm"], reason="Card payments failing for 8% of users"
+    )
+    sign()
+    hotfix.refresh_from_db()
+    assert hotfix.status == "approved"
+    entry = ChangeLogEntry.objects.filter(action=Action.FREEZE_CHANGED, release=hotfix).get()
+    assert entry.reason == "Card payments failing for 8% of users"
+
+
+# --- pages ----------------------------------------------------------------------
+
+
+def test_the_release_manager_schedules_from_the_release_page(client, team, release):
+    client.force_login(team["rm"])
+    url = reverse("meetings:meeting_create", kwargs={"product": "payments-api", "version": "2.4.0"})
+    start = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(url, {"start": start, "duration_minutes": 15, "location": "Zoom"})
+    assert response.status_code == 302
+    assert release.meetings.get().location == "Zoom"
+    bad = client.post(url, {"start": "", "duration_minutes": 2})
+    assert bad.status_code == 200
+    assert "Ensure this value is greater than or equal to 5." in bad.content.decode()
+
+
+def test_only_schedulers_may_schedule_and_outsiders_see_nothing(client, team, release):
+    meeting = schedule(release, team)
+    url = reverse("meetings:meeting_create", kwargs={"product": "payments-api", "version": "2.4.0"})
+    client.force_login(team["cc"])
+    assert client.get(url).status_code == 403
+    assert client.get(meeting.get_absolute_url()).status_code == 200
+    assert (
+        client.post(
+            reverse("meetings:meeting_cancel", args=[meeting.pk]), {"reason": "x"}
+        ).status_code
+        == 403
+    )
+    client.force_login(team["outsider"])
+    assert client.get(meeting.get_absolute_url()).status_code == 404
+    assert client.get(reverse("meetings:meeting_ics", args=[meeting.pk])).status_code == 404
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.SCHEDULED
+
+
+def test_the_bell_counts_unread_and_mark_read_clears_it(client, team, release):
+    schedule(release, team)
+    client.force_login(team["po"])
+    body = client.get("/").content.decode()
+    assert 'aria-label="Notifications: 1 unread"' in body
+    notification = Notification.objects.get(user=team["po"])
+    client.post(reverse("meetings:notification_read"), {"notification": notification.pk})
+    body = client.get("/").content.decode()
+    assert 'aria-label="Notifications: 0 unread"' in body
+    client.force_login(team["qa"])
+    client.post(reverse("meetings:notification_read"), {"notification": notification.pk})
+    notification.refresh_from_db()
+    assert notification.read_at is not None  # qa cannot touch po's, but po already read it
+    assert Notification.objects.get(user=team["qa"]).read_at is None
+
+
+def test_the_private_calendar_feed(client, team, release):
+    meeting = schedule(release, team)
+    client.force_login(team["po"])
+    response = client.post(reverse("meetings:calendar_settings"))
+    feed_url = response.context["feed_url"]
+    path = feed_url.split("testserver", 1)[1]
+    client.logout()
+    feed = client.get(path)
+    assert feed.status_code == 200 and feed["Content-Type"].startswith("text/calendar")
+    calendar = Calendar.from_ical(feed.content)
+    summaries = sorted(str(e["SUMMARY"]) for e in calendar.walk("VEVENT"))
+    assert summaries == [
+        f"Deployment window: {release} (In review)",
+        f"Release gate: {release}",
+    ]
+    assert calendar.walk("VEVENT")[0]["UID"]
+    assert meeting.pk
+    client.force_login(team["po"])
+    client.post(reverse("meetings:calendar_settings"))
+    client.logout()
+    assert client.get(path).status_code == 404  # regenerated: the old link is dead
+    assert client.get("/calendar/not-a-token.ics").status_code == 404
+
+
+def test_reminder_offsets_come_from_the_product_policy(team, release):
+    ApprovalPolicy.objects.update_or_create(
+        product=team["product"], defaults={"reminder_offsets_seconds": [7200]}
+    )
+    meeting = schedule(release, team)
+    offsets = set(
+        Reminder.objects.filter(meeting=meeting, kind="meeting").values_list(
+            "offset_seconds", flat=True
+        )
+    )
+    assert offsets == {7200}

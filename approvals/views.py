@@ -30,6 +30,7 @@ from approvals.models import Release
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
 from approvals.signoffs import meaning_text
 from audit.changelog import changelog_record
+from audit.selectors import changelog_for_release
 from audit.models import Action
 from raci import permissions
 from raci.selectors import raci_matrix
@@ -202,6 +203,10 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "reason_form": ReasonForm(),
         "deployment_form": DeploymentForm(),
         "meetings": meetings_for_release(release=release),
+        # The change log is for auditors and release managers (SPEC §4).
+        "timeline": changelog_for_release(release=release)
+        if request.user.has_perm("audit.view_changelogentry")
+        else None,
         "can_schedule": permissions.SCHEDULE_MEETING in perms
         and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
         "can_override_freeze": permissions.RECORD_VERBAL in perms

@@ -9,6 +9,7 @@ COPY approvals ./approvals
 COPY raci ./raci
 COPY audit ./audit
 COPY meetings ./meetings
+COPY api ./api
 RUN pip install --no-cache-dir .
 COPY . .
 # collectstatic needs settings but no database: a build-time key is enough.

@@ -132,4 +132,9 @@ def changelog_record(
             "prev_hash": prev_hash,
         }
         values["hash"] = entry_hash(prev_hash, entry_document(values))
-        return ChangeLogEntry.objects.create(**values)
+        entry = ChangeLogEntry.objects.create(**values)
+        # Webhook events are outbox rows written in this same transaction.
+        from api.webhooks import outbox_from_changelog
+
+        outbox_from_changelog(entry)
+        return entry

@@ -98,6 +98,9 @@ INSTALLED_APPS = [
     "raci",
     "audit",
     "meetings",
+    "rest_framework",
+    "drf_spectacular",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -274,3 +277,49 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CALENDAR_UID_DOMAIN = env_str("CALENDAR_UID_DOMAIN", "relapp.local")
 # Pause between reminder e-mails, for SMTP servers with rate limits (seconds).
 REMINDER_SEND_PAUSE_SECONDS = env_float("REMINDER_SEND_PAUSE_SECONDS", 0.0)
+
+# Pipeline API (Django REST framework): tokens first, so a request without
+# credentials answers 401 with WWW-Authenticate: Bearer; sessions also work.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Relapp pipeline API",
+    "DESCRIPTION": "Gate checks in, deploy-check out, deployments recorded, change log read.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "ReleaseStatusEnum": "approvals.lifecycle.Status",
+        "ReleaseTypeEnum": "approvals.models.ReleaseType",
+        "CheckStatusEnum": "approvals.models.CheckStatus",
+        "DeploymentStatusEnum": "approvals.models.DeploymentStatus",
+    },
+}
+# Webhooks: a beat task sends due outbox rows this often (seconds); failed
+# attempts are retried after base * 2^(n-1) seconds, capped, up to a limit.
+WEBHOOK_DISPATCH_SECONDS = env_int("WEBHOOK_DISPATCH_SECONDS", 10)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+for _name in ("WEBHOOK_DISPATCH_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_MAX_ATTEMPTS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
+    "task": "api.webhooks_dispatch",
+    "schedule": float(WEBHOOK_DISPATCH_SECONDS),
+    "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
+}

@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("approvals.urls")),
     path("", include("meetings.urls")),
     path("changelog/", include("audit.urls")),
+    path("", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

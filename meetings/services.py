@@ -399,7 +399,19 @@ def _relevance(reminder: Reminder, now: datetime) -> str:
     return ""
 
 
-def _message(reminder: Reminder) -> tuple[EmailMultiAlternatives, str]:
+def _meeting_material(meeting: GateMeeting, cache: dict) -> tuple:
+    """Agenda and invite of a meeting, built once per dispatch run, not once per attendee."""
+    key = (meeting.pk, meeting.sequence)
+    if key not in cache:
+        agenda = meeting_agenda(release=meeting.release, user=meeting.created_by)
+        invite = meeting_invite(
+            meeting, attendees=meeting_attendees(meeting), description=agenda.as_text()
+        )
+        cache[key] = (agenda, invite)
+    return cache[key]
+
+
+def _message(reminder: Reminder, cache: dict) -> tuple[EmailMultiAlternatives, str]:
     release = reminder.release
     meeting = reminder.meeting
     context = {
@@ -411,16 +423,10 @@ def _message(reminder: Reminder) -> tuple[EmailMultiAlternatives, str]:
     }
     attachments = []
     if meeting is not None:
-        agenda = meeting_agenda(release=release, user=reminder.user)
+        agenda, invite = _meeting_material(meeting, cache)
         context["agenda"] = agenda
         attachments.append(
-            (
-                "gate-meeting.ics",
-                meeting_invite(
-                    meeting, attendees=meeting_attendees(meeting), description=agenda.as_text()
-                ),
-                "text/calendar; method=REQUEST; charset=UTF-8",
-            )
+            ("gate-meeting.ics", invite, "text/calendar; method=REQUEST; charset=UTF-8")
         )
     template = f"emails/reminder_{reminder.kind}"
     subject = render_to_string(f"{template}_subject.txt", context).strip()
@@ -436,7 +442,9 @@ def _message(reminder: Reminder) -> tuple[EmailMultiAlternatives, str]:
     return message, subject
 
 
-def reminder_send(*, reminder_id: int, now: datetime | None = None) -> str:
+def reminder_send(
+    *, reminder_id: int, now: datetime | None = None, cache: dict | None = None
+) -> str:
     """Claim one due reminder and send it, or drop it. Safe to call from many workers.
 
     The row stays locked (skip_locked for everyone else) until the message is
@@ -461,7 +469,7 @@ def reminder_send(*, reminder_id: int, now: datetime | None = None) -> str:
         pause = settings.REMINDER_SEND_PAUSE_SECONDS
         if pause:
             time.sleep(pause)  # throttles bursts for SMTP servers with rate limits
-        message, subject = _message(reminder)
+        message, subject = _message(reminder, {} if cache is None else cache)
         message.send()
         reminder.sent_at = timezone.now()
         reminder.save(update_fields=["sent_at"])
@@ -487,10 +495,11 @@ def reminders_dispatch(*, now: datetime | None = None, limit: int = 1000) -> dic
         .values_list("pk", flat=True)[:limit]
     )
     counts = {"sent": 0, "dropped": 0, "skipped": 0}
+    cache: dict = {}
     for reminder_id in due:
         try:
             # Without an explicit `now`, each send judges relevance at its own moment.
-            counts[reminder_send(reminder_id=reminder_id, now=now)] += 1
+            counts[reminder_send(reminder_id=reminder_id, now=now, cache=cache)] += 1
         except Exception:
             # One broken message must not hold back the rest; it stays due and is retried.
             logger.exception("Reminder %s could not be sent", reminder_id)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run bench/changelog.py against a throwaway PostgreSQL 15 cluster on a free
+# Run bench/changelog.py (or the benchmark named first) against a throwaway PostgreSQL 15 cluster on a free
 # loopback port (started the way scripts/test.sh does it), then remove it.
 # Arguments pass through to the script, e.g. scripts/bench.sh --entries 200000
 set -euo pipefail
@@ -45,4 +45,7 @@ unset DJANGO_SETTINGS_MODULE
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/relapp_bench"
 export RELAPP_VAR_DIR="$STATE/var"
 mkdir -p "$RELAPP_VAR_DIR"
-DJANGO_SETTINGS_MODULE=relapp.settings_test "$ROOT/.venv/bin/python" "$ROOT/bench/changelog.py" "$@"
+# The first argument may name another benchmark: scripts/bench.sh bench/reminders.py
+script="$ROOT/bench/changelog.py"
+if [ "${1:-}" != "" ] && [ "${1%.py}" != "$1" ]; then script="$ROOT/$1"; shift; fi
+DJANGO_SETTINGS_MODULE=relapp.settings_test "$ROOT/.venv/bin/python" "$script" "$@"

@@ -329,3 +329,26 @@ def test_reminder_offsets_come_from_the_product_policy(team, release):
         )
     )
     assert offsets == {7200}
+
+
+def test_the_release_manager_is_reminded_when_a_hotfix_review_falls_due(team, release):
+    hotfix = release_in_review(team, version="2.4.1", release_type="hotfix", fixes=release)
+    release_services.signoff_record(
+        release=hotfix,
+        activity_id=activity(hotfix, "Go/no-go decision").pk,
+        signer=team["rm"],
+        decision="approve",
+        comment="",
+        password=PASSWORD_FACTORY,
+        revision_number=1,
+    )
+    release_services.deployment_record(release=hotfix, actor=team["rm"], status="succeeded")
+    hotfix.refresh_from_db()
+    reminder = Reminder.objects.get(kind=ReminderKind.REVIEW, release=hotfix)
+    assert (reminder.user, reminder.due_at) == (team["rm"], hotfix.review_due_at)
+    assert services.reminders_dispatch()["sent"] == 0  # not due yet
+    counts = services.reminders_dispatch(now=hotfix.review_due_at + timedelta(minutes=1))
+    assert counts["sent"] == 1
+    [message] = [m for m in mail.outbox if m.subject.startswith("Post-release review due")]
+    assert message.to == ["rm@example.test"]
+    assert "/review/" in message.body

@@ -58,7 +58,7 @@ def test_the_accountables_sign_and_only_they_can(page, screenshot, unassigned_re
 
     for username in ("po", "qa", "sre", "rm"):
         sign_in(page, username)
-        page.get_by_role("link", name="My sign-offs").click()
+        page.get_by_role("link", name="My sign-offs", exact=True).click()
         buttons = page.get_by_role("link", name="Review and sign")
         expected = list(ACCOUNTABLES.values()).count(username)
         assert buttons.count() == expected
@@ -68,7 +68,7 @@ def test_the_accountables_sign_and_only_they_can(page, screenshot, unassigned_re
             page.get_by_label("Your password").fill(PASSWORD_FACTORY)
             page.get_by_role("button", name="Sign approval").click()
             assert "is recorded" in page.get_by_role("status").inner_text()
-            page.get_by_role("link", name="My sign-offs").click()
+            page.get_by_role("link", name="My sign-offs", exact=True).click()
 
     page.goto(release_url)
     assert page.get_by_test_id("release-status").inner_text() == "Approved"

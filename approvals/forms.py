@@ -76,10 +76,6 @@ class CommentForm(forms.Form):
     )
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(label="Reason", max_length=2000)
-
-
 class DiffForm(forms.Form):
     base = forms.IntegerField(label="From revision", min_value=1)
     compare = forms.IntegerField(label="To revision", min_value=1)

@@ -252,15 +252,37 @@ def release_submit(*, release: Release, actor) -> Release:
         )
 
 
-def release_cancel(*, release: Release, actor, reason: str) -> Release:
+def _reasoned_transition(
+    *,
+    release: Release,
+    actor,
+    transition: str,
+    reason: str,
+    missing: str,
+    void_reason: str = "",
+    **void_filters,
+) -> Release:
+    """A transition that needs a reason, optionally voiding live sign-offs with it."""
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the release is cancelled."})
+        raise ValidationError({"reason": missing})
     with transaction.atomic():
-        release = release_lock(release)
-        return release_transition(
-            release=release, transition=Transition.CANCEL, actor=actor, reason=reason
+        release = release_transition(
+            release=release_lock(release), transition=transition, actor=actor, reason=reason
         )
+        if void_reason:
+            signoffs_void(release=release, actor=actor, reason=void_reason, **void_filters)
+    return release
+
+
+def release_cancel(*, release: Release, actor, reason: str) -> Release:
+    return _reasoned_transition(
+        release=release,
+        actor=actor,
+        transition=Transition.CANCEL,
+        reason=reason,
+        missing="Say why the release is cancelled.",
+    )
 
 
 def release_comment(*, release: Release, actor, body: str) -> Comment:
@@ -736,35 +758,27 @@ def signoff_verbal_respond(
 
 
 def release_halt(*, release: Release, actor, reason: str) -> Release:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why the release is halted."})
-    with transaction.atomic():
-        release = release_lock(release)
-        release = release_transition(
-            release=release, transition=Transition.HALT, actor=actor, reason=reason
-        )
-        # Resuming needs the Go/no-go Accountable to sign again.
-        signoffs_void(
-            release=release,
-            actor=actor,
-            reason=f"Release halted: {reason}",
-            activity__is_go_no_go=True,
-        )
-    return release
+    # Resuming needs the Go/no-go Accountable to sign again: void that signature.
+    return _reasoned_transition(
+        release=release,
+        actor=actor,
+        transition=Transition.HALT,
+        reason=reason,
+        missing="Say why the release is halted.",
+        void_reason=f"Release halted: {reason.strip()}",
+        activity__is_go_no_go=True,
+    )
 
 
 def release_revise(*, release: Release, actor, reason: str) -> Release:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Say what needs revising."})
-    with transaction.atomic():
-        release = release_lock(release)
-        release = release_transition(
-            release=release, transition=Transition.REVISE, actor=actor, reason=reason
-        )
-        signoffs_void(release=release, actor=actor, reason="The release went back to draft")
-    return release
+    return _reasoned_transition(
+        release=release,
+        actor=actor,
+        transition=Transition.REVISE,
+        reason=reason,
+        missing="Say what needs revising.",
+        void_reason="The release went back to draft",
+    )
 
 
 def gate_check_report(

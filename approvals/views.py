@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from approvals import selectors, services
 from approvals.forms import (
-    CancelForm,
     CommentForm,
     DeploymentForm,
     DiffForm,
@@ -30,8 +29,8 @@ from approvals.models import Release
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
 from approvals.signoffs import meaning_text
 from audit.changelog import changelog_record
-from audit.selectors import changelog_for_release
 from audit.models import Action
+from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.selectors import raci_matrix
 
@@ -179,7 +178,7 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "problems": problems,
         "comments": selectors.comments_for_release(release=release),
         "comment_form": CommentForm(),
-        "cancel_form": CancelForm(),
+        "cancel_form": ReasonForm(),
         "can_edit": permissions.EDIT_RAD in perms
         and release.status in (Status.DRAFT, Status.IN_REVIEW),
         "can_submit": permissions.SUBMIT in perms and release.status == Status.DRAFT,
@@ -305,19 +304,15 @@ def release_submit(request: HttpRequest, product: str, version: str) -> HttpResp
 @login_required
 @require_POST
 def release_cancel(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, permissions.MANAGE_RACI, "cancel this release")
-    form = CancelForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Say why the release is cancelled.")
-        return redirect(release)
-    try:
-        services.release_cancel(release=release, actor=request.user, **form.cleaned_data)
-    except (services.DomainError, IllegalTransition) as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Release cancelled.")
-    return redirect(release)
+    return _reason_action(
+        request,
+        product,
+        version,
+        codename=permissions.MANAGE_RACI,
+        what="cancel this release",
+        service=services.release_cancel,
+        done="Release cancelled.",
+    )
 
 
 @login_required

@@ -4,6 +4,7 @@ change-log entry, per function."""
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -687,7 +688,7 @@ def _ask_to_confirm(signoff_id: int) -> None:
             f"{signoff.recorded_by.get_full_name() or signoff.recorded_by.get_username()} "
             f"recorded that you approved “{signoff.activity.name}” for {signoff.release} "
             f"({signoff.verbal_channel}).\n\n{signoff.meaning}.\n\n"
-            f"Confirm or dispute it here: {path}\n"
+            f"Confirm or dispute it here: {settings.SITE_URL}{path}\n"
         ),
         from_email=None,
         recipient_list=[signoff.signer.email],

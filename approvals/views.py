@@ -168,6 +168,7 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
     if current and release.status == Status.DRAFT:
         problems = rad_incomplete_sections(current.content)
     perms = release.perms
+    matrix = raci_matrix(release=release)
     context = {
         "release": release,
         "revisions": revisions,
@@ -187,7 +188,8 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "can_cancel": permissions.MANAGE_RACI in perms
         and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
         "progress": progress,
-        "matrix": raci_matrix(release=release),
+        "matrix": matrix,
+        "access": permissions.access_explanations(user=request.user, perms=perms, matrix=matrix),
         "can_edit_raci": permissions.MANAGE_RACI in perms
         and release.status in ("draft", "in_review", "halted"),
         "can_halt": permissions.HALT in perms and release.status == Status.APPROVED,

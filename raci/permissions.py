@@ -248,3 +248,57 @@ def signoff_explanation(
             f"the release is ready for sign-off."
         )
     return True, f"You can approve {name}: you are its Accountable."
+
+
+ACTION_LABELS: tuple[tuple[str, str], ...] = (
+    (EDIT_RAD, "edit the RAD"),
+    (SUBMIT, "submit it for review"),
+    (COMMENT, "comment"),
+    (HALT, "halt it"),
+    (SCHEDULE_MEETING, "schedule the gate meeting"),
+    (MANAGE_RACI, "edit the RACI matrix"),
+    (RECORD_VERBAL, "record verbal approvals"),
+    (RECORD_DEPLOYMENT, "record deployments"),
+)
+_LETTER_NAMES = {"R": "Responsible", "A": "Accountable", "C": "Consulted", "I": "Informed"}
+
+
+def access_explanations(*, user, perms: frozenset[str], matrix) -> list[tuple[str, bool, str]]:
+    """(action, allowed, why) for the release page's "Your access" panel.
+
+    `matrix` is raci.selectors.raci_matrix(release=...), already loaded for the page.
+    """
+    mine = [
+        (activity.name, matrix.cells[(activity.pk, user.pk)])
+        for activity in matrix.activities
+        if (activity.pk, user.pk) in matrix.cells
+    ]
+    groups = {
+        name for name in (RELEASE_MANAGERS, AUDITORS) if user.groups.filter(name=name).exists()
+    }
+    rows = []
+    for codename, label in ACTION_LABELS:
+        granting = next(
+            ((name, letter) for name, letter in mine if codename in LETTER_PERMISSIONS[letter]),
+            None,
+        )
+        if codename not in perms:
+            if mine:
+                letters = ", ".join(
+                    f"{_LETTER_NAMES[letter]} for {name}" for name, letter in mine[:2]
+                )
+                why = f"You cannot {label}: you are {letters}, which does not allow it."
+            else:
+                why = f"You cannot {label}: you are not in this release's RACI matrix."
+            rows.append((label, False, why))
+        elif user.is_superuser:
+            rows.append((label, True, f"You can {label}: you are a superuser."))
+        elif granting:
+            name, letter = granting
+            rows.append(
+                (label, True, f"You can {label}: you are {_LETTER_NAMES[letter]} for {name}.")
+            )
+        else:
+            group = next(iter(groups), "a group with that permission")
+            rows.append((label, True, f"You can {label}: you are in {group}."))
+    return rows

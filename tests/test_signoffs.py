@@ -437,3 +437,36 @@ def test_a_gate_check_reported_in_the_admin_goes_through_the_service(client, tea
     assert (check.status, check.reported_by) == ("pass", team["admin"])
     [entry] = entries(Action.GATE_CHECK_REPORTED)
     assert entry.actor == team["admin"]
+
+
+def test_the_release_page_explains_every_action(client, team, release):
+    client.force_login(team["dev"])
+    access = {
+        label: (allowed, why)
+        for label, allowed, why in client.get(release.get_absolute_url()).context["access"]
+    }
+    assert access["edit the RAD"] == (
+        True,
+        "You can edit the RAD: you are Responsible for Business scope.",
+    )
+    assert access["edit the RACI matrix"][0] is False
+    client.force_login(team["cc"])
+    access = {
+        label: (allowed, why)
+        for label, allowed, why in client.get(release.get_absolute_url()).context["access"]
+    }
+    assert access["comment"] == (True, "You can comment: you are Consulted for Business scope.")
+    assert access["halt it"] == (
+        False,
+        "You cannot halt it: you are Consulted for Business scope, Consulted for Test "
+        "thresholds, which does not allow it.",
+    )
+    client.force_login(team["rm"])
+    access = {
+        label: (allowed, why)
+        for label, allowed, why in client.get(release.get_absolute_url()).context["access"]
+    }
+    assert access["record deployments"] == (
+        True,
+        "You can record deployments: you are in Release managers.",
+    )

@@ -29,7 +29,9 @@ class Operation:
 
 def _type(schema: dict, components: dict) -> str:
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        target = components.get(name, {})
+        return _type(target, components) if "enum" in target else name
     if "enum" in schema:
         return " | ".join(str(value) for value in schema["enum"] if value not in ("", None))
     if "allOf" in schema:
@@ -81,7 +83,10 @@ def api_operations() -> list[Operation]:
                             name=f"{p['name']} ({p['in']})",
                             type=_type(p.get("schema", {}), components),
                             required=p.get("required", False),
-                            description=p.get("description", ""),
+                            # An enum's generated description only repeats its values.
+                            description=""
+                            if "enum" in p.get("schema", {})
+                            else p.get("description", ""),
                         )
                         for p in operation.get("parameters", [])
                     ],

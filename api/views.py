@@ -7,7 +7,7 @@ RACI lets them see (404 otherwise) and needs the matching permission to write.
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -39,6 +39,7 @@ RELEASE_PARAMETERS = [
         OpenApiParameter.PATH,
         description="The product's slug, e.g. `payments-api`.",
         pattern=f"^{SLUG_PATTERN}$",
+        examples=[OpenApiExample("A product", value="payments-api")],
     ),
     OpenApiParameter(
         "version",
@@ -46,6 +47,7 @@ RELEASE_PARAMETERS = [
         OpenApiParameter.PATH,
         description="The release's semantic version, e.g. `2.4.0`.",
         pattern=f"^{VERSION_PATTERN}$",
+        examples=[OpenApiExample("A version", value="2.4.0")],
     ),
 ]
 

@@ -9,4 +9,9 @@ urlpatterns = [
     path("<int:seq>/", views.changelog_entry, name="changelog_entry"),
     path("export.csv", views.changelog_export_csv, name="changelog_export_csv"),
     path("export.json", views.changelog_export_json, name="changelog_export_json"),
+    path(
+        "evidence/<slug:product>/<str:version>.zip",
+        views.evidence_pack,
+        name="evidence_pack",
+    ),
 ]

@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import (
+    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -10,7 +11,10 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from approvals.models import Release
+from approvals.selectors import release_get_for_user
 from audit.changelog import changelog_record
+from audit.evidence import evidence_pack_build, evidence_pack_filename
 from audit.export import export_csv, export_json
 from audit.forms import ChangelogFilterForm
 from audit.models import Action, ChangeLogEntry
@@ -25,13 +29,14 @@ VIEW_PERMISSION = "audit.view_changelogentry"
 CURSOR_PARAMS = ("before", "after")
 
 
-def _require_changelog_access(request: HttpRequest) -> None:
+def _require_changelog_access(request: HttpRequest, *, release: Release | None = None) -> None:
     """403 unless the user may read the change log; the refusal is logged."""
     if request.user.has_perm(VIEW_PERMISSION):
         return
     changelog_record(
         action=Action.ACCESS_REFUSED,
         actor=request.user,
+        release=release,
         after={"method": request.method, "path": request.path},
         reason="Not permitted: read the change log",
     )
@@ -119,3 +124,21 @@ def changelog_export_csv(request: HttpRequest) -> HttpResponse:
 @login_required
 def changelog_export_json(request: HttpRequest) -> HttpResponse:
     return _export(request, extension="json")
+
+
+@require_GET
+@login_required
+def evidence_pack(request: HttpRequest, product: str, version: str) -> FileResponse:
+    """The release's evidence pack as one zip: 404 unless the user sees the
+    release, 403 (logged on the release) unless they may read the change log."""
+    release = release_get_for_user(user=request.user, product=product, version=version)
+    _require_changelog_access(request, release=release)
+    pack = evidence_pack_build(release=release, generated_by=request.user)
+    response = FileResponse(
+        pack,
+        as_attachment=True,
+        filename=evidence_pack_filename(release),
+        content_type="application/zip",
+    )
+    response["Cache-Control"] = "no-store"
+    return response

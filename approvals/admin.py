@@ -1,5 +1,4 @@
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
 
 from approvals import services
 from approvals.models import (
@@ -14,23 +13,9 @@ from approvals.models import (
 )
 
 
-@admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-
-
-@admin.register(Release)
-class ReleaseAdmin(GuardedModelAdmin):
-    list_display = ["product", "version", "title", "release_type", "status", "window_start"]
-    list_filter = ["status", "release_type", "product"]
-    search_fields = ["version", "title", "product__name"]
-    # Status changes go through the lifecycle services, never the admin form.
-    readonly_fields = ["status", "status_reason", "submitted_by", "created_by"]
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Browse only: every change goes through a service, which writes the change log."""
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -39,6 +24,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Release)
+class ReleaseAdmin(ReadOnlyAdmin):
+    # Releases, their permissions and their lifecycle change in the product's own
+    # pages; an admin form here would bypass the change log.
+    list_display = ["product", "version", "title", "release_type", "status", "window_start"]
+    list_filter = ["status", "release_type", "product"]
+    search_fields = ["version", "title", "product__name"]
 
 
 @admin.register(RadRevision)
@@ -56,6 +56,12 @@ class CommentAdmin(ReadOnlyAdmin):
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(admin.ModelAdmin):
     list_display = ["product", "max_rehearsal_age_days", "block_open_critical_defects"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.policy_save(policy=obj, actor=request.user, changed=form.changed_data)
 
 
 @admin.register(GateCheck)

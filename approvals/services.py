@@ -934,3 +934,31 @@ def release_freeze_override(*, release: Release, actor, reason: str) -> Release:
             reason=reason,
         )
     return release
+
+
+def policy_save(*, policy: ApprovalPolicy, actor, changed: list[str]) -> ApprovalPolicy:
+    """Save a product's approval policy (admin form) and log what changed."""
+    fields = [
+        "required_checks",
+        "max_rehearsal_age_days",
+        "block_open_critical_defects",
+        "hotfix_review_days",
+        "reminder_offsets_seconds",
+        "signoff_reminder_seconds",
+    ]
+    with transaction.atomic():
+        previous = ApprovalPolicy.objects.select_for_update().filter(pk=policy.pk).first()
+        policy.save()
+        before = {f: getattr(previous, f) for f in fields} if previous else None
+        after = {f: getattr(policy, f) for f in fields}
+        if before != after:
+            changelog_record(
+                action=Action.POLICY_CHANGED,
+                actor=actor,
+                product=policy.product,
+                obj=policy,
+                before=before,
+                after=after,
+                reason=", ".join(changed),
+            )
+    return policy

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from raci.models import Activity, Assignment, TemplateActivity, TemplateAssignment
+from raci.services import template_log
 
 
 class TemplateAssignmentInline(admin.TabularInline):
@@ -15,6 +16,21 @@ class TemplateActivityAdmin(admin.ModelAdmin):
     list_display = ["product", "name", "position", "is_go_no_go"]
     list_filter = ["product"]
     inlines = [TemplateAssignmentInline]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        template_log(product=form.instance.product, actor=request.user)
+
+    def delete_model(self, request, obj) -> None:
+        product = obj.product
+        super().delete_model(request, obj)
+        template_log(product=product, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        products = {activity.product for activity in queryset}
+        super().delete_queryset(request, queryset)
+        for product in products:
+            template_log(product=product, actor=request.user)
 
 
 class AssignmentInline(admin.TabularInline):

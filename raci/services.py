@@ -37,6 +37,23 @@ def raci_template_ensure(*, product) -> list[TemplateActivity]:
     ]
 
 
+def template_log(*, product, actor) -> None:
+    """Log a product's RACI template as it now stands (edited in the admin)."""
+    snapshot = {
+        template.name: {a.user.get_username(): a.letter for a in template.assignments.all()}
+        for template in TemplateActivity.objects.filter(product=product).prefetch_related(
+            "assignments__user"
+        )
+    }
+    changelog_record(
+        action=Action.POLICY_CHANGED,
+        actor=actor,
+        product=product,
+        after={"raci_template": snapshot},
+        reason="RACI template changed; new releases copy it",
+    )
+
+
 def raci_matrix_snapshot(release) -> dict[str, dict[str, str]]:
     """activity name -> {username: letter}; what the change log records."""
     snapshot: dict[str, dict[str, str]] = {}

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from approvals import services
 from approvals.models import (
@@ -71,6 +72,7 @@ class GateCheckAdmin(admin.ModelAdmin):
     list_display = ["release", "name", "status", "reported_by", "reported_at"]
     list_filter = ["status", "release__product"]
     fields = ["release", "name", "status", "details", "url"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

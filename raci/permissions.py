@@ -283,7 +283,9 @@ def access_explanations(*, user, perms: frozenset[str], matrix) -> list[tuple[st
             None,
         )
         if codename not in perms:
-            if mine:
+            if AUDITORS in groups and not mine:
+                why = f"You cannot {label}: auditors have read-only access."
+            elif mine:
                 letters = ", ".join(
                     f"{_LETTER_NAMES[letter]} for {name}" for name, letter in mine[:2]
                 )

@@ -470,3 +470,10 @@ def test_the_release_page_explains_every_action(client, team, release):
         True,
         "You can record deployments: you are in Release managers.",
     )
+
+
+def test_an_auditor_is_told_access_is_read_only(client, team, release):
+    client.force_login(team["auditor"])
+    access = client.get(release.get_absolute_url()).context["access"]
+    assert all(not allowed for _, allowed, _ in access)
+    assert access[0][2] == "You cannot edit the RAD: auditors have read-only access."

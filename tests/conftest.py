@@ -1,6 +1,8 @@
 """Shared fixtures: personas, a real Celery worker, real headless Chromium."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,6 +72,14 @@ class WorkerProcess:
         self.popen = popen
         self.log = log
 
+    # The worker runs in its own session: with -B its beat is a child process,
+    # and killing only the parent would leave an orphan beat running (and
+    # holding the test run's output open) after the suite ends.
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signum)
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.terminate()
@@ -78,11 +88,12 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+        self._signal_group(signal.SIGKILL)
 
     def kill(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait()
+        """SIGKILL the worker and its embedded beat at once, like a node dying."""
+        self._signal_group(signal.SIGKILL)
+        self.popen.wait()
 
 
 def _worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -124,7 +135,16 @@ def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
         ]
         if beat:
             command += ["-B", f"--schedule={tmp_path / f'beat-{index}'}"]
-        popen = subprocess.Popen(command, cwd=ROOT, env=_worker_env(env))  # noqa: S603
+        with open(tmp_path / f"worker-{index}.out", "wb") as output:
+            popen = subprocess.Popen(  # noqa: S603
+                command,
+                cwd=ROOT,
+                env=_worker_env(env),
+                start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         worker = WorkerProcess(popen, log)
         started.append(worker)
         deadline = time.monotonic() + 30
@@ -136,6 +156,7 @@ def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
             time.sleep(0.1)
         worker.stop()
         text = log.read_text() if log.exists() else "(no log)"
+        text += (tmp_path / f"worker-{index}.out").read_text(errors="replace")
         raise RuntimeError(f"Celery worker did not become ready:\n{text}")
 
     yield start

@@ -112,3 +112,31 @@ def test_compose_file_names_the_production_services():
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:")
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install" in dockerfile and "collectstatic" in dockerfile
+
+
+def test_a_bare_checkout_runs_management_commands_but_not_the_web_process(tmp_path):
+    env = {"RELAPP_VAR_DIR": str(tmp_path)}
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    base.pop("DJANGO_SETTINGS_MODULE", None)
+    base.pop("DATABASE_URL", None)
+    base.update(env)
+    check = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "No changes detected" in check.stdout
+    web = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "import relapp.wsgi"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert web.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in web.stderr

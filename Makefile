@@ -7,14 +7,20 @@ ARGS ?=
 .PHONY: run test install lint format clean
 
 $(STAMP): pyproject.toml
-	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@if [ ! -x $(VENV)/bin/python ]; then \
+		echo "Creating $(VENV)…"; \
+		$(PYTHON) -m venv $(VENV); \
+		echo "Installing Python packages (first run, about a minute)…"; \
+	else \
+		echo "Installing Python packages into $(VENV)…"; \
+	fi
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
-	./scripts/run.sh
+	@./scripts/run.sh
 
 test: $(STAMP)
 	./scripts/test.sh $(ARGS)
@@ -22,11 +28,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/python manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+	DEBUG=true $(VENV)/bin/python manage.py makemigrations --check --dry-run
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf var/relapp.sqlite3 var/celery var/static var/mail
+	rm -rf var/relapp.sqlite3 var/relapp.sqlite3-wal var/relapp.sqlite3-shm var/celery var/static var/mail

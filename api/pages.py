@@ -3,7 +3,7 @@ their delivery logs, and the API's documentation."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,27 +19,13 @@ from api.forms import (
     WebhookUpdateForm,
 )
 from api.models import SUBSCRIBABLE
-from audit.changelog import changelog_record
-from audit.models import Action
+from relapp.http import apply_errors, require_perm
 
 MANAGE_PERMISSION = "approvals.add_release"  # release managers; superusers hold every permission
 
 
 def _require_manager(request: HttpRequest, what: str) -> None:
-    if request.user.has_perm(MANAGE_PERMISSION):
-        return
-    changelog_record(
-        action=Action.ACCESS_REFUSED,
-        actor=request.user,
-        after={"method": request.method, "path": request.path},
-        reason=f"Not permitted: {what}",
-    )
-    raise PermissionDenied(f"Only release managers may {what}.")
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    for field, field_messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, field_messages)
+    require_perm(request, MANAGE_PERMISSION, what=what)
 
 
 def _shown_once(request: HttpRequest, context: dict) -> HttpResponse:
@@ -74,7 +60,7 @@ def service_account_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             return _shown_once(
                 request,
@@ -169,7 +155,7 @@ def webhook_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             return _shown_once(request, {"endpoint": endpoint, "secret": secret})
     return render(request, "api/webhook_form.html", {"form": form})

@@ -1,4 +1,11 @@
-"""Reads for the service-account and webhook pages (constant queries per page)."""
+"""Reads for the pipeline API and the service-account and webhook pages.
+
+Each does its own `select_related`/`prefetch_related`, so a response or a page
+costs a constant number of queries.
+"""
+
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -12,8 +19,122 @@ from api.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from approvals.models import GateCheck, Product, RadRevision, Release, SignOff
+from approvals.services import release_signoff_state
+from audit.chain import EXPORT_FIELDS, entry_document
+from audit.export import changelog_head_seq
+from audit.models import ChangeLogEntry
+from raci.models import Activity
+from raci.selectors import raci_matrix
 
 DELIVERY_LOG_SIZE = 50
+
+
+# --- the pipeline API ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseDetail:
+    """A release as the API shows it: readiness, current RAD, sign-offs, gate checks."""
+
+    release: Release
+    current: RadRevision | None
+    readiness_reasons: list[str]
+    signoffs: list[SignOff]
+    gate_checks: list[GateCheck]
+
+
+@dataclass(frozen=True)
+class ReleaseRaci:
+    release: Release
+    activities: list[Activity]
+
+
+@dataclass(frozen=True)
+class ChangelogPage:
+    """Entries as exported (hashed fields plus `hash`), and where the next page starts."""
+
+    entries: list[dict[str, Any]]
+    next_after_seq: int | None
+    head_seq: int
+
+
+def product_get(*, slug: str) -> Product | None:
+    return Product.objects.filter(slug=slug).first()
+
+
+def release_list_for_token(
+    *, token: ApiToken, product: str = "", status: str = ""
+) -> QuerySet[Release]:
+    """Releases of the products in the token's scope, newest first."""
+    releases = Release.objects.select_related("product").filter(
+        product__in=token.service_account.products.all()
+    )
+    if product:
+        releases = releases.filter(product__slug=product)
+    if status:
+        releases = releases.filter(status=status)
+    return releases.order_by("-created_at", "-id")
+
+
+def release_get(*, product: Product, version: str) -> Release | None:
+    """The release of `product` (whose scope the caller has checked), or None."""
+    return (
+        Release.objects.select_related("product", "fixes")
+        .filter(product=product, version=version)
+        .first()
+    )
+
+
+def release_readiness_get(*, release: Release) -> list[str]:
+    """Why the release is not ready for sign-off; empty when it is."""
+    _, _, reasons = release_signoff_state(release)
+    return reasons
+
+
+def release_detail_get(*, release: Release) -> ReleaseDetail:
+    current, _, reasons = release_signoff_state(release)
+    signoffs = (
+        SignOff.objects.filter(release=release)
+        .select_related("activity", "signer")
+        .order_by("signed_at", "id")
+    )
+    checks = release.gate_checks.select_related("reported_by").order_by("name")
+    return ReleaseDetail(
+        release=release,
+        current=current,
+        readiness_reasons=reasons,
+        signoffs=list(signoffs),
+        gate_checks=list(checks),
+    )
+
+
+def release_raci_get(*, release: Release) -> ReleaseRaci:
+    """Every activity with its assignments and their users prefetched."""
+    return ReleaseRaci(release=release, activities=raci_matrix(release=release).activities)
+
+
+def changelog_page_get(*, after_seq: int, limit: int) -> ChangelogPage:
+    """Up to `limit` entries after `after_seq`, oldest first, never past the head read first."""
+    head = changelog_head_seq()
+    rows = (
+        ChangeLogEntry.objects.filter(seq__gt=after_seq, seq__lte=head)
+        .order_by("seq")
+        .values_list(*EXPORT_FIELDS)[:limit]
+    )
+    entries = []
+    for row in rows:
+        values = dict(zip(EXPORT_FIELDS, row, strict=True))
+        entries.append({**entry_document(values), "hash": values["hash"]})
+    last = entries[-1]["seq"] if entries else None
+    return ChangelogPage(
+        entries=entries,
+        next_after_seq=last if last is not None and last < head else None,
+        head_seq=head,
+    )
+
+
+# --- service accounts and webhooks ----------------------------------------------
 
 
 def service_account_list() -> QuerySet[ServiceAccount]:

@@ -1,9 +1,17 @@
-"""Shapes of the API's requests and responses (also the OpenAPI schema)."""
+"""Shapes of the API's requests and responses (also the OpenAPI schema).
+
+Input serializers validate a body or a query string. Output serializers read
+the objects the selectors and services return and are the only source of a
+response body, so the schema, which names them, describes exactly what is sent.
+A serializer's docstring becomes its description in the schema, so notes for
+readers of this code are comments.
+"""
 
 from rest_framework import serializers
 
 from approvals.lifecycle import Status
 from approvals.models import CheckStatus, DeploymentStatus, ReleaseType
+from raci.models import Letter
 
 
 class Text(serializers.CharField):
@@ -49,6 +57,7 @@ class ReleaseSummarySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
 
 
+# Reads views.ReleasePagination.page_of.
 class ReleasePageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
@@ -63,27 +72,31 @@ class ReleaseListQuerySerializer(ReleaseFilterSerializer):
     )
 
 
+# Reads the release itself.
 class WindowSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = serializers.DateTimeField(source="window_start")
+    end = serializers.DateTimeField(source="window_end")
 
 
+# Reads a RadRevision.
 class RadSerializer(serializers.Serializer):
-    revision = serializers.IntegerField()
+    revision = serializers.IntegerField(source="number")
     sha256 = serializers.CharField()
 
 
 class SignOffSerializer(serializers.Serializer):
-    activity = serializers.CharField()
-    signer = serializers.CharField(help_text="Username of the Accountable who signed.")
+    activity = serializers.CharField(source="activity.name")
+    signer = serializers.CharField(
+        source="signer.get_username", help_text="Username of the Accountable who signed."
+    )
     printed_name = serializers.CharField()
     decision = serializers.CharField()
     method = serializers.CharField()
     meaning = serializers.CharField()
     signed_at = serializers.DateTimeField()
-    revision = serializers.IntegerField()
+    revision = serializers.IntegerField(source="revision_number")
     revision_sha256 = serializers.CharField()
-    void = serializers.BooleanField()
+    void = serializers.BooleanField(source="is_void")
     voided_at = serializers.DateTimeField(allow_null=True)
     void_reason = serializers.CharField(allow_blank=True)
 
@@ -93,46 +106,86 @@ class GateCheckSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=CheckStatus.choices)
     details = serializers.CharField(allow_blank=True)
     url = serializers.CharField(allow_blank=True)
-    reported_by = serializers.CharField()
+    reported_by = serializers.CharField(source="reported_by.get_username")
     reported_at = serializers.DateTimeField()
 
 
+# Reads an api.selectors.ReleaseDetail.
 class ReleaseDetailSerializer(serializers.Serializer):
-    product = serializers.CharField()
-    version = serializers.CharField()
-    title = serializers.CharField()
-    type = serializers.ChoiceField(choices=ReleaseType.choices)
-    status = serializers.ChoiceField(choices=Status.choices)
-    status_reason = serializers.CharField(allow_blank=True)
-    halted = serializers.BooleanField()
-    deployment_window = WindowSerializer()
-    ready_for_signoff = serializers.BooleanField()
+    product = serializers.CharField(source="release.product.slug")
+    version = serializers.CharField(source="release.version")
+    title = serializers.CharField(source="release.title")
+    type = serializers.ChoiceField(source="release.release_type", choices=ReleaseType.choices)
+    status = serializers.ChoiceField(source="release.status", choices=Status.choices)
+    status_reason = serializers.CharField(source="release.status_reason", allow_blank=True)
+    halted = serializers.SerializerMethodField()
+    deployment_window = WindowSerializer(source="release")
+    ready_for_signoff = serializers.SerializerMethodField()
     readiness_reasons = serializers.ListField(child=serializers.CharField())
-    rad = RadSerializer(allow_null=True, help_text="The current RAD revision; null before any.")
+    rad = RadSerializer(
+        source="current", allow_null=True, help_text="The current RAD revision; null before any."
+    )
     signoffs = SignOffSerializer(many=True)
     gate_checks = GateCheckSerializer(many=True)
 
+    def get_halted(self, detail) -> bool:
+        return detail.release.status == Status.HALTED
 
+    def get_ready_for_signoff(self, detail) -> bool:
+        return not detail.readiness_reasons
+
+
+class UsernamesField(serializers.ListField):
+    """The usernames holding one RACI letter on an activity, in alphabetical order."""
+
+    def __init__(self, *, letter: str, **kwargs):
+        self.letter = letter
+        super().__init__(child=serializers.CharField(), source="*", **kwargs)
+
+    def get_attribute(self, activity) -> list[str]:
+        return sorted(
+            assignment.user.get_username()
+            for assignment in activity.assignments.all()
+            if assignment.letter == self.letter
+        )
+
+
+# Reads an Activity with its assignments and their users prefetched.
 class RaciActivitySerializer(serializers.Serializer):
     name = serializers.CharField()
-    go_no_go = serializers.BooleanField()
-    R = serializers.ListField(child=serializers.CharField(), help_text="Responsible usernames.")
-    A = serializers.ListField(child=serializers.CharField(), help_text="Accountable username.")
-    C = serializers.ListField(child=serializers.CharField(), help_text="Consulted usernames.")
-    I = serializers.ListField(child=serializers.CharField(), help_text="Informed usernames.")  # noqa: E741
+    go_no_go = serializers.BooleanField(source="is_go_no_go")
+    R = UsernamesField(letter=Letter.RESPONSIBLE, help_text="Responsible usernames.")
+    A = UsernamesField(letter=Letter.ACCOUNTABLE, help_text="Accountable username.")
+    C = UsernamesField(letter=Letter.CONSULTED, help_text="Consulted usernames.")
+    I = UsernamesField(letter=Letter.INFORMED, help_text="Informed usernames.")  # noqa: E741
 
 
+# Reads an api.selectors.ReleaseRaci.
 class RaciSerializer(serializers.Serializer):
-    product = serializers.CharField()
-    version = serializers.CharField()
+    product = serializers.CharField(source="release.product.slug")
+    version = serializers.CharField(source="release.version")
     activities = RaciActivitySerializer(many=True)
 
 
+# Reads the deploy rule's reasons (deploy_reasons_now): none means allowed, and
+# then `reasons` is left out.
 class DeployCheckSerializer(serializers.Serializer):
-    allowed = serializers.BooleanField()
+    allowed = serializers.SerializerMethodField()
     reasons = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Only when not allowed."
+        child=serializers.CharField(),
+        source="*",
+        required=False,
+        help_text="Only when not allowed.",
     )
+
+    def get_allowed(self, reasons: list[str]) -> bool:
+        return not reasons
+
+    def to_representation(self, reasons: list[str]) -> dict:
+        data = super().to_representation(reasons)
+        if not reasons:
+            del data["reasons"]
+        return data
 
 
 # --- writes -------------------------------------------------------------------
@@ -150,9 +203,17 @@ class GateCheckReportSerializer(serializers.Serializer):
         return value.strip()
 
 
+# Reads a GateCheck; the release's readiness after it comes in the context as
+# `readiness_reasons` (api.selectors.release_readiness_get).
 class GateCheckReportedSerializer(GateCheckSerializer):
-    ready_for_signoff = serializers.BooleanField()
-    readiness_reasons = serializers.ListField(child=serializers.CharField())
+    ready_for_signoff = serializers.SerializerMethodField()
+    readiness_reasons = serializers.SerializerMethodField()
+
+    def get_ready_for_signoff(self, check) -> bool:
+        return not self.context["readiness_reasons"]
+
+    def get_readiness_reasons(self, check) -> list[str]:
+        return self.context["readiness_reasons"]
 
 
 class DeploymentRecordSerializer(serializers.Serializer):
@@ -161,14 +222,18 @@ class DeploymentRecordSerializer(serializers.Serializer):
     details = Text(max_length=10000, required=False, allow_blank=True, default="")
 
 
+# Reads a Deployment as deployment_record returns it: its release is the row
+# the service locked and saved, so its status is the new one.
 class DeploymentSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=DeploymentStatus.choices)
     environment = serializers.CharField()
     details = serializers.CharField(allow_blank=True)
-    recorded_by = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.get_username")
     recorded_at = serializers.DateTimeField()
     release_status = serializers.ChoiceField(
-        choices=Status.choices, help_text="The release's status after this record."
+        source="release.status",
+        choices=Status.choices,
+        help_text="The release's status after this record.",
     )
 
 
@@ -182,6 +247,7 @@ class ChangelogQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=100)
 
 
+# Reads an entry as the JSON export writes it: audit.chain.EXPORT_FIELDS, in order.
 class ChangelogEntrySerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     created_at = serializers.CharField(help_text="UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.")
@@ -202,6 +268,7 @@ class ChangelogEntrySerializer(serializers.Serializer):
     hash = serializers.CharField()
 
 
+# Reads an api.selectors.ChangelogPage.
 class ChangelogPageSerializer(serializers.Serializer):
     entries = ChangelogEntrySerializer(many=True)
     next_after_seq = serializers.IntegerField(

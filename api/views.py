@@ -15,18 +15,14 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api import selectors
 from api import serializers as s
 from api.authentication import OutOfScope, refusal_record, request_token, scope_check
+from api.models import ApiToken
 from approvals import selectors as approval_selectors
 from approvals import services as approval_services
-from approvals.lifecycle import Status
-from approvals.models import Product, Release, SignOff
-from approvals.signoffs import deploy_reasons
-from audit.chain import EXPORT_FIELDS, entry_document
-from audit.export import changelog_head_seq
-from audit.models import ChangeLogEntry
+from approvals.models import Product, Release
 from raci import permissions
-from raci.selectors import raci_matrix
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
 VERSION_PATTERN = r"[0-9A-Za-z.+-]+"
@@ -68,43 +64,63 @@ class ReleasePagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def page_of(self, queryset, request: Request) -> dict:
+        """One page with its links, for `ReleasePageSerializer` (404 past the last page)."""
+        results = self.paginate_queryset(queryset, request)
+        return {
+            "count": self.page.paginator.count,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            "results": results,
+        }
+
+
+def _product_in_scope(request: Request, *, slug: str, missing: str) -> Product:
+    """The product, if the request's token covers it: 404 (`missing`) or 403 (logged)."""
+    product = selectors.product_get(slug=slug)
+    if product is None:
+        raise NotFound(missing)
+    scope_check(request, product=product)
+    return product
+
 
 def _release_for(request: Request, *, product: str, version: str, codename: str = "") -> Release:
     """The release the caller may reach, or 401/403/404 (refusals logged)."""
-    token = request_token(request)
-    if token is None:
-        try:
-            release = approval_selectors.release_get_for_user(
-                user=request.user, product=product, version=version
-            )
-        except Http404:
-            raise NotFound("No such release.") from None
-        if codename and codename not in release.perms:
-            refusal_record(
-                request,
-                actor=request.user,
-                release=release,
-                reason=f"Not permitted: {codename} through the API",
-            )
-            raise PermissionDenied("You may not do this on this release.")
+    if request_token(request) is not None:
+        product_row = _product_in_scope(request, slug=product, missing="No such release.")
+        release = selectors.release_get(product=product_row, version=version)
+        if release is None:
+            raise NotFound("No such release.")
         return release
-    product_row = Product.objects.filter(slug=product).first()
-    if product_row is None:
-        raise NotFound("No such release.")
-    scope_check(request, product=product_row)
-    release = (
-        Release.objects.select_related("product", "fixes")
-        .filter(product=product_row, version=version)
-        .first()
-    )
-    if release is None:
-        raise NotFound("No such release.")
-    return release
+    try:
+        access = approval_selectors.release_access_for_user(
+            user=request.user, product=product, version=version
+        )
+    except Http404:
+        raise NotFound("No such release.") from None
+    if codename and codename not in access.perms:
+        refusal_record(
+            request,
+            actor=request.user,
+            release=access.release,
+            reason=f"Not permitted: {codename} through the API",
+        )
+        raise PermissionDenied("You may not do this on this release.")
+    return access.release
 
 
-def _readiness(release: Release):
-    current, _, reasons = approval_services.release_signoff_state(release)
-    return current, reasons
+def _changelog_access_check(request: Request, token: ApiToken | None) -> None:
+    """403 (logged) unless the token may read the change log, or the person is an auditor."""
+    if token is not None and not token.service_account.can_read_changelog:
+        refusal_record(
+            request,
+            actor=request.user,
+            reason=f"Out of scope: token {token.prefix} may not read the change log",
+        )
+        raise OutOfScope("This token may not read the change log.")
+    if token is None and not request.user.has_perm(CHANGELOG_PERMISSION):
+        refusal_record(request, actor=request.user, reason="Not permitted: read the change log")
+        raise PermissionDenied("You may not read the change log.")
 
 
 @extend_schema(
@@ -119,31 +135,21 @@ def _readiness(release: Release):
 def release_list(request: Request) -> Response:
     query = s.ReleaseListQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    wanted = query.validated_data
+    filters = approval_selectors.ReleaseFilters(
+        product=query.validated_data.get("product", ""),
+        status=query.validated_data.get("status", ""),
+    )
     token = request_token(request)
     if token is None:
-        releases = approval_selectors.release_list_for_user(
-            user=request.user,
-            filters=approval_selectors.ReleaseFilters(
-                product=wanted.get("product", ""), status=wanted.get("status", "")
-            ),
-        )
+        releases = approval_selectors.release_list_for_user(user=request.user, filters=filters)
     else:
-        scope = token.service_account.products.all()
-        if "product" in wanted:
-            product = Product.objects.filter(slug=wanted["product"]).first()
-            if product is None:
-                raise NotFound("No such product.")
-            scope_check(request, product=product)
-        releases = Release.objects.select_related("product").filter(product__in=scope)
-        if "product" in wanted:
-            releases = releases.filter(product__slug=wanted["product"])
-        if "status" in wanted:
-            releases = releases.filter(status=wanted["status"])
-        releases = releases.order_by("-created_at", "-id")
-    paginator = ReleasePagination()
-    page = paginator.paginate_queryset(releases, request)
-    return paginator.get_paginated_response(s.ReleaseSummarySerializer(page, many=True).data)
+        if filters.product:
+            _product_in_scope(request, slug=filters.product, missing="No such product.")
+        releases = selectors.release_list_for_token(
+            token=token, product=filters.product, status=filters.status
+        )
+    page = ReleasePagination().page_of(releases, request)
+    return Response(s.ReleasePageSerializer(page).data)
 
 
 @extend_schema(
@@ -161,56 +167,7 @@ def release_list(request: Request) -> Response:
 @api_view(["GET"])
 def release_detail(request: Request, product: str, version: str) -> Response:
     release = _release_for(request, product=product, version=version)
-    current, reasons = _readiness(release)
-    signoffs = (
-        SignOff.objects.filter(release=release)
-        .select_related("activity", "signer")
-        .order_by("signed_at", "id")
-    )
-    checks = release.gate_checks.select_related("reported_by").order_by("name")
-    data = {
-        "product": release.product.slug,
-        "version": release.version,
-        "title": release.title,
-        "type": release.release_type,
-        "status": release.status,
-        "status_reason": release.status_reason,
-        "halted": release.status == Status.HALTED,
-        "deployment_window": {"start": release.window_start, "end": release.window_end},
-        "ready_for_signoff": not reasons,
-        "readiness_reasons": reasons,
-        "rad": {"revision": current.number, "sha256": current.sha256} if current else None,
-        "signoffs": [
-            {
-                "activity": signoff.activity.name,
-                "signer": signoff.signer.get_username(),
-                "printed_name": signoff.printed_name,
-                "decision": signoff.decision,
-                "method": signoff.method,
-                "meaning": signoff.meaning,
-                "signed_at": signoff.signed_at,
-                "revision": signoff.revision_number,
-                "revision_sha256": signoff.revision_sha256,
-                "void": signoff.is_void,
-                "voided_at": signoff.voided_at,
-                "void_reason": signoff.void_reason,
-            }
-            for signoff in signoffs
-        ],
-        "gate_checks": [_check_data(check) for check in checks],
-    }
-    return Response(s.ReleaseDetailSerializer(data).data)
-
-
-def _check_data(check) -> dict:
-    return {
-        "name": check.name,
-        "status": check.status,
-        "details": check.details,
-        "url": check.url,
-        "reported_by": check.reported_by.get_username(),
-        "reported_at": check.reported_at,
-    }
+    return Response(s.ReleaseDetailSerializer(selectors.release_detail_get(release=release)).data)
 
 
 @extend_schema(
@@ -233,9 +190,9 @@ def gate_check_create(request: Request, product: str, version: str) -> Response:
     check = approval_services.gate_check_report(
         release=release, actor=request.user, **body.validated_data
     )
-    _, reasons = _readiness(release)
-    data = {**_check_data(check), "ready_for_signoff": not reasons, "readiness_reasons": reasons}
-    return Response(s.GateCheckReportedSerializer(data).data, status=status.HTTP_201_CREATED)
+    reasons = selectors.release_readiness_get(release=release)
+    output = s.GateCheckReportedSerializer(check, context={"readiness_reasons": reasons})
+    return Response(output.data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
@@ -249,15 +206,7 @@ def gate_check_create(request: Request, product: str, version: str) -> Response:
 @api_view(["GET"])
 def release_raci(request: Request, product: str, version: str) -> Response:
     release = _release_for(request, product=product, version=version)
-    matrix = raci_matrix(release=release)
-    activities = []
-    for activity in matrix.activities:
-        letters: dict[str, list[str]] = {"R": [], "A": [], "C": [], "I": []}
-        for assignment in sorted(activity.assignments.all(), key=lambda a: a.user.get_username()):
-            letters[assignment.letter].append(assignment.user.get_username())
-        activities.append({"name": activity.name, "go_no_go": activity.is_go_no_go, **letters})
-    data = {"product": release.product.slug, "version": release.version, "activities": activities}
-    return Response(s.RaciSerializer(data).data)
+    return Response(s.RaciSerializer(selectors.release_raci_get(release=release)).data)
 
 
 @extend_schema(
@@ -279,10 +228,9 @@ def release_raci(request: Request, product: str, version: str) -> Response:
 @api_view(["GET"])
 def deploy_check(request: Request, product: str, version: str) -> Response:
     release = _release_for(request, product=product, version=version)
-    reasons = deploy_reasons(release=release)
-    if reasons:
-        return Response({"allowed": False, "reasons": reasons}, status=status.HTTP_409_CONFLICT)
-    return Response({"allowed": True})
+    reasons = approval_selectors.deploy_reasons_now(release=release)
+    code = status.HTTP_409_CONFLICT if reasons else status.HTTP_200_OK
+    return Response(s.DeployCheckSerializer(reasons).data, status=code)
 
 
 @extend_schema(
@@ -308,16 +256,7 @@ def deployment_create(request: Request, product: str, version: str) -> Response:
     deployment = approval_services.deployment_record(
         release=release, actor=request.user, **body.validated_data
     )
-    release.refresh_from_db(fields=["status"])
-    data = {
-        "status": deployment.status,
-        "environment": deployment.environment,
-        "details": deployment.details,
-        "recorded_by": request.user.get_username(),
-        "recorded_at": deployment.recorded_at,
-        "release_status": release.status,
-    }
-    return Response(s.DeploymentSerializer(data).data, status=status.HTTP_201_CREATED)
+    return Response(s.DeploymentSerializer(deployment).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
@@ -334,37 +273,8 @@ def deployment_create(request: Request, product: str, version: str) -> Response:
 )
 @api_view(["GET"])
 def changelog(request: Request) -> Response:
-    token = request_token(request)
-    if token is not None and not token.service_account.can_read_changelog:
-        refusal_record(
-            request,
-            actor=request.user,
-            reason=f"Out of scope: token {token.prefix} may not read the change log",
-        )
-        raise OutOfScope("This token may not read the change log.")
-    if token is None and not request.user.has_perm(CHANGELOG_PERMISSION):
-        refusal_record(request, actor=request.user, reason="Not permitted: read the change log")
-        raise PermissionDenied("You may not read the change log.")
+    _changelog_access_check(request, request_token(request))
     query = s.ChangelogQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    after_seq, limit = query.validated_data["after_seq"], query.validated_data["limit"]
-    head = changelog_head_seq()
-    rows = (
-        ChangeLogEntry.objects.filter(seq__gt=after_seq, seq__lte=head)
-        .order_by("seq")
-        .values_list(*EXPORT_FIELDS)[:limit]
-    )
-    entries = []
-    for row in rows:
-        values = dict(zip(EXPORT_FIELDS, row, strict=True))
-        document = entry_document(values)
-        document["hash"] = values["hash"]
-        entries.append(document)
-    last = entries[-1]["seq"] if entries else None
-    return Response(
-        {
-            "entries": entries,
-            "next_after_seq": last if last is not None and last < head else None,
-            "head_seq": head,
-        }
-    )
+    page = selectors.changelog_page_get(**query.validated_data)
+    return Response(s.ChangelogPageSerializer(page).data)

@@ -35,6 +35,7 @@ from api.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from approvals.models import Release
 from audit.models import Action
 
 logger = logging.getLogger("relapp.webhooks")
@@ -81,8 +82,6 @@ def _iso(value: datetime) -> str:
 
 
 def _payload(*, entry, event: str, event_id: uuid.UUID) -> dict:
-    from approvals.models import Release
-
     release = Release.objects.select_related("product").get(pk=entry.release_id)
     after = entry.after or {}
     site = getattr(settings, "SITE_URL", "")

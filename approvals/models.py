@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from approvals.lifecycle import Status
+from approvals.lifecycle import ReleaseType, Status
 
 # Semantic Versioning 2.0.0, the official regular expression.
 SEMVER = re.compile(
@@ -39,11 +39,6 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("approvals:release_list") + f"?product={self.slug}"
-
-
-class ReleaseType(models.TextChoices):
-    NORMAL = "normal", "Normal"
-    HOTFIX = "hotfix", "Hotfix"
 
 
 class Release(models.Model):
@@ -330,3 +325,36 @@ class PostReleaseReview(models.Model):
 
     def __str__(self) -> str:
         return f"Post-release review of {self.release}"
+
+
+class FreezeWindow(models.Model):
+    """No deployment window may fall in a freeze, except a hotfix with an emergency reason."""
+
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="freezes",
+        help_text="Empty: applies to every product.",
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Moved from the meetings app: the approval rules read freezes, and
+        # approvals sits below meetings. The table keeps its first name.
+        db_table = "meetings_freezewindow"
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="freeze_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.product.name if self.product_id else "all products"
+        return f"Freeze for {scope}: {self.reason}"

@@ -1,15 +1,18 @@
 """Reads that cross relations or check permissions. Views never build querysets."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
-from approvals.lifecycle import Status
+from approvals.lifecycle import SIGNABLE, ReleaseAccess, ReleaseType, Status
 from approvals.models import (
+    ApprovalPolicy,
     Comment,
     Decision,
     Deployment,
+    FreezeWindow,
     GateCheck,
     Product,
     RadRevision,
@@ -18,12 +21,12 @@ from approvals.models import (
     SignOffMethod,
     VerbalState,
 )
-from approvals.signoffs import (
-    SignOffRow,
+from approvals.rules import (
+    deploy_instant,
+    deploy_reasons,
     is_required,
-    policy_for,
     readiness_reasons,
-    signable_status,
+    signoff_verdict,
 )
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
@@ -65,8 +68,8 @@ def products_for_choice() -> QuerySet[Product]:
     return Product.objects.order_by("name")
 
 
-def release_get_for_user(*, user, product: str, version: str) -> Release:
-    """The release, or 404 when it does not exist or the user may not see it."""
+def release_access_for_user(*, user, product: str, version: str) -> ReleaseAccess:
+    """The release with what `user` may do on it, or 404 when it does not exist or is hidden."""
     release = (
         Release.objects.select_related("product", "fixes", "created_by", "submitted_by")
         .filter(product__slug=product, version=version)
@@ -74,10 +77,24 @@ def release_get_for_user(*, user, product: str, version: str) -> Release:
     )
     if release is None:
         raise Http404("No such release.")
-    release.perms = permissions.release_perms_for(user, release)
-    if permissions.VIEW not in release.perms:
+    perms = permissions.release_perms_for(user, release)
+    if permissions.VIEW not in perms:
         raise Http404("No such release.")
-    return release
+    return ReleaseAccess.of(release, perms)
+
+
+def release_get_for_user(*, user, product: str, version: str) -> Release:
+    """The release, or 404 when it does not exist or the user may not see it."""
+    return release_access_for_user(user=user, product=product, version=version).release
+
+
+def freezes_overlapping(*, product: Product, start, end) -> list[FreezeWindow]:
+    """Freeze windows of `product` (or of every product) that overlap [start, end)."""
+    return list(
+        FreezeWindow.objects.filter(Q(product=product) | Q(product__isnull=True))
+        .filter(start__lt=end, end__gt=start)
+        .select_related("product")
+    )
 
 
 def revisions_for_release(*, release: Release) -> list[RadRevision]:
@@ -88,7 +105,51 @@ def comments_for_release(*, release: Release) -> list[Comment]:
     return list(release.comments.select_related("author").order_by("created_at", "id"))
 
 
-# --- sign-offs -------------------------------------------------------------
+# --- readiness and sign-offs ---------------------------------------------------
+
+
+def policy_for(product: Product) -> ApprovalPolicy:
+    """The product's policy, or the defaults when none was saved."""
+    try:
+        return product.policy
+    except ApprovalPolicy.DoesNotExist:
+        return ApprovalPolicy(product=product)
+
+
+def readiness_for(*, release: Release, current, checks, policy) -> list[str]:
+    """The readiness rule fed with the freezes over the release's window and today's date."""
+    return readiness_reasons(
+        release=release,
+        current=current,
+        checks=checks,
+        policy=policy,
+        freezes=freezes_overlapping(
+            product=release.product, start=release.window_start, end=release.window_end
+        ),
+        today=timezone.localdate(),
+    )
+
+
+def deploy_reasons_now(*, release: Release, now=None) -> list[str]:
+    """The deploy rule at `now` (default: this instant), with the freezes in force then."""
+    now = now or timezone.now()
+    start, end = deploy_instant(now)
+    freezes = freezes_overlapping(product=release.product, start=start, end=end)
+    return deploy_reasons(release=release, now=now, freezes=freezes)
+
+
+@dataclass
+class SignOffRow:
+    """One activity on the approval progress panel."""
+
+    activity: object
+    accountable: object | None
+    responsible: list = field(default_factory=list)
+    required: bool = True
+    live: object | None = None
+    history: list = field(default_factory=list)
+    can_sign: bool = False
+    why: str = ""
 
 
 @dataclass
@@ -116,7 +177,7 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
     )
     checks = list(GateCheck.objects.filter(release=release).select_related("reported_by"))
     policy = policy_for(release.product)
-    ready = readiness_reasons(release=release, current=current, checks=checks, policy=policy)
+    ready = readiness_for(release=release, current=current, checks=checks, policy=policy)
     rows = []
     for activity in activities:
         accountable = next(
@@ -132,7 +193,7 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
             ),
             None,
         )
-        can_sign, why = permissions.signoff_explanation(
+        verdict = signoff_verdict(
             user=user,
             release=release,
             activity=activity,
@@ -140,8 +201,6 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
             responsible_ids={u.pk for u in responsible},
             current=current,
             ready_reasons=ready,
-            required=is_required(release, activity),
-            signable=signable_status(release, activity),
         )
         rows.append(
             SignOffRow(
@@ -151,8 +210,8 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
                 required=is_required(release, activity),
                 live=live,
                 history=history,
-                can_sign=can_sign and live is None,
-                why=why if live is None else "",
+                can_sign=verdict.allowed and live is None,
+                why=verdict.why if live is None else "",
             )
         )
     required = [r for r in rows if r.required]
@@ -182,7 +241,7 @@ def my_signoffs(*, user) -> MySignOffs:
         Assignment.objects.filter(
             user=user,
             letter=Letter.ACCOUNTABLE,
-            activity__release__status__in=[Status.IN_REVIEW, Status.HALTED],
+            activity__release__status__in=SIGNABLE,
         )
         .select_related("activity__release__product")
         .annotate(current_number=Subquery(latest.values("number")[:1]))
@@ -216,7 +275,7 @@ def my_signoffs(*, user) -> MySignOffs:
         activity, release = assignment.activity, assignment.activity.release
         if release.status == Status.HALTED and not activity.is_go_no_go:
             continue
-        if release.release_type == "hotfix" and not activity.is_go_no_go:
+        if release.release_type == ReleaseType.HOTFIX and not activity.is_go_no_go:
             continue
         if assignment.current_number and (activity.pk, assignment.current_number) not in live:
             waiting.append((release, activity, assignment.current_number))

@@ -1,7 +1,6 @@
 from django.urls import path, register_converter
 
 from approvals import views
-from raci import views as raci_views
 
 
 class VersionConverter:
@@ -37,7 +36,7 @@ urlpatterns = [
     path(release + "revise/", views.release_revise, name="release_revise"),
     path(release + "deployments/", views.deployment_create, name="deployment_create"),
     path(release + "review/", views.review_create, name="review_create"),
-    path(release + "raci/", raci_views.raci_edit, name="raci_edit"),
+    path(release + "raci/", views.raci_edit, name="raci_edit"),
     path("signoffs/<int:signoff_id>/verbal/", views.verbal_respond, name="verbal_respond"),
     path("my/signoffs/", views.my_signoffs, name="my_signoffs"),
 ]

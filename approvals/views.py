@@ -24,47 +24,16 @@ from approvals.forms import (
     VerbalForm,
     VerbalResponseForm,
 )
-from approvals.lifecycle import IllegalTransition, Status
-from approvals.models import Release
+from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
-from approvals.signoffs import meaning_text
-from audit.changelog import changelog_record
-from audit.models import Action
+from approvals.rules import meaning_text
 from audit.selectors import changelog_for_release
 from raci import permissions
-from raci.selectors import raci_matrix
-
-
-def meetings_for_release(*, release):
-    # Imported here: the meetings app builds on approvals, not the other way round.
-    from meetings.selectors import meetings_for_release as select
-
-    return select(release=release)
-
+from raci.forms import RaciGridForm
+from raci.selectors import raci_candidates, raci_matrix
+from relapp.http import apply_errors, refuse, require, require_perm
 
 PAGE_SIZE = 25
-
-
-def refuse(request: HttpRequest, *, what: str, release: Release | None = None) -> PermissionDenied:
-    """Log a refused action and return the 403 to raise."""
-    changelog_record(
-        action=Action.ACCESS_REFUSED,
-        actor=request.user,
-        release=release,
-        after={"method": request.method, "path": request.path},
-        reason=f"Not permitted: {what}",
-    )
-    return PermissionDenied(f"You may not {what}.")
-
-
-def _require(request: HttpRequest, release: Release, codename: str, what: str) -> None:
-    if codename not in release.perms:
-        raise refuse(request, what=what, release=release)
-
-
-def _apply_errors(form, error: ValidationError) -> None:
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 @login_required
@@ -81,14 +50,13 @@ def product_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def product_create(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("approvals.add_product"):
-        raise refuse(request, what="create products")
+    require_perm(request, "approvals.add_product", what="create products")
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             product = services.product_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"Product {product.name} created.")
             return redirect("approvals:product_list")
@@ -122,8 +90,7 @@ def release_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def release_create(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_perm("approvals.add_release"):
-        raise refuse(request, what="create releases")
+    require_perm(request, "approvals.add_release", what="create releases")
     products = selectors.products_for_choice()
     fixable = selectors.release_list_for_user(
         user=request.user, filters=selectors.ReleaseFilters()
@@ -136,7 +103,7 @@ def release_create(request: HttpRequest) -> HttpResponse:
         try:
             release = services.release_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, f"Release {release} created. Write its RAD next.")
             return redirect(release.url("rad_edit"))
@@ -153,7 +120,8 @@ def _rehearsal_age(content: dict) -> int | None:
 @login_required
 @require_GET
 def release_detail(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
     revisions = selectors.revisions_for_release(release=release)
     current = revisions[-1] if revisions else None
     shown = current
@@ -167,10 +135,11 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
     problems = {}
     if current and release.status == Status.DRAFT:
         problems = rad_incomplete_sections(current.content)
-    perms = release.perms
     matrix = raci_matrix(release=release)
     context = {
         "release": release,
+        "access": access,
+        "can": access.can_do,
         "revisions": revisions,
         "current": current,
         "shown": shown,
@@ -180,39 +149,18 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "comments": selectors.comments_for_release(release=release),
         "comment_form": CommentForm(),
         "cancel_form": ReasonForm(),
-        "can_edit": permissions.EDIT_RAD in perms
-        and release.status in (Status.DRAFT, Status.IN_REVIEW),
-        "can_submit": permissions.SUBMIT in perms and release.status == Status.DRAFT,
-        "can_comment": permissions.COMMENT in perms
-        and release.status not in (Status.CLOSED, Status.CANCELLED),
-        "can_cancel": permissions.MANAGE_RACI in perms
-        and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
         "progress": progress,
         "matrix": matrix,
-        "access": permissions.access_explanations(user=request.user, perms=perms, matrix=matrix),
-        "can_edit_raci": permissions.MANAGE_RACI in perms
-        and release.status in ("draft", "in_review", "halted"),
-        "can_halt": permissions.HALT in perms and release.status == Status.APPROVED,
-        "can_revise": permissions.EDIT_RAD in perms and release.status == Status.HALTED,
-        "can_record_verbal": permissions.RECORD_VERBAL in perms
-        and release.status in (Status.IN_REVIEW, Status.HALTED),
-        "can_deploy": permissions.RECORD_DEPLOYMENT in perms
-        and release.status in (Status.APPROVED, Status.DEPLOYED),
-        "can_review": permissions.EDIT_RAD in perms
-        and release.status in (Status.DEPLOYED, Status.ROLLED_BACK),
+        "access_rows": permissions.access_explanations(
+            user=request.user, perms=access.perms, matrix=matrix
+        ),
         "deployments": selectors.deployments_for_release(release=release),
         "reason_form": ReasonForm(),
         "deployment_form": DeploymentForm(),
-        "meetings": meetings_for_release(release=release),
         # The change log is for auditors and release managers (SPEC §4).
         "timeline": changelog_for_release(release=release)
         if request.user.has_perm("audit.view_changelogentry")
         else None,
-        "can_schedule": permissions.SCHEDULE_MEETING in perms
-        and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
-        "can_override_freeze": permissions.RECORD_VERBAL in perms
-        and release.release_type == "hotfix"
-        and release.status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED),
     }
     return render(request, "approvals/release_detail.html", context)
 
@@ -220,8 +168,9 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
 @login_required
 @require_http_methods(["GET", "POST"])
 def rad_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, permissions.EDIT_RAD, "edit this RAD")
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(request, access.may(ReleaseAction.EDIT_RAD), what="edit this RAD", release=release)
     current = services.rad_current(release)
     if request.method == "POST":
         editor = RadEditor(request.POST)
@@ -288,8 +237,9 @@ def rad_diff_view(request: HttpRequest, product: str, version: str) -> HttpRespo
 @login_required
 @require_POST
 def release_submit(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, permissions.SUBMIT, "submit this release")
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(request, access.may(ReleaseAction.SUBMIT), what="submit this release", release=release)
     try:
         services.release_submit(release=release, actor=request.user)
     except services.DomainError as error:
@@ -310,7 +260,7 @@ def release_cancel(request: HttpRequest, product: str, version: str) -> HttpResp
         request,
         product,
         version,
-        codename=permissions.MANAGE_RACI,
+        action=ReleaseAction.CANCEL,
         what="cancel this release",
         service=services.release_cancel,
         done="Release cancelled.",
@@ -320,8 +270,11 @@ def release_cancel(request: HttpRequest, product: str, version: str) -> HttpResp
 @login_required
 @require_POST
 def comment_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, permissions.COMMENT, "comment on this release")
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request, access.may(ReleaseAction.COMMENT), what="comment on this release", release=release
+    )
     form = CommentForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The comment was empty or too long; nothing was posted.")
@@ -376,7 +329,7 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
                 messages.error(request, str(error))
                 return redirect(release.get_absolute_url() + "#approvals")
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_errors(form, error)
             else:
                 if created:
                     messages.success(request, f"Your decision on {row.activity.name} is recorded.")
@@ -420,8 +373,14 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
 def verbal_record(
     request: HttpRequest, product: str, version: str, activity_id: int
 ) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, permissions.RECORD_VERBAL, "record verbal approvals")
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request,
+        access.may(ReleaseAction.RECORD_VERBAL),
+        what="record verbal approvals",
+        release=release,
+    )
     _, row = _progress_row(request, release, activity_id)
     form = VerbalForm(request.POST or None, initial={"given_at": timezone.localtime()})
     if request.method == "POST" and form.is_valid():
@@ -433,7 +392,7 @@ def verbal_record(
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except services.DomainError as error:
             form.add_error(None, str(error))
         else:
@@ -493,9 +452,10 @@ def my_signoffs(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _reason_action(request, product, version, *, codename, what, service, done):
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, codename, what)
+def _reason_action(request, product, version, *, action, what, service, done):
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(request, access.may(action), what=what, release=release)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason; nothing was changed.")
@@ -516,7 +476,7 @@ def release_halt(request: HttpRequest, product: str, version: str) -> HttpRespon
         request,
         product,
         version,
-        codename=permissions.HALT,
+        action=ReleaseAction.HALT,
         what="halt this release",
         service=services.release_halt,
         done="Release halted. The pipeline is blocked until the Go/no-go Accountable signs again.",
@@ -530,7 +490,7 @@ def release_revise(request: HttpRequest, product: str, version: str) -> HttpResp
         request,
         product,
         version,
-        codename=permissions.EDIT_RAD,
+        action=ReleaseAction.REVISE,
         what="revise this release",
         service=services.release_revise,
         done="Release sent back to draft.",
@@ -540,8 +500,14 @@ def release_revise(request: HttpRequest, product: str, version: str) -> HttpResp
 @login_required
 @require_POST
 def deployment_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, permissions.RECORD_DEPLOYMENT, "record deployments")
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request,
+        access.may(ReleaseAction.RECORD_DEPLOYMENT),
+        what="record deployments",
+        release=release,
+    )
     form = DeploymentForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a deployment status; nothing was recorded.")
@@ -560,14 +526,20 @@ def deployment_create(request: HttpRequest, product: str, version: str) -> HttpR
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = selectors.release_get_for_user(user=request.user, product=product, version=version)
-    _require(request, release, permissions.EDIT_RAD, "write the post-release review")
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request,
+        access.may(ReleaseAction.REVIEW),
+        what="write the post-release review",
+        release=release,
+    )
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.review_record(release=release, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except (services.DomainError, IllegalTransition) as error:
             messages.error(request, str(error))
             return redirect(release)
@@ -575,3 +547,38 @@ def review_create(request: HttpRequest, product: str, version: str) -> HttpRespo
             messages.success(request, "Post-release review recorded; the release is closed.")
             return redirect(release)
     return render(request, "approvals/review_form.html", {"release": release, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def raci_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request, access.may(ReleaseAction.EDIT_RACI), what="edit the RACI matrix", release=release
+    )
+    matrix = raci_matrix(release=release)
+    form = RaciGridForm(request.POST or None, matrix=matrix, candidates=raci_candidates())
+    if request.method == "POST" and form.is_valid():
+        cells, new_row = form.cells()
+        try:
+            changed = services.release_raci_update(
+                release=release,
+                actor=request.user,
+                cells=cells,
+                new_activity=form.cleaned_data["new_activity"],
+                new_activity_cells=new_row,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                "RACI matrix saved; permissions follow it." if changed else "Nothing changed.",
+            )
+            return redirect(release.get_absolute_url() + "#raci")
+    return render(
+        request,
+        "raci/raci_edit.html",
+        {"release": release, "matrix": matrix, "form": form},
+    )

@@ -8,6 +8,7 @@ PostgreSQL, so two writers can never read the same chain head and fork it.
 
 import ipaddress
 import json
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,19 @@ __all__ = [
 
 # Arbitrary constant naming the chain-head lock (pg_advisory_xact_lock key).
 CHAIN_LOCK_KEY = 7_201_004_001
+
+# Apps above the change log react to its entries through hooks registered in
+# their AppConfig.ready (the webhook outbox, reminder planning), so this
+# bottom layer imports none of them. Hooks run inside the writer's
+# transaction: what they write commits or rolls back with the entry.
+PostWriteHook = Callable[[ChangeLogEntry], object]
+_post_write_hooks: list[PostWriteHook] = []
+
+
+def changelog_register_hook(hook: PostWriteHook) -> None:
+    """Call `hook(entry)` after every entry is written (idempotent per hook)."""
+    if hook not in _post_write_hooks:
+        _post_write_hooks.append(hook)
 
 
 def _jsonb_float(text: str) -> float | int:
@@ -133,8 +147,6 @@ def changelog_record(
         }
         values["hash"] = entry_hash(prev_hash, entry_document(values))
         entry = ChangeLogEntry.objects.create(**values)
-        # Webhook events are outbox rows written in this same transaction.
-        from api.webhooks import outbox_from_changelog
-
-        outbox_from_changelog(entry)
+        for hook in _post_write_hooks:
+            hook(entry)
         return entry

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from meetings.models import FreezeWindow, GateMeeting, Notification, Reminder
+from approvals.models import FreezeWindow
+from meetings.models import GateMeeting, Notification, Reminder
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

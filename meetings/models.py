@@ -9,7 +9,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 
 
@@ -63,36 +63,6 @@ class GateMeeting(models.Model):
         return self.start + timedelta(minutes=self.duration_minutes)
 
 
-class FreezeWindow(models.Model):
-    """No deployment window may fall in a freeze, except a hotfix with an emergency reason."""
-
-    product = models.ForeignKey(
-        "approvals.Product",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="freezes",
-        help_text="Empty: applies to every product.",
-    )
-    start = models.DateTimeField()
-    end = models.DateTimeField()
-    reason = models.CharField(max_length=300)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["start", "id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(end__gt=F("start")), name="freeze_ordered"),
-        ]
-
-    def __str__(self) -> str:
-        scope = self.product.name if self.product_id else "all products"
-        return f"Freeze for {scope}: {self.reason}"
-
-
 class ReminderKind(models.TextChoices):
     MEETING = "meeting", "Gate meeting reminder"
     SIGNOFF = "signoff", "Pending sign-off reminder"
@@ -114,6 +84,10 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     dropped_at = models.DateTimeField(null=True, blank=True)
     drop_reason = models.CharField(max_length=200, blank=True)
+    # A worker that claims the row holds it until this time (a lease); a
+    # crashed worker's claim runs out and the row is due again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -1,15 +1,16 @@
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from approvals.models import Product, Release
-from approvals.selectors import release_get_for_user
-from meetings.models import CalendarFeed, FreezeWindow, GateMeeting, MeetingStatus, Notification
+from approvals.lifecycle import FINISHED, ReleaseAccess
+from approvals.models import FreezeWindow, Release
+from approvals.selectors import release_access_for_user
+from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
 from raci.models import Assignment, Letter
 
 
-def meeting_get_for_user(*, user, meeting_id: int) -> GateMeeting:
-    """The meeting, or 404 unless the user may see its release."""
+def meeting_access_for_user(*, user, meeting_id: int) -> tuple[GateMeeting, ReleaseAccess]:
+    """The meeting with what the user may do on its release, or 404 unless they may see it."""
     meeting = (
         GateMeeting.objects.select_related("release__product", "created_by")
         .filter(pk=meeting_id)
@@ -17,10 +18,11 @@ def meeting_get_for_user(*, user, meeting_id: int) -> GateMeeting:
     )
     if meeting is None:
         raise Http404("No such meeting.")
-    meeting.release = release_get_for_user(
+    access = release_access_for_user(
         user=user, product=meeting.release.product.slug, version=meeting.release.version
     )
-    return meeting
+    meeting.release = access.release
+    return meeting, access
 
 
 def meetings_for_release(*, release: Release) -> list[GateMeeting]:
@@ -33,14 +35,6 @@ def notifications_for_user(*, user) -> QuerySet[Notification]:
 
 def freezes_upcoming() -> QuerySet[FreezeWindow]:
     return FreezeWindow.objects.select_related("product", "created_by").order_by("start")
-
-
-def freezes_overlapping(*, product: Product, start, end) -> list[FreezeWindow]:
-    return list(
-        FreezeWindow.objects.filter(Q(product=product) | Q(product__isnull=True))
-        .filter(start__lt=end, end__gt=start)
-        .select_related("product")
-    )
 
 
 def feed_owner(*, token: str):
@@ -71,6 +65,6 @@ def feed_contents(*, user) -> tuple[list[GateMeeting], list[Release]]:
     releases = list(
         permissions.releases_visible_to(
             user, Release.objects.filter(pk__in=release_ids).select_related("product")
-        ).exclude(status__in=["cancelled", "closed"])
+        ).exclude(status__in=FINISHED)
     )
     return meetings, releases

@@ -3,6 +3,7 @@
 import logging
 import secrets
 import time
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -10,20 +11,20 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from approvals.lifecycle import Status
-from approvals.models import Decision, Release, SignOff
+from approvals.lifecycle import BEFORE_DEPLOYMENT, Status
+from approvals.models import Decision, FreezeWindow, Release, SignOff
+from approvals.selectors import policy_for
 from approvals.services import DomainError, rad_current, release_lock
-from approvals.signoffs import policy_for
 from audit.changelog import changelog_record
 from audit.models import Action
 from meetings.agenda import meeting_agenda
 from meetings.calendar import meeting_invite
 from meetings.models import (
     CalendarFeed,
-    FreezeWindow,
     GateMeeting,
     MeetingDecision,
     MeetingStatus,
@@ -35,7 +36,7 @@ from raci.models import Assignment, Letter
 
 logger = logging.getLogger(__name__)
 
-SCHEDULABLE = (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED, Status.HALTED)
+SCHEDULABLE = BEFORE_DEPLOYMENT
 
 
 def meeting_attendees(meeting: GateMeeting) -> list:
@@ -126,9 +127,16 @@ def reminders_plan(*, meeting: GateMeeting, now: datetime) -> int:
 
 
 def _drop_unsent(*, meeting: GateMeeting, reason: str, now: datetime) -> int:
-    return Reminder.objects.filter(
-        meeting=meeting, sent_at__isnull=True, dropped_at__isnull=True
-    ).update(dropped_at=now, drop_reason=reason)
+    """Drop the meeting's unsent reminders, except those a worker is sending right now.
+
+    A leased reminder ends sent; if its worker dies instead, the lease runs
+    out and the next dispatch drops it as stale.
+    """
+    return (
+        Reminder.objects.filter(meeting=meeting, sent_at__isnull=True, dropped_at__isnull=True)
+        .filter(_lease_free(now))
+        .update(dropped_at=now, drop_reason=reason)
+    )
 
 
 def meeting_schedule(
@@ -340,6 +348,14 @@ def freeze_delete(*, actor, freeze: FreezeWindow) -> None:
 # --- reminders -------------------------------------------------------------------
 
 
+def reminders_from_changelog(entry) -> None:
+    """Change-log hook: a hotfix's deployment plans its post-release review reminder."""
+    if entry.action != Action.RELEASE_DEPLOYED or entry.release_id is None:
+        return
+    release = Release.objects.select_related("created_by").get(pk=entry.release_id)
+    reminder_plan_review(release=release)
+
+
 def reminder_plan_review(*, release: Release) -> None:
     """A hotfix's post-release review falls due: remind its release manager then."""
     if release.review_due_at is None:
@@ -355,13 +371,6 @@ def reminder_plan_review(*, release: Release) -> None:
         ],
         ignore_conflicts=True,
     )
-
-
-def _drop(reminder: Reminder, reason: str, now: datetime) -> str:
-    reminder.dropped_at = now
-    reminder.drop_reason = reason
-    reminder.save(update_fields=["dropped_at", "drop_reason"])
-    return "dropped"
 
 
 def _relevance(reminder: Reminder, now: datetime) -> str:
@@ -442,55 +451,149 @@ def _message(reminder: Reminder, cache: dict) -> tuple[EmailMultiAlternatives, s
     return message, subject
 
 
-def reminder_send(
-    *, reminder_id: int, now: datetime | None = None, cache: dict | None = None
-) -> str:
-    """Claim one due reminder and send it, or drop it. Safe to call from many workers.
+def _lease_free(now: datetime) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
 
-    The row stays locked (skip_locked for everyone else) until the message is
-    handed to the mail backend and `sent_at` is committed with it: a worker
-    that dies before the commit leaves the row unsent for the next run.
+
+def _due(now: datetime) -> Q:
+    return Q(sent_at__isnull=True, dropped_at__isnull=True, due_at__lte=now) & _lease_free(now)
+
+
+def reminder_claim(*, reminder_id: int, now: datetime) -> uuid.UUID | None:
+    """Lease one due reminder to the caller for REMINDER_LEASE_SECONDS.
+
+    One conditional UPDATE, committed on its own: it changes the row only if
+    the reminder is due, unsent, not dropped and under no live lease, so of
+    any number of workers racing for the row at most one gets the token.
+    None when the reminder is not due or another worker's lease is live.
+    """
+    token = uuid.uuid4()
+    lease = timedelta(seconds=settings.REMINDER_LEASE_SECONDS)
+    changed = (
+        Reminder.objects.filter(_due(now), pk=reminder_id)
+        .order_by()
+        .update(claimed_until=now + lease, claim_token=token)
+    )
+    return token if changed == 1 else None
+
+
+def _release(*, reminder_id: int, claim_token: uuid.UUID) -> None:
+    """Give a claim back unsent: the reminder is due again at the next dispatch."""
+    Reminder.objects.filter(pk=reminder_id, claim_token=claim_token).update(
+        claimed_until=None, claim_token=None
+    )
+
+
+def _drop_claimed(*, reminder: Reminder, claim_token: uuid.UUID, reason: str, now: datetime) -> str:
+    dropped = Reminder.objects.filter(
+        pk=reminder.pk, claim_token=claim_token, sent_at__isnull=True, dropped_at__isnull=True
+    ).update(dropped_at=now, drop_reason=reason, claimed_until=None, claim_token=None)
+    if dropped != 1:
+        logger.warning("Reminder %s was re-claimed before it could be dropped", reminder.pk)
+        return "skipped"
+    return "dropped"
+
+
+def reminder_mark_sent(*, reminder: Reminder, claim_token: uuid.UUID, title: str) -> bool:
+    """Record a sent reminder, if the caller's claim is still the one on the row.
+
+    False, and nothing written, when the token no longer matches: the lease
+    ran out during the send and another worker claimed the row (and sends
+    it too, or has already).
     """
     with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("release__product", "meeting", "user", "release__created_by")
-            .filter(pk=reminder_id, sent_at__isnull=True, dropped_at__isnull=True)
-            .first()
-        )
-        if reminder is None:
-            return "skipped"  # sent, dropped, or being sent by another worker
-        now = now or timezone.now()
-        reason = _relevance(reminder, now)
-        if reason:
-            return _drop(reminder, reason, now)
-        if not reminder.user.email:
-            return _drop(reminder, "No e-mail address", now)
-        pause = settings.REMINDER_SEND_PAUSE_SECONDS
-        if pause:
-            time.sleep(pause)  # throttles bursts for SMTP servers with rate limits
-        message, subject = _message(reminder, {} if cache is None else cache)
-        message.send()
-        reminder.sent_at = timezone.now()
-        reminder.save(update_fields=["sent_at"])
+        marked = Reminder.objects.filter(
+            pk=reminder.pk, claim_token=claim_token, sent_at__isnull=True
+        ).update(sent_at=timezone.now(), claimed_until=None, claim_token=None)
+        if marked != 1:
+            logger.warning(
+                "Reminder %s was sent but not marked: its lease ran out and another worker "
+                "claimed it, so it may arrive twice",
+                reminder.pk,
+            )
+            return False
         Notification.objects.create(
             user=reminder.user,
             release=reminder.release,
             reminder=reminder,
-            title=subject,
+            title=title,
             url=reminder.meeting.get_absolute_url()
             if reminder.meeting_id
             else reminder.release.get_absolute_url(),
         )
+    return True
+
+
+def reminder_send(
+    *, reminder_id: int, now: datetime | None = None, cache: dict | None = None
+) -> str:
+    """Claim one due reminder and send it, or drop it: "sent", "dropped" or "skipped".
+
+    Call it outside any transaction (the beat task does). Three steps, none
+    holding a row lock or a transaction open across the SMTP conversation:
+    claim a lease (one conditional UPDATE), send, then mark the row sent with
+    an UPDATE conditional on the claim token.
+
+    Delivery guarantee, per reminder:
+
+    - Only the holder of a live lease sends, and at most one worker holds a
+      live lease on a row at a time; a worker does not start a send once its
+      lease has run out. Two workers send the same row concurrently only if
+      one SMTP conversation outlasts the rest of its lease (a mail server
+      that stalls for minutes). Leases are compared on the workers' clocks,
+      which must agree.
+    - At least once while relevant, not exactly once. A send that raises
+      gives the claim back and the next dispatch retries it. A worker that
+      dies leaves its claim to run out; the row is then due again (up to
+      REMINDER_LEASE_SECONDS late, and dropped instead if stale by then).
+    - A worker that dies, or loses the database, after the mail backend
+      accepted the message and before the mark commits leaves the row
+      claimed and unsent; when the lease runs out the row is due again and
+      that message is sent a second time (same Message-ID). A backend that
+      raises after the server accepted the message repeats it the same way.
+      A worker holds one claim at a time, so each such failure repeats at
+      most one message. A mark with a stale token writes nothing and is
+      logged.
+    - Relevance is judged when the row is claimed: a reminder whose meeting
+      has started, moved or been cancelled, or with nothing left to sign,
+      is dropped, never sent late.
+    """
+    now = now or timezone.now()
+    claim_token = reminder_claim(reminder_id=reminder_id, now=now)
+    if claim_token is None:
+        return "skipped"  # sent, dropped, not due, or leased by another worker
+    leased_at = time.monotonic()
+    reminder = Reminder.objects.select_related(
+        "release__product", "meeting", "user", "release__created_by"
+    ).get(pk=reminder_id)
+    try:
+        reason = _relevance(reminder, now) or ("" if reminder.user.email else "No e-mail address")
+        if reason:
+            return _drop_claimed(reminder=reminder, claim_token=claim_token, reason=reason, now=now)
+        pause = settings.REMINDER_SEND_PAUSE_SECONDS
+        if pause:
+            time.sleep(pause)  # throttles bursts for SMTP servers with rate limits
+        message, subject = _message(reminder, {} if cache is None else cache)
+        if time.monotonic() - leased_at >= settings.REMINDER_LEASE_SECONDS:
+            logger.warning("Reminder %s not sent: its lease ran out before the send", reminder_id)
+            _release(reminder_id=reminder_id, claim_token=claim_token)
+            return "skipped"
+        message.send()
+    except Exception:
+        _release(reminder_id=reminder_id, claim_token=claim_token)
+        raise
+    reminder_mark_sent(reminder=reminder, claim_token=claim_token, title=subject)
     return "sent"
 
 
 def reminders_dispatch(*, now: datetime | None = None, limit: int = 1000) -> dict[str, int]:
-    """Send every due reminder once. Called by the beat task every minute."""
+    """Send every due reminder once. Called by the beat task every minute.
+
+    Rows under another worker's live lease are not due; see `reminder_send`
+    for the delivery guarantee.
+    """
     due = list(
-        Reminder.objects.filter(
-            sent_at__isnull=True, dropped_at__isnull=True, due_at__lte=now or timezone.now()
-        )
+        Reminder.objects.filter(_due(now or timezone.now()))
         .order_by("due_at", "id")
         .values_list("pk", flat=True)[:limit]
     )

@@ -9,23 +9,29 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from approvals import selectors as release_selectors
 from approvals import services as release_services
-from approvals.lifecycle import IllegalTransition
-from approvals.views import _apply_errors, _require, refuse
+from approvals.lifecycle import IllegalTransition, ReleaseAction
+from approvals.models import FreezeWindow
 from meetings import selectors, services
 from meetings.agenda import meeting_agenda
 from meetings.calendar import meeting_invite, user_feed
 from meetings.forms import CancelMeetingForm, FreezeForm, MeetingForm, OutcomeForm, OverrideForm
-from meetings.models import FreezeWindow, MeetingStatus
-from raci import permissions
+from meetings.models import MeetingStatus
+from relapp.http import apply_errors, refuse, require, require_perm
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = release_selectors.release_get_for_user(
+    access = release_selectors.release_access_for_user(
         user=request.user, product=product, version=version
     )
-    _require(request, release, permissions.SCHEDULE_MEETING, "schedule the gate meeting")
+    release = access.release
+    require(
+        request,
+        access.may(ReleaseAction.SCHEDULE_MEETING),
+        what="schedule the gate meeting",
+        release=release,
+    )
     form = MeetingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -33,7 +39,7 @@ def meeting_create(request: HttpRequest, product: str, version: str) -> HttpResp
                 release=release, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except release_services.DomainError as error:
             form.add_error(None, str(error))
         else:
@@ -43,19 +49,24 @@ def meeting_create(request: HttpRequest, product: str, version: str) -> HttpResp
 
 
 def _meeting_for(request, meeting_id: int, *, act: bool = False):
-    meeting = selectors.meeting_get_for_user(user=request.user, meeting_id=meeting_id)
+    """The meeting (404 unless its release is visible); `act`: 403 unless the user runs it."""
+    meeting, access = selectors.meeting_access_for_user(user=request.user, meeting_id=meeting_id)
     if act:
-        _require(request, meeting.release, permissions.SCHEDULE_MEETING, "change this meeting")
-    return meeting
+        require(
+            request,
+            access.may(ReleaseAction.SCHEDULE_MEETING),
+            what="change this meeting",
+            release=meeting.release,
+        )
+    return meeting, access
 
 
 @login_required
 @require_GET
 def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = _meeting_for(request, meeting_id)
+    meeting, access = _meeting_for(request, meeting_id)
     can_manage = (
-        permissions.SCHEDULE_MEETING in meeting.release.perms
-        and meeting.status == MeetingStatus.SCHEDULED
+        access.may(ReleaseAction.SCHEDULE_MEETING) and meeting.status == MeetingStatus.SCHEDULED
     )
     return render(
         request,
@@ -76,7 +87,7 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_edit(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = _meeting_for(request, meeting_id, act=True)
+    meeting, _ = _meeting_for(request, meeting_id, act=True)
     initial = {
         "start": timezone.localtime(meeting.start),
         "duration_minutes": meeting.duration_minutes,
@@ -88,7 +99,7 @@ def meeting_edit(request: HttpRequest, meeting_id: int) -> HttpResponse:
         try:
             services.meeting_reschedule(meeting=meeting, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         except release_services.DomainError as error:
             form.add_error(None, str(error))
         else:
@@ -104,7 +115,7 @@ def meeting_edit(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def meeting_cancel(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = _meeting_for(request, meeting_id, act=True)
+    meeting, _ = _meeting_for(request, meeting_id, act=True)
     form = CancelMeetingForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Say why the meeting is cancelled; nothing was changed.")
@@ -121,7 +132,7 @@ def meeting_cancel(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def meeting_outcome(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = _meeting_for(request, meeting_id, act=True)
+    meeting, _ = _meeting_for(request, meeting_id, act=True)
     form = OutcomeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a decision and write the minutes; nothing was saved.")
@@ -138,7 +149,7 @@ def meeting_outcome(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def meeting_ics(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting = _meeting_for(request, meeting_id)
+    meeting, _ = _meeting_for(request, meeting_id)
     agenda = meeting_agenda(release=meeting.release, user=request.user)
     body = meeting_invite(
         meeting,
@@ -175,7 +186,7 @@ def notification_read(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def freeze_list(request: HttpRequest) -> HttpResponse:
-    can_manage = request.user.has_perm("meetings.add_freezewindow")
+    can_manage = request.user.has_perm("approvals.add_freezewindow")
     form = FreezeForm(request.POST or None)
     if request.method == "POST":
         if not can_manage:
@@ -184,7 +195,7 @@ def freeze_list(request: HttpRequest) -> HttpResponse:
             try:
                 services.freeze_create(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_errors(form, error)
             else:
                 messages.success(request, "Freeze window added.")
                 return redirect("meetings:freeze_list")
@@ -198,8 +209,7 @@ def freeze_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def freeze_delete(request: HttpRequest, freeze_id: int) -> HttpResponse:
-    if not request.user.has_perm("meetings.delete_freezewindow"):
-        raise refuse(request, what="manage freeze windows")
+    require_perm(request, "approvals.delete_freezewindow", what="manage freeze windows")
     freeze = get_object_or_404(FreezeWindow, pk=freeze_id)
     services.freeze_delete(actor=request.user, freeze=freeze)
     messages.success(request, "Freeze window removed.")
@@ -209,10 +219,16 @@ def freeze_delete(request: HttpRequest, freeze_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def freeze_override(request: HttpRequest, product: str, version: str) -> HttpResponse:
-    release = release_selectors.release_get_for_user(
+    access = release_selectors.release_access_for_user(
         user=request.user, product=product, version=version
     )
-    _require(request, release, permissions.RECORD_VERBAL, "override a freeze")
+    release = access.release
+    require(
+        request,
+        access.may(ReleaseAction.OVERRIDE_FREEZE),
+        what="override a freeze",
+        release=release,
+    )
     form = OverrideForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Describe the emergency; nothing was recorded.")

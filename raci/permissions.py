@@ -6,10 +6,12 @@ Object permissions on a release come from its RACI matrix; the groups
 
 from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db.models import QuerySet
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+from guardian.utils import get_user_obj_perms_model
 
 RELEASE_MANAGERS = "Release managers"
 AUDITORS = "Auditors"
@@ -48,8 +50,8 @@ ROLE_GROUP_PERMISSIONS: dict[str, list[str]] = {
         f"approvals.{RECORD_VERBAL}",
         f"approvals.{RECORD_DEPLOYMENT}",
         "audit.view_changelogentry",
-        "meetings.add_freezewindow",
-        "meetings.delete_freezewindow",
+        "approvals.add_freezewindow",
+        "approvals.delete_freezewindow",
     ],
     AUDITORS: [
         "approvals.view_product",
@@ -145,10 +147,9 @@ def perms_for_letters(letters: Iterable[str]) -> frozenset[str]:
 
 def release_object_perms(release) -> dict[int, set[str]]:
     """user id -> object permission codenames held directly on this release."""
-    from approvals.models import ReleaseUserObjectPermission
-
     held: dict[int, set[str]] = {}
-    rows = ReleaseUserObjectPermission.objects.filter(content_object=release).values_list(
+    # The release's direct foreign-key permission model, found through guardian.
+    rows = get_user_obj_perms_model(release).objects.filter(content_object=release).values_list(
         "user_id", "permission__codename"
     )
     for user_id, codename in rows:
@@ -163,8 +164,6 @@ def release_perms_sync(*, release, desired: dict) -> list[tuple[object, list[str
     Runs in the caller's transaction, so the matrix and the permissions change
     together or not at all.
     """
-    from django.contrib.auth import get_user_model
-
     held = release_object_perms(release)
     users = {user.pk: user for user in desired}
     missing = set(held) - set(users)
@@ -202,52 +201,6 @@ def release_perms_revoke(*, user, release, codenames: Iterable[str]) -> list[str
             remove_perm(f"approvals.{codename}", user, release)
             revoked.append(codename)
     return revoked
-
-
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
-def signoff_explanation(
-    *,
-    user,
-    release,
-    activity,
-    accountable,
-    responsible_ids: set[int],
-    current,
-    ready_reasons: list[str],
-    required: bool,
-    signable: bool,
-) -> tuple[bool, str]:
-    """May `user` sign `activity` now, and why (shown next to the button)."""
-    name = activity.name
-    if accountable is None:
-        return False, f"{name} has no Accountable yet."
-    if user.pk != accountable.pk:
-        return False, f"You cannot approve {name}: its Accountable is {_name(accountable)}."
-    if current is None:
-        return False, f"You cannot approve {name}: the RAD has no revision yet."
-    if release.submitted_by_id == user.pk:
-        return False, f"You cannot approve {name}: you submitted revision {current.number}."
-    if current.author_id == user.pk:
-        return False, f"You cannot approve {name}: you wrote revision {current.number}."
-    if user.pk in responsible_ids:
-        return False, f"You cannot approve {name}: you are Responsible for it."
-    if not required:
-        return False, f"{name} needs no sign-off on a hotfix; only the Go/no-go decision does."
-    if not signable:
-        return False, (
-            f"You cannot approve {name} while the release is "
-            f"{release.get_status_display().lower()}."
-        )
-    if ready_reasons:
-        # May still reject; approving waits until the release is ready.
-        return True, (
-            f"You are the Accountable for {name}. You can reject now; approval waits until "
-            f"the release is ready for sign-off."
-        )
-    return True, f"You can approve {name}: you are its Accountable."
 
 
 ACTION_LABELS: tuple[tuple[str, str], ...] = (

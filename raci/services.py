@@ -2,11 +2,10 @@
 permissions in the same transaction and logs both."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -19,9 +18,6 @@ from raci.models import (
     Letter,
     TemplateActivity,
 )
-
-# Statuses in which the matrix may still change.
-RACI_EDITABLE = ("draft", "in_review", "halted")
 
 
 def raci_template_ensure(*, product) -> list[TemplateActivity]:
@@ -72,7 +68,8 @@ def _desired_perms(release) -> dict:
     return {user: permissions.perms_for_letters(ls) for user, ls in letters.items()}
 
 
-def _sync_and_log(*, release, actor) -> None:
+def raci_permissions_sync(*, release, actor) -> None:
+    """Make the release's object permissions follow its matrix; log each grant and revoke."""
     for user, granted, revoked in permissions.release_perms_sync(
         release=release, desired=_desired_perms(release)
     ):
@@ -113,100 +110,106 @@ def raci_apply_template(*, release, actor) -> None:
         after=raci_matrix_snapshot(release),
         reason="Applied the product's RACI template",
     )
-    _sync_and_log(release=release, actor=actor)
+    raci_permissions_sync(release=release, actor=actor)
 
 
-def raci_matrix_update(
+@dataclass(frozen=True)
+class RaciChange:
+    """What a matrix replacement changed: whether anything did, and whose A moved."""
+
+    changed: bool
+    accountable_changed: tuple[int, ...] = ()
+
+
+def raci_matrix_replace(
     *,
     release,
     actor,
     cells: dict[int, dict[int, str]],
     new_activity: str = "",
     new_activity_cells: dict[int, str] | None = None,
-) -> bool:
-    """Replace the matrix with `cells` (activity id -> user id -> letter).
+) -> RaciChange:
+    """Replace the matrix with `cells` (activity id -> user id -> letter) and log it.
 
-    Validates exactly one Accountable per activity. Returns False when nothing
-    changed. Sign-offs by someone who is no longer the activity's A are voided.
+    Validates exactly one Accountable per activity. Runs in the caller's
+    transaction with the release locked; whether the release's state allows
+    the change, what happens to sign-offs and the permission sync are decided
+    by the caller (approvals' `release_raci_update`).
     """
-    from approvals.services import release_lock, signoffs_void
-
     new_activity = new_activity.strip()
-    with transaction.atomic():
-        release = release_lock(release)
-        if release.status not in RACI_EDITABLE:
-            raise ValidationError(
-                f"The RACI matrix is fixed once the release is {release.get_status_display().lower()}."
-            )
-        activities = {a.pk: a for a in Activity.objects.filter(release=release)}
-        unknown = set(cells) - set(activities)
-        if unknown:
-            raise ValidationError("The matrix names an activity this release does not have.")
-        if new_activity and any(
-            a.name.lower() == new_activity.lower() for a in activities.values()
-        ):
-            raise ValidationError(
-                {"new_activity": f"There is already an activity “{new_activity}”."}
-            )
-        user_ids = {uid for row in cells.values() for uid in row} | set(
-            (new_activity_cells or {}).keys()
+    activities = {a.pk: a for a in Activity.objects.filter(release=release)}
+    planned = {pk: dict(cells.get(pk, {})) for pk in activities}
+    _validate_matrix(
+        activities=activities,
+        cells=cells,
+        planned=planned,
+        new_activity=new_activity,
+        new_activity_cells=new_activity_cells or {},
+    )
+    before = raci_matrix_snapshot(release)
+    previous_a = {
+        a.activity_id: a.user_id
+        for a in Assignment.objects.filter(activity__release=release, letter=Letter.ACCOUNTABLE)
+    }
+    Assignment.objects.filter(activity__release=release).delete()
+    assignments = [
+        Assignment(activity_id=pk, user_id=uid, letter=letter)
+        for pk, row in planned.items()
+        for uid, letter in row.items()
+    ]
+    if new_activity:
+        activity = Activity.objects.create(
+            release=release, name=new_activity, position=len(activities)
         )
-        users = get_user_model().objects.in_bulk(user_ids)
-        if set(user_ids) - set(users):
-            raise ValidationError("The matrix names a person who does not exist.")
-        errors = []
-        planned = {pk: dict(cells.get(pk, {})) for pk in activities}
-        for pk, row in planned.items():
-            for letter in row.values():
-                if letter not in Letter.values:
-                    raise ValidationError(f"“{letter}” is not a RACI letter.")
-            accountable = [uid for uid, letter in row.items() if letter == Letter.ACCOUNTABLE]
-            if len(accountable) != 1:
-                errors.append(
-                    f"{activities[pk].name}: needs exactly one Accountable (A), has {len(accountable)}."
-                )
-        if new_activity:
-            row = new_activity_cells or {}
-            if sum(1 for letter in row.values() if letter == Letter.ACCOUNTABLE) != 1:
-                errors.append(f"{new_activity}: needs exactly one Accountable (A).")
-        if errors:
-            raise ValidationError(errors)
-
-        before = raci_matrix_snapshot(release)
-        previous_a = {
-            a.activity_id: a.user_id
-            for a in Assignment.objects.filter(activity__release=release, letter=Letter.ACCOUNTABLE)
-        }
-        Assignment.objects.filter(activity__release=release).delete()
-        assignments = [
-            Assignment(activity_id=pk, user_id=uid, letter=letter)
-            for pk, row in planned.items()
-            for uid, letter in row.items()
+        assignments += [
+            Assignment(activity=activity, user_id=uid, letter=letter)
+            for uid, letter in (new_activity_cells or {}).items()
         ]
-        if new_activity:
-            activity = Activity.objects.create(
-                release=release, name=new_activity, position=len(activities)
+    Assignment.objects.bulk_create(assignments)
+    after = raci_matrix_snapshot(release)
+    if after == before:
+        return RaciChange(changed=False)
+    changelog_record(
+        action=Action.RACI_CHANGED, actor=actor, release=release, before=before, after=after
+    )
+    moved = tuple(
+        pk
+        for pk, old_a in previous_a.items()
+        if next((u for u, letter in planned[pk].items() if letter == Letter.ACCOUNTABLE), None)
+        != old_a
+    )
+    return RaciChange(changed=True, accountable_changed=moved)
+
+
+def _validate_matrix(
+    *,
+    activities: dict,
+    cells: dict[int, dict[int, str]],
+    planned: dict[int, dict[int, str]],
+    new_activity: str,
+    new_activity_cells: dict[int, str],
+) -> None:
+    if set(cells) - set(activities):
+        raise ValidationError("The matrix names an activity this release does not have.")
+    if new_activity and any(a.name.lower() == new_activity.lower() for a in activities.values()):
+        raise ValidationError({"new_activity": f"There is already an activity “{new_activity}”."})
+    user_ids = {uid for row in cells.values() for uid in row} | set(new_activity_cells)
+    if user_ids - set(get_user_model().objects.in_bulk(user_ids)):
+        raise ValidationError("The matrix names a person who does not exist.")
+    errors = []
+    for pk, row in planned.items():
+        for letter in row.values():
+            if letter not in Letter.values:
+                raise ValidationError(f"“{letter}” is not a RACI letter.")
+        accountable = [uid for uid, letter in row.items() if letter == Letter.ACCOUNTABLE]
+        if len(accountable) != 1:
+            errors.append(
+                f"{activities[pk].name}: needs exactly one Accountable (A), has {len(accountable)}."
             )
-            assignments += [
-                Assignment(activity=activity, user_id=uid, letter=letter)
-                for uid, letter in (new_activity_cells or {}).items()
-            ]
-        Assignment.objects.bulk_create(assignments)
-        after = raci_matrix_snapshot(release)
-        if after == before:
-            return False
-        changelog_record(
-            action=Action.RACI_CHANGED, actor=actor, release=release, before=before, after=after
-        )
-        for pk, old_a in previous_a.items():
-            new_a = next((u for u, letter in planned[pk].items() if letter == "A"), None)
-            if new_a != old_a:
-                signoffs_void(
-                    release=release,
-                    actor=actor,
-                    reason="The activity's Accountable changed",
-                    activity_id=pk,
-                    now=timezone.now(),
-                )
-        _sync_and_log(release=release, actor=actor)
-    return True
+    new_accountables = [
+        u for u, letter in new_activity_cells.items() if letter == Letter.ACCOUNTABLE
+    ]
+    if new_activity and len(new_accountables) != 1:
+        errors.append(f"{new_activity}: needs exactly one Accountable (A).")
+    if errors:
+        raise ValidationError(errors)

@@ -72,7 +72,10 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when DEBUG is off. Set SECRET_KEY, or DEBUG=true"
+            " for local development only."
+        )
     SECRET_KEY = "django-insecure-relapp-development-only-key-do-not-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
@@ -98,6 +101,8 @@ INSTALLED_APPS = [
     "raci",
     "audit",
     "meetings",
+    "evidence",
+    "demo",
     "rest_framework",
     "drf_spectacular",
     "api",
@@ -148,6 +153,19 @@ def _database_config() -> dict:
         "django.db.backends.sqlite3",
     }:
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL or SQLite.")
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # The web server, the Celery worker and beat share one SQLite file.
+        # WAL lets readers run beside the writer; IMMEDIATE takes the write
+        # lock at BEGIN, so a transaction waits (up to `timeout` seconds)
+        # instead of failing with "database is locked" when it upgrades a
+        # read to a write.
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
     return config
 
 
@@ -205,6 +223,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive.")
+# A stalled SMTP server fails the send well inside a reminder's lease (REMINDER_LEASE_SECONDS).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Relapp <relapp@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -214,11 +234,16 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if not CELERY_BROKER_URL.startswith(("filesystem://", "redis://", "rediss://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be filesystem:// or a redis:// URL.")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport keeps its exchange tables (celery.exchange,
+    # celery.pidbox.exchange) in `control_folder`, which defaults to ./control
+    # relative to the working directory: name every folder so all broker
+    # state stays under var/. Processed messages are deleted, not kept.
     _broker_dir = VAR_DIR / "celery" / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
-        "data_folder_processed": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
@@ -230,11 +255,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
-CELERY_BEAT_SCHEDULE["changelog-checkpoint"] = {
-    "task": "audit.changelog_checkpoint",
-    "schedule": crontab(hour=2, minute=15),  # nightly, UTC
-}
 
 # Change-log checkpoints: the chain head written outside the database nightly.
 CHANGELOG_CHECKPOINT_PATH = env_str(
@@ -268,15 +288,19 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "relapp-demo")
 
 # Reminders: a beat task claims due reminder rows this often (seconds).
 REMINDER_DISPATCH_SECONDS = env_int("REMINDER_DISPATCH_SECONDS", 60)
-CELERY_BEAT_SCHEDULE["reminders-dispatch"] = {
-    "task": "meetings.tasks.reminders_dispatch_task",
-    "schedule": float(REMINDER_DISPATCH_SECONDS),
-}
 # Absolute links in e-mails and calendar entries.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CALENDAR_UID_DOMAIN = env_str("CALENDAR_UID_DOMAIN", "relapp.local")
 # Pause between reminder e-mails, for SMTP servers with rate limits (seconds).
 REMINDER_SEND_PAUSE_SECONDS = env_float("REMINDER_SEND_PAUSE_SECONDS", 0.0)
+# A worker that claims a due reminder holds it this long (seconds); if it dies
+# mid-send, the reminder is due again when the lease runs out. It covers the
+# pause, rendering and the SMTP hand-over of one message.
+REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 300)
+if REMINDER_LEASE_SECONDS <= REMINDER_SEND_PAUSE_SECONDS or REMINDER_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "REMINDER_LEASE_SECONDS must be at least 1 and longer than REMINDER_SEND_PAUSE_SECONDS."
+    )
 
 # Pipeline API (Django REST framework): tokens first, so a request without
 # credentials answers 401 with WWW-Authenticate: Bearer; sessions also work.
@@ -318,8 +342,21 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 for _name in ("WEBHOOK_DISPATCH_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_MAX_ATTEMPTS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
-CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
-    "task": "api.webhooks_dispatch",
-    "schedule": float(WEBHOOK_DISPATCH_SECONDS),
-    "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
+
+
+# Every periodic task in one place; anything dynamic is a database row a task claims.
+CELERY_BEAT_SCHEDULE = {
+    "changelog-checkpoint": {
+        "task": "audit.changelog_checkpoint",
+        "schedule": crontab(hour=2, minute=15),  # nightly, UTC
+    },
+    "reminders-dispatch": {
+        "task": "meetings.tasks.reminders_dispatch_task",
+        "schedule": float(REMINDER_DISPATCH_SECONDS),
+    },
+    "webhooks-dispatch": {
+        "task": "api.webhooks_dispatch",
+        "schedule": float(WEBHOOK_DISPATCH_SECONDS),
+        "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
+    },
 }

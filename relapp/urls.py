@@ -21,7 +21,7 @@ urlpatterns = [
     ),
     path("", include("approvals.urls")),
     path("", include("meetings.urls")),
-    path("changelog/", include("audit.urls")),
+    path("changelog/", include("evidence.urls")),
     path("", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

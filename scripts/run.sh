@@ -8,9 +8,17 @@ cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-true}"
 PORT="${PORT:-8000}"
 PY=.venv/bin/python
+VAR="${RELAPP_VAR_DIR:-var}"
 
-mkdir -p var/celery/broker var/celery/processed var/mail
-"$PY" manage.py migrate --noinput
+# Every folder the embedded broker uses (see CELERY_BROKER_TRANSPORT_OPTIONS).
+mkdir -p "$VAR/celery/broker" "$VAR/celery/control" "$VAR/celery/processed" "$VAR/mail"
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "Migrating the SQLite database ($VAR/relapp.sqlite3)…"
+else
+  echo "Migrating the database…"
+fi
+"$PY" manage.py migrate --noinput --verbosity 0
+echo "Loading demo data…"
 "$PY" manage.py seed_demo
 
 pids=()
@@ -25,11 +33,11 @@ trap 'exit 130' INT TERM
 # One process runs the worker and the beat scheduler (-B): only one beat may
 # ever run, and the embedded broker needs no other service.
 .venv/bin/celery -A relapp worker -B --pool=solo --without-gossip --without-mingle \
-  --schedule var/celery/beat-schedule --loglevel=INFO --logfile var/celery/worker.log &
+  --schedule "$VAR/celery/beat-schedule" --loglevel=INFO --logfile "$VAR/celery/worker.log" &
 pids+=($!)
 
 echo "Relapp is starting on http://127.0.0.1:${PORT}/ (sign in as rm / ${DEMO_PASSWORD:-relapp-demo})"
-echo "Celery worker and beat log: var/celery/worker.log"
+echo "Celery worker and beat log: $VAR/celery/worker.log"
 "$PY" manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -68,6 +68,9 @@ export RELAPP_VAR_DIR="$STATE/var"
 export XDG_CONFIG_HOME="$STATE/xdg-config" XDG_CACHE_HOME="$STATE/xdg-cache"
 mkdir -p "$RELAPP_VAR_DIR"
 
+# The layer contracts (pyproject.toml) are part of the suite: a new cycle fails it.
+"$ROOT/.venv/bin/lint-imports" --no-cache >/dev/null || { "$ROOT/.venv/bin/lint-imports" --no-cache; exit 1; }
+
 set +e
 "$ROOT/.venv/bin/pytest" --ds=relapp.settings_test "$@"
 status=$?

@@ -1,6 +1,11 @@
-"""Shared fixtures: personas, a real Celery worker, real headless Chromium."""
+"""Shared fixtures: personas, a real Celery worker, real headless Chromium.
+
+The personas and factories live in tests.factories and the helpers in
+tests.helpers; the fixtures here only hand them to the tests.
+"""
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -11,11 +16,14 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+
+from audit.changelog import changelog_record
+from audit.models import Action
+from tests.factories import build_team, persona, release_in_review, user_create
+from tests.helpers import ARTIFACTS, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-PASSWORD = "correct-horse-battery"  # noqa: S105
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,35 +41,35 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def make_user(db) -> Callable[..., object]:
-    def make(username: str, *, groups: tuple[str, ...] = (), **extra):
-        user = get_user_model().objects.create_user(
-            username=username,
-            password=PASSWORD,
-            email=f"{username}@example.test",
-            first_name=extra.pop("first_name", username.capitalize()),
-            last_name=extra.pop("last_name", "Tester"),
-            **extra,
-        )
-        for name in groups:
-            user.groups.add(Group.objects.get_or_create(name=name)[0])
-        return user
-
-    return make
+    """Make a user by username, in the given groups (the existing one if taken)."""
+    return user_create
 
 
 @pytest.fixture
-def release_manager(make_user):
-    return make_user("rm", groups=("Release managers",))
+def release_manager(db):
+    return persona("rm")
 
 
 @pytest.fixture
-def auditor(make_user):
-    return make_user("auditor", groups=("Auditors",))
+def auditor(db):
+    return persona("auditor")
 
 
 @pytest.fixture
-def outsider(make_user):
-    return make_user("outsider")
+def outsider(db):
+    return persona("outsider")
+
+
+@pytest.fixture
+def team(db):
+    """build_team's personas and product, by username (plus "product")."""
+    return build_team()
+
+
+@pytest.fixture
+def release(team):
+    """Payments API 2.4.0, written by dev and waiting for the Accountables' sign-offs."""
+    return release_in_review(team)
 
 
 # --- real Celery worker ---------------------------------------------------
@@ -206,26 +214,8 @@ def screenshot(page) -> Callable[[str], Path]:
 
 
 @pytest.fixture
-def login(page) -> Callable[[str, str], None]:
-    def sign_in(username: str, password: str = PASSWORD) -> None:
-        page.goto("/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("domcontentloaded")
-
-    return sign_in
-
-
-def axe_serious_violations(page) -> list[dict]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in results.response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
+def login(page) -> Callable[..., None]:
+    return functools.partial(sign_in, page)
 
 
 # --- change log -----------------------------------------------------------
@@ -234,8 +224,6 @@ def axe_serious_violations(page) -> list[dict]:
 @pytest.fixture
 def changelog_auditor(auditor):
     """The auditor persona, its group holding the global change-log permission."""
-    from django.contrib.auth.models import Permission
-
     permission = Permission.objects.get(
         content_type__app_label="audit", codename="view_changelogentry"
     )
@@ -246,8 +234,6 @@ def changelog_auditor(auditor):
 @pytest.fixture
 def filler_entries(db) -> Callable[..., list]:
     """Append `count` unremarkable change-log entries through the one writer."""
-    from audit.changelog import changelog_record
-    from audit.models import Action
 
     def fill(count: int, **fields) -> list:
         fields.setdefault("action", Action.COMMENT_ADDED)

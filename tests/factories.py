@@ -1,13 +1,23 @@
+"""Personas and factories: every test user, product and release comes from here."""
+
 import copy
 from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from approvals import services
 from approvals.models import Product, Release
+from raci.models import TemplateAssignment
+from raci.services import raci_template_ensure
 
-PASSWORD_FACTORY = "correct-horse-battery"  # noqa: S105 - every factory user's password
+PASSWORD = "correct-horse-battery"  # noqa: S105 - every persona's password
+PASSWORD_FACTORY = PASSWORD  # the older name, still imported by test_permission_matrix
+
+# The persona usernames that belong to a group; everyone else belongs to none.
+PERSONA_GROUPS = {"rm": ("Release managers",), "auditor": ("Auditors",)}
 
 COMPLETE_RAD = {
     "scope": "## What ships\n\n- Faster checkout",
@@ -50,7 +60,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.LazyAttribute(lambda u: u.username.capitalize())
     last_name = "Tester"
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
-    password = factory.django.Password(PASSWORD_FACTORY)
+    password = factory.django.Password(PASSWORD)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -83,20 +93,26 @@ ACCOUNTABLES = {
 }
 
 
+def user_create(username: str, *, groups: tuple[str, ...] = (), **fields):
+    """A user named `username` (the existing one if taken), added to `groups`."""
+    user = UserFactory(username=username, **fields)
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    return user
+
+
+def persona(username: str, **fields):
+    """A persona by its username: rm is a release manager, auditor an auditor."""
+    return user_create(username, groups=PERSONA_GROUPS.get(username, ()), **fields)
+
+
 def build_team():
     """The personas of a release team, with the demo's RACI as the product template."""
-    from django.contrib.auth.models import Group
-
-    from raci.models import TemplateAssignment
-    from raci.services import raci_template_ensure
-
-    team = {name: UserFactory(username=name) for name in ("po", "qa", "sre", "dev", "cc", "ii")}
-    team["rm"] = UserFactory(username="rm")
-    team["rm"].groups.add(Group.objects.get(name="Release managers"))
-    team["auditor"] = UserFactory(username="auditor")
-    team["auditor"].groups.add(Group.objects.get(name="Auditors"))
-    team["outsider"] = UserFactory(username="outsider")
-    team["admin"] = UserFactory(username="admin", is_superuser=True, is_staff=True)
+    team = {
+        name: persona(name)
+        for name in ("po", "qa", "sre", "dev", "cc", "ii", "rm", "auditor", "outsider")
+    }
+    team["admin"] = persona("admin", is_superuser=True, is_staff=True)
     product = ProductFactory(name="Payments API", slug="payments-api")
     for activity in raci_template_ensure(product=product):
         TemplateAssignment.objects.create(
@@ -111,8 +127,6 @@ def build_team():
 
 def release_in_review(team, *, version="2.4.0", release_type="normal", fixes=None, **rad):
     """A release created by rm, written and submitted by dev, waiting for sign-offs."""
-    from approvals import services
-
     start = timezone.now() + timedelta(days=2)
     release = services.release_create(
         product=team["product"],
@@ -128,6 +142,19 @@ def release_in_review(team, *, version="2.4.0", release_type="normal", fixes=Non
     services.release_submit(release=release, actor=team["dev"])
     release.refresh_from_db()
     return release
+
+
+def release_of(slug: str, version: str, *, created_by) -> Release:
+    """A draft release of product `slug` (made if new), its window opening tomorrow."""
+    start = timezone.now() + timedelta(days=1)
+    return ReleaseFactory(
+        product=ProductFactory(name=slug.title(), slug=slug),
+        version=version,
+        title=f"{slug} {version}",
+        window_start=start,
+        window_end=start + timedelta(hours=2),
+        created_by=created_by,
+    )
 
 
 def activity(release, name):

@@ -5,14 +5,9 @@ import pytest
 from approvals.models import ApprovalPolicy, Release
 from audit.models import Action, ChangeLogEntry
 from raci.models import TemplateActivity
-from tests.factories import build_team, release_in_review
+from tests.factories import release_in_review
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return build_team()
 
 
 def test_releases_and_products_are_read_only_in_the_admin(client, team):

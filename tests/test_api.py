@@ -10,21 +10,14 @@ from django.test import Client
 from django.utils import timezone
 
 from api.models import ApiToken, ServiceAccount
-from api.services import service_account_create, token_revoke
+from api.services import token_revoke
 from approvals import services
 from approvals.lifecycle import Status
 from approvals.models import ApprovalPolicy, Deployment, GateCheck
 from audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
 from audit.models import Action, ChangeLogEntry
-from tests.factories import (
-    ACCOUNTABLES,
-    PASSWORD_FACTORY,
-    ProductFactory,
-    activity,
-    build_team,
-    complete_rad,
-    release_in_review,
-)
+from tests.factories import ACCOUNTABLES, ProductFactory, complete_rad
+from tests.helpers import approve_all, entries, new_token, release_open_now, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -45,53 +38,7 @@ VALID_BODY = {
 }
 
 
-# --- helpers shared with the webhook and pipeline-doc tests ----------------------
-
-
-def approve_all(release, team) -> None:
-    """Every Accountable approves the current revision: the release becomes approved."""
-    current = services.rad_current(release)
-    for name, username in ACCOUNTABLES.items():
-        services.signoff_record(
-            release=release,
-            activity_id=activity(release, name).pk,
-            signer=team[username],
-            decision="approve",
-            comment="",
-            password=PASSWORD_FACTORY,
-            revision_number=current.number,
-        )
-
-
-def release_open_now(team, *, version: str, approve: bool = True):
-    """A release whose deployment window is open right now, submitted (and approved)."""
-    start = timezone.now() - timedelta(hours=1)
-    release = services.release_create(
-        product=team["product"],
-        version=version,
-        title="Instant payouts",
-        release_type="normal",
-        window_start=start,
-        window_end=start + timedelta(hours=4),
-        actor=team["rm"],
-    )
-    services.rad_revise(release=release, content=complete_rad(), actor=team["dev"])
-    services.release_submit(release=release, actor=team["dev"])
-    if approve:
-        approve_all(release, team)
-    release.refresh_from_db()
-    return release
-
-
-def new_token(team, *, name="ci-payments", products=None, days=30, changelog=False) -> str:
-    _, issued = service_account_create(
-        name=name,
-        products=products if products is not None else [team["product"]],
-        actor=team["rm"],
-        days=days,
-        can_read_changelog=changelog,
-    )
-    return issued.token
+# --- helpers -------------------------------------------------------------------
 
 
 def call(client: Client, method: str, path: str, token: str | None = None, body=None):
@@ -107,16 +54,6 @@ def call(client: Client, method: str, path: str, token: str | None = None, body=
 
 
 @pytest.fixture
-def team():
-    return build_team()
-
-
-@pytest.fixture
-def release(team):
-    return release_in_review(team)
-
-
-@pytest.fixture
 def token(team):
     return new_token(team)
 
@@ -124,10 +61,6 @@ def token(team):
 @pytest.fixture
 def ledger():
     return ProductFactory(name="Ledger", slug="ledger")
-
-
-def refusals():
-    return list(ChangeLogEntry.objects.filter(action=Action.ACCESS_REFUSED).order_by("seq"))
 
 
 # --- 401: no, wrong, expired or revoked token --------------------------------------
@@ -148,7 +81,7 @@ def test_a_wrong_token_is_refused_and_logged(client, release, token, method, pat
     response = call(client, method, path, wrong, body=VALID_BODY.get(path))
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
-    [refusal] = refusals()
+    [refusal] = entries(Action.ACCESS_REFUSED)
     assert refusal.actor is None
     assert refusal.reason == "Refused API token: unknown or malformed"
     assert wrong not in json.dumps(refusal.after)
@@ -167,7 +100,7 @@ def test_an_expired_token_is_refused(client, team, release, token, method, path)
     response = call(client, method, path, token, body=VALID_BODY.get(path))
     assert response.status_code == 401
     assert response.json() == {"error": "token_expired", "detail": "The token is expired."}
-    [refusal] = refusals()
+    [refusal] = entries(Action.ACCESS_REFUSED)
     assert refusal.actor_name == "service:ci-payments"
     assert not GateCheck.objects.exists() and not Deployment.objects.exists()
 
@@ -191,7 +124,7 @@ def test_a_product_outside_the_token_scope_is_403(client, team, release, ledger,
     response = call(client, method, path, token, body=VALID_BODY.get(path))
     assert response.status_code == 403
     assert response.json()["error"] == "out_of_scope"
-    [refusal] = refusals()
+    [refusal] = entries(Action.ACCESS_REFUSED)
     assert refusal.actor_name == "service:ci-ledger"
     assert refusal.product_id == team["product"].pk
     assert "does not cover payments-api" in refusal.reason
@@ -290,15 +223,7 @@ def test_a_bad_filter_is_400_with_field_errors(client, release, token):
 
 
 def test_the_release_shows_status_readiness_rad_and_signoffs(client, team, release, token):
-    services.signoff_record(
-        release=release,
-        activity_id=activity(release, "Business scope").pk,
-        signer=team["po"],
-        decision="approve",
-        comment="",
-        password=PASSWORD_FACTORY,
-        revision_number=1,
-    )
+    sign(release, team["po"], "Business scope")
     ApprovalPolicy.objects.create(product=team["product"], required_checks=["unit-tests"])
     body = call(client, "get", BASE, token).json()
     current = services.rad_current(release)
@@ -537,7 +462,7 @@ def test_a_session_write_needs_the_permission_and_is_logged_when_refused(client,
     )
     assert response.status_code == 403
     assert response.json()["error"] == "permission_denied"
-    [refusal] = refusals()
+    [refusal] = entries(Action.ACCESS_REFUSED)
     assert refusal.actor == team["ii"]
     assert not GateCheck.objects.exists()
 
@@ -751,3 +676,19 @@ def test_people_who_are_not_release_managers_cannot_touch_accounts(
     response = getattr(client, method)(path, {"days": "5", "products": []})
     assert response.status_code == 403
     assert ApiToken.objects.count() == 1 and ApiToken.objects.get().revoked_at is None
+
+
+def test_deploy_check_refuses_an_approved_release_whose_window_has_closed(client, team, token):
+    release = release_open_now(team, version="3.0.0")
+    path = "/api/v1/releases/payments-api/3.0.0/deploy-check"
+    assert call(client, "get", path, token).status_code == 200  # inside its window
+    closed_at = timezone.now() - timedelta(minutes=1)
+    type(release).objects.filter(pk=release.pk).update(
+        window_start=closed_at - timedelta(hours=4), window_end=closed_at
+    )
+    response = call(client, "get", path, token)
+    assert response.status_code == 409
+    assert response.json() == {
+        "allowed": False,
+        "reasons": [f"The deployment window closed at {closed_at.isoformat()}."],
+    }

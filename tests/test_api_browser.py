@@ -6,19 +6,10 @@ import json
 import pytest
 
 from api.models import ServiceAccount
-from tests.conftest import axe_serious_violations
-from tests.factories import PASSWORD_FACTORY, build_team
+from tests.factories import build_team
+from tests.helpers import axe_serious_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD_FACTORY)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
 
 
 def test_a_release_manager_sets_up_a_pipeline_token_and_a_webhook(page, screenshot, live_server):

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from approvals import services
 from tests.factories import build_team, release_in_review
-from tests.test_api import new_token
+from tests.helpers import new_token
 
 CHECKS = [
     not_a_server_error,

@@ -15,8 +15,9 @@ from approvals.lifecycle import (
     next_status,
 )
 from approvals.models import Comment, RadRevision, Release
-from audit.models import Action, ChangeLogEntry
+from audit.models import Action
 from tests.factories import ProductFactory, ReleaseFactory, UserFactory, complete_rad
+from tests.helpers import entries
 
 pytestmark = pytest.mark.django_db
 
@@ -29,11 +30,6 @@ def rm():
 @pytest.fixture
 def product():
     return ProductFactory(name="Payments API", slug="payments-api")
-
-
-def _entries(action=None):
-    entries = ChangeLogEntry.objects.order_by("seq")
-    return list(entries.filter(action=action) if action else entries)
 
 
 def _release_kwargs(product, **overrides):
@@ -76,7 +72,7 @@ def test_cancel_is_possible_only_before_deployment():
 
 def test_product_create_logs_one_entry(rm):
     product = services.product_create(name="Ledger", slug="ledger", actor=rm)
-    [entry] = _entries()
+    [entry] = entries()
     assert (entry.action, entry.product_id, entry.actor) == (Action.PRODUCT_CREATED, product.pk, rm)
     assert entry.after == {"name": "Ledger", "slug": "ledger"}
 
@@ -85,13 +81,13 @@ def test_a_duplicate_product_slug_is_refused(rm, product):
     with pytest.raises(ValidationError) as error:
         services.product_create(name="Other", slug="payments-api", actor=rm)
     assert "slug" in error.value.message_dict
-    assert _entries() == []
+    assert entries() == []
 
 
 def test_release_create_writes_the_release_and_one_entry(rm, product):
     release = services.release_create(actor=rm, **_release_kwargs(product))
     assert release.status == Status.DRAFT
-    created, raci = _entries()
+    created, raci = entries()
     assert raci.action == Action.RACI_CHANGED  # the product's template, applied
     entry = created
     assert entry.action == Action.RELEASE_CREATED
@@ -115,7 +111,7 @@ def test_release_create_refuses_bad_input_with_a_field_message(
         services.release_create(actor=rm, **_release_kwargs(product, **overrides))
     assert message in " ".join(error.value.message_dict[field])
     assert not Release.objects.exists()
-    assert _entries() == []
+    assert entries() == []
 
 
 def test_the_window_must_end_after_it_starts(rm, product):
@@ -166,7 +162,7 @@ def test_the_first_save_writes_revision_one_with_its_hash(release, rm):
     revision = services.rad_revise(release=release, content=complete_rad(), actor=rm)
     assert revision.number == 1
     assert len(revision.sha256) == 64
-    entry = _entries(Action.RAD_REVISED)[0]
+    entry = entries(Action.RAD_REVISED)[0]
     assert entry.after == {"revision": 1, "sha256": revision.sha256}
 
 
@@ -175,7 +171,7 @@ def test_saving_unchanged_content_writes_nothing(release, rm):
     again = services.rad_revise(release=release, content=complete_rad(), actor=rm)
     assert again is None
     assert RadRevision.objects.filter(release=release).count() == 1
-    assert len(_entries(Action.RAD_REVISED)) == 1
+    assert len(entries(Action.RAD_REVISED)) == 1
     changed = services.rad_revise(
         release=release, content=complete_rad(scope="Different"), actor=rm
     )
@@ -217,13 +213,13 @@ def test_the_rad_is_frozen_once_approved(release, rm):
 
 def test_submit_refuses_an_incomplete_rad_section_by_section(release, rm):
     services.rad_revise(release=release, content=complete_rad(monitoring=[], scope=""), actor=rm)
-    before = len(_entries())
+    before = len(entries())
     with pytest.raises(services.DomainError) as error:
         services.release_submit(release=release, actor=rm)
     assert set(error.value.problems) == {"scope", "monitoring"}
     release.refresh_from_db()
     assert release.status == Status.DRAFT
-    assert len(_entries()) == before
+    assert len(entries()) == before
 
 
 def test_submit_refuses_a_release_without_a_rad(release, rm):
@@ -237,7 +233,7 @@ def test_submit_moves_a_complete_draft_to_review_and_logs_it(release, rm):
     release.refresh_from_db()
     assert release.status == Status.IN_REVIEW
     assert release.submitted_by == rm
-    entry = _entries(Action.RELEASE_SUBMITTED)[0]
+    entry = entries(Action.RELEASE_SUBMITTED)[0]
     assert entry.before == {"status": "draft"}
     assert entry.after == {"status": "in_review", "revision": 1, "sha256": revision.sha256}
 
@@ -245,10 +241,10 @@ def test_submit_moves_a_complete_draft_to_review_and_logs_it(release, rm):
 def test_submitting_twice_is_an_illegal_transition_that_changes_nothing(release, rm):
     services.rad_revise(release=release, content=complete_rad(), actor=rm)
     services.release_submit(release=release, actor=rm)
-    count = len(_entries())
+    count = len(entries())
     with pytest.raises(IllegalTransition):
         services.release_submit(release=release, actor=rm)
-    assert len(_entries()) == count
+    assert len(entries()) == count
 
 
 def test_cancel_needs_a_reason_and_then_cancels(release, rm):
@@ -257,7 +253,7 @@ def test_cancel_needs_a_reason_and_then_cancels(release, rm):
     services.release_cancel(release=release, actor=rm, reason="Superseded by 2.5.0")
     release.refresh_from_db()
     assert (release.status, release.status_reason) == (Status.CANCELLED, "Superseded by 2.5.0")
-    assert _entries(Action.RELEASE_CANCELLED)[0].reason == "Superseded by 2.5.0"
+    assert entries(Action.RELEASE_CANCELLED)[0].reason == "Superseded by 2.5.0"
 
 
 def test_a_deployed_release_cannot_be_cancelled(release, rm):
@@ -273,7 +269,7 @@ def test_comments_are_kept_in_order_and_logged(release, rm):
     services.release_comment(release=release, actor=po, body="Looks good")
     services.release_comment(release=release, actor=rm, body="Thanks")
     assert [c.body for c in Comment.objects.filter(release=release)] == ["Looks good", "Thanks"]
-    assert [e.actor for e in _entries(Action.COMMENT_ADDED)] == [po, rm]
+    assert [e.actor for e in entries(Action.COMMENT_ADDED)] == [po, rm]
     with pytest.raises(ValidationError):
         services.release_comment(release=release, actor=po, body="   ")
     assert Comment.objects.count() == 2

@@ -9,6 +9,7 @@ from approvals.models import Comment, RadRevision, Release
 from audit.models import Action, ChangeLogEntry
 from raci import permissions
 from tests.factories import ProductFactory, ReleaseFactory, complete_rad
+from tests.helpers import rad_post
 
 pytestmark = pytest.mark.django_db
 
@@ -52,32 +53,6 @@ def url(name, release, **query):
     if query:
         path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
     return path
-
-
-def rad_post(content, **overrides):
-    """The RAD editor's POST body for `content` (what the browser would send)."""
-    data = {
-        "scope": content["scope"],
-        "performance_findings": content["performance_findings"],
-        "security_findings": content["security_findings"],
-        "rollback_steps": content["rollback"]["steps"],
-        "rehearsed_on": content["rollback"]["rehearsed_on"] or "",
-        "evidence_url": content["rollback"]["evidence_url"],
-    }
-    tables = {
-        "suites": content["test_suites"],
-        "defects": content["defects"],
-        "risks": content["risks"],
-        "monitoring": [{"item": item} for item in content["monitoring"]],
-    }
-    for prefix, rows in tables.items():
-        data[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
-        data[f"{prefix}-INITIAL_FORMS"] = str(len(rows))
-        for index, row in enumerate(rows):
-            for key, value in row.items():
-                data[f"{prefix}-{index}-{key}"] = "" if value is None else str(value)
-    data.update(overrides)
-    return data
 
 
 # --- who sees what -----------------------------------------------------------

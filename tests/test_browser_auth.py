@@ -1,6 +1,7 @@
 import pytest
 
-from tests.conftest import axe_serious_violations
+from tests.factories import PASSWORD
+from tests.helpers import axe_serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,8 +27,6 @@ def test_a_wrong_password_keeps_the_user_out(page, login, release_manager):
 
 
 def test_the_login_form_works_with_the_keyboard(page, release_manager):
-    from tests.conftest import PASSWORD
-
     page.goto("/login/")
     # The username field has focus on arrival; the whole sign-in needs no mouse.
     assert page.evaluate("document.activeElement.id") == "id_username"

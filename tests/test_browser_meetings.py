@@ -4,19 +4,10 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
-from tests.conftest import axe_serious_violations
-from tests.factories import PASSWORD_FACTORY, build_team, release_in_review
+from tests.factories import build_team, release_in_review
+from tests.helpers import axe_serious_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD_FACTORY)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
 
 
 def test_scheduling_a_gate_meeting_reaches_an_attendee(page, screenshot, tmp_path):

@@ -3,8 +3,8 @@ import pytest
 from approvals import services
 from approvals.lifecycle import Status
 from raci import permissions
-from tests.conftest import axe_serious_violations
 from tests.factories import ProductFactory, ReleaseFactory, complete_rad
+from tests.helpers import axe_serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,8 +5,8 @@ from approvals.models import SignOff
 from audit.models import Action, ChangeLogEntry
 from raci.models import TemplateAssignment
 from raci.services import raci_template_ensure
-from tests.conftest import ARTIFACTS, axe_serious_violations
-from tests.factories import ACCOUNTABLES, PASSWORD_FACTORY, activity, build_team, release_in_review
+from tests.factories import ACCOUNTABLES, PASSWORD, activity, build_team, release_in_review
+from tests.helpers import ARTIFACTS, axe_serious_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,15 +23,6 @@ def unassigned_release():
             )
     release = release_in_review(team)
     return team, release
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD_FACTORY)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
 
 
 def test_the_accountables_sign_and_only_they_can(page, screenshot, unassigned_release):
@@ -65,7 +56,7 @@ def test_the_accountables_sign_and_only_they_can(page, screenshot, unassigned_re
         for _ in range(expected):
             page.get_by_role("link", name="Review and sign").first.click()
             assert page.get_by_test_id("meaning").inner_text().startswith("“I approve ")
-            page.get_by_label("Your password").fill(PASSWORD_FACTORY)
+            page.get_by_label("Your password").fill(PASSWORD)
             page.get_by_role("button", name="Sign approval").click()
             assert "is recorded" in page.get_by_role("status").inner_text()
             page.get_by_role("link", name="My sign-offs", exact=True).click()
@@ -93,7 +84,7 @@ def test_the_accountables_sign_and_only_they_can(page, screenshot, unassigned_re
     )
     response = page.request.post(
         signoff_url,
-        form={"decision": "approve", "revision": "1", "comment": "", "password": PASSWORD_FACTORY},
+        form={"decision": "approve", "revision": "1", "comment": "", "password": PASSWORD},
         headers={"X-CSRFToken": token},
     )
     assert response.status == 403

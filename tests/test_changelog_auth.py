@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 
 from audit.models import Action, ChangeLogEntry
 from audit.verify import changelog_verify
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

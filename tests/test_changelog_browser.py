@@ -1,38 +1,22 @@
 """An auditor's journey through the change log in real Chromium."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from approvals.models import Product, Release
 from audit.chain import verify_export_file
 from audit.changelog import changelog_record
 from audit.models import Action
-from tests.conftest import axe_serious_violations
+from tests.factories import release_of
+from tests.helpers import axe_serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def release(slug: str, version: str, created_by) -> Release:
-    product = Product.objects.create(name=slug.title(), slug=slug)
-    start = timezone.now() + timedelta(days=1)
-    return Release.objects.create(
-        product=product,
-        version=version,
-        title=f"{slug} {version}",
-        window_start=start,
-        window_end=start + timedelta(hours=2),
-        created_by=created_by,
-    )
 
 
 def test_an_auditor_filters_by_release_opens_the_approval_and_exports_a_verifiable_csv(
     page, login, changelog_auditor, make_user, screenshot, tmp_path
 ):
     po = make_user("po", first_name="Pat", last_name="Owner")
-    pay = release("pay", "2.4.0", po)
-    shop = release("shop", "1.0.0", po)
+    pay = release_of("pay", "2.4.0", created_by=po)
+    shop = release_of("shop", "1.0.0", created_by=po)
     changelog_record(action=Action.RELEASE_CREATED, actor=po, release=pay)
     changelog_record(action=Action.RELEASE_CREATED, actor=po, release=shop)
     changelog_record(

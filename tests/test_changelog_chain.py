@@ -1,9 +1,7 @@
 """The change log is append-only in PostgreSQL and tampering is found, exactly."""
 
-import io
-
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_document, entry_hash
@@ -11,27 +9,14 @@ from audit.changelog import changelog_record
 from audit.models import Action, ChangeLogEntry
 from audit.verify import changelog_verify
 from relapp.middleware import current_client_ip
+from tests.helpers import attacker, verify_changelog
 
 pytestmark = pytest.mark.django_db
 
 
-def attacker(sql: str, params: tuple = ()) -> None:
-    """Run SQL as a superuser who switched the append-only triggers off."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql, params)
-        cursor.execute("SET LOCAL session_replication_role = origin")
-
-
-def verify_command(*args: str) -> str:
-    out = io.StringIO()
-    call_command("verify_changelog", *args, stdout=out)
-    return out.getvalue()
-
-
 def broken_seq_reported(*args: str) -> str:
     with pytest.raises(CommandError) as raised:
-        verify_command(*args)
+        verify_changelog(*args)
     return str(raised.value)
 
 
@@ -51,12 +36,12 @@ def test_entries_form_a_chain_from_the_genesis_hash(filler_entries):
 
 def test_verify_prints_the_count_and_the_head_hash(filler_entries):
     entries = filler_entries(5)
-    output = verify_command()
+    output = verify_changelog()
     assert f"OK: 5 entries, seq 1..5, head hash {entries[-1].hash}" in output
 
 
 def test_an_empty_log_verifies():
-    assert "OK: 0 entries" in verify_command()
+    assert "OK: 0 entries" in verify_changelog()
 
 
 def test_numbers_are_hashed_as_postgresql_stores_them(filler_entries):
@@ -209,10 +194,10 @@ def test_swapping_the_contents_of_two_entries_is_found_at_the_earlier_one(filler
 
 def test_a_range_is_verified_and_anchored_on_the_entry_before_it(filler_entries):
     entries = filler_entries(10)
-    output = verify_command("--from", "4", "--to", "7")
+    output = verify_changelog("--from", "4", "--to", "7")
     assert f"OK: 4 entries, seq 4..7, head hash {entries[6].hash}" in output
     attacker("UPDATE audit_changelogentry SET reason = 'edited' WHERE seq = 9")
-    assert "OK: 4 entries" in verify_command("--from", "4", "--to", "7")
+    assert "OK: 4 entries" in verify_changelog("--from", "4", "--to", "7")
     assert "BROKEN at seq 9" in broken_seq_reported("--from", "8")
     attacker("DELETE FROM audit_changelogentry WHERE seq = 3")
     assert "BROKEN at seq 3" in broken_seq_reported("--from", "4")

@@ -8,12 +8,12 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from audit.chain import GENESIS_HASH
 from audit.models import Action, ChangeLogEntry
 from audit.services import changelog_checkpoint_write
 from audit.tasks import changelog_checkpoint_task
+from tests.helpers import attacker, verify_changelog
 
 pytestmark = pytest.mark.django_db
 
@@ -75,35 +75,16 @@ def test_the_command_writes_one_on_demand(checkpoint_file, filler_entries):
     assert lines(checkpoint_file)[0]["seq"] == 2
 
 
-def attacker(sql: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql)
-        cursor.execute("SET LOCAL session_replication_role = origin")
-
-
-def plain_verify() -> str:
-    out = io.StringIO()
-    call_command("verify_changelog", stdout=out)
-    return out.getvalue()
-
-
-def verify(*args: str) -> str:
-    out = io.StringIO()
-    call_command("verify_changelog", "--checkpoints", *args, stdout=out)
-    return out.getvalue()
-
-
 def test_checkpoints_catch_a_cut_off_tail_that_the_chain_cannot(checkpoint_file, filler_entries):
     filler_entries(5)
     changelog_checkpoint_write()  # head 5, then entry 6 records the checkpoint
-    assert "OK: 1 checkpoint(s) match the chain" in verify()
+    assert "OK: 1 checkpoint(s) match the chain" in verify_changelog("--checkpoints")
     attacker("DELETE FROM audit_changelogentry WHERE seq >= 5")
-    assert "OK: 4 entries" in plain_verify()  # the chain alone cannot tell
+    assert "OK: 4 entries" in verify_changelog()  # the chain alone cannot tell
     with pytest.raises(
         CommandError, match="BROKEN at seq 5: checkpoint line 1: entry 5 is missing"
     ):
-        verify()
+        verify_changelog("--checkpoints")
 
 
 def test_checkpoints_catch_a_chain_rewritten_and_re_hashed(checkpoint_file, filler_entries):
@@ -112,9 +93,9 @@ def test_checkpoints_catch_a_chain_rewritten_and_re_hashed(checkpoint_file, fill
     # Replace the whole log with a different chain that verifies on its own.
     attacker("DELETE FROM audit_changelogentry")
     filler_entries(6, reason="rewritten history")
-    assert "OK: 6 entries" in plain_verify()
+    assert "OK: 6 entries" in verify_changelog()
     with pytest.raises(CommandError, match="BROKEN at seq 5: checkpoint line 1: entry 5 has hash"):
-        verify(str(checkpoint_file))
+        verify_changelog("--checkpoints", str(checkpoint_file))
 
 
 def test_the_checkpoint_runs_nightly_from_beat():

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -16,12 +16,13 @@ from django.urls import reverse
 from audit.changelog import changelog_record
 from audit.export import export_csv, export_documents
 from audit.models import Action, ChangeLogEntry
+from tests.helpers import verify_changelog
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
-CSV = reverse("audit:changelog_export_csv")
-JSON = reverse("audit:changelog_export_json")
+CSV = reverse("evidence:changelog_export_csv")
+JSON = reverse("evidence:changelog_export_json")
 
 HOSTILE = {
     '=HYPERLINK("http://evil.example/","x")': '\'=HYPERLINK("http://evil.example/","x")',
@@ -40,12 +41,6 @@ def download(client, url: str, **params) -> bytes:
     assert response.status_code == 200
     assert response.streaming
     return b"".join(response.streaming_content)
-
-
-def verify_file(path: Path, *args: str) -> str:
-    out = io.StringIO()
-    call_command("verify_changelog", "--file", str(path), *args, stdout=out)
-    return out.getvalue()
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(client, changelog_auditor):
@@ -73,7 +68,9 @@ def test_a_csv_export_carries_every_hashed_field_and_verifies(
     path = tmp_path / "changelog.csv"
     path.write_bytes(body)
     head = ChangeLogEntry.objects.order_by("-seq").first()
-    assert f"OK: 4 entries, seq 1..4, head hash {head.hash}" in verify_file(path)
+    assert f"OK: 4 entries, seq 1..4, head hash {head.hash}" in verify_changelog(
+        "--file", str(path)
+    )
 
 
 def test_the_json_export_verifies_offline(client, changelog_auditor, filler_entries, tmp_path):
@@ -86,7 +83,9 @@ def test_the_json_export_verifies_offline(client, changelog_auditor, filler_entr
     assert document["filters"] == {}
     assert [entry["seq"] for entry in document["entries"]] == [1, 2, 3, 4, 5, 6]
     head = ChangeLogEntry.objects.order_by("-seq").first()
-    assert f"OK: 6 entries, seq 1..6, head hash {head.hash}" in verify_file(path)
+    assert f"OK: 6 entries, seq 1..6, head hash {head.hash}" in verify_changelog(
+        "--file", str(path)
+    )
 
 
 def test_an_edited_json_export_is_found(client, changelog_auditor, filler_entries, tmp_path):
@@ -96,7 +95,7 @@ def test_an_edited_json_export_is_found(client, changelog_auditor, filler_entrie
     path.write_bytes(download(client, JSON))
     path.write_text(path.read_text().replace('"reason":"filler 3"', '"reason":"filler 33"'))
     with pytest.raises(CommandError, match="BROKEN at seq 4"):
-        verify_file(path)
+        verify_changelog("--file", str(path))
 
 
 def test_an_entry_removed_from_a_json_export_is_found(
@@ -110,7 +109,7 @@ def test_an_entry_removed_from_a_json_export_is_found(
     del lines[3]  # the header is line 0: this removes seq 3
     path.write_text("".join(lines))
     with pytest.raises(CommandError, match="BROKEN at seq 3: entry 3 is missing"):
-        verify_file(path)
+        verify_changelog("--file", str(path))
 
 
 def test_a_json_export_reformatted_by_another_tool_still_verifies(
@@ -120,7 +119,7 @@ def test_a_json_export_reformatted_by_another_tool_still_verifies(
     client.force_login(changelog_auditor)
     path = tmp_path / "changelog.json"
     path.write_text(json.dumps(json.loads(download(client, JSON)), indent=4))
-    assert "OK: 4 entries" in verify_file(path)
+    assert "OK: 4 entries" in verify_changelog("--file", str(path))
 
 
 def test_an_edited_csv_export_is_found(client, changelog_auditor, filler_entries, tmp_path):
@@ -129,7 +128,7 @@ def test_an_edited_csv_export_is_found(client, changelog_auditor, filler_entries
     path = tmp_path / "changelog.csv"
     path.write_bytes(download(client, CSV).replace(b"filler 2", b"filler 9"))
     with pytest.raises(CommandError, match="BROKEN at seq 3"):
-        verify_file(path)
+        verify_changelog("--file", str(path))
 
 
 def test_a_filtered_export_checks_every_entry_and_reports_the_gaps(
@@ -145,12 +144,12 @@ def test_a_filtered_export_checks_every_entry_and_reports_the_gaps(
     document = json.loads(path.read_text())
     assert document["filters"] == {"action": "release.halted"}
     assert [entry["seq"] for entry in document["entries"]] == [3, 6]
-    assert "OK: 2 entries, seq 3..6" in verify_file(path)
+    assert "OK: 2 entries, seq 3..6" in verify_changelog("--file", str(path))
     with pytest.raises(CommandError, match="BROKEN at seq 4: entry 4..5 is missing"):
-        verify_file(path, "--contiguous")
+        verify_changelog("--file", str(path), "--contiguous")
     path.write_text(path.read_text().replace('"stop again"', '"go"'))
     with pytest.raises(CommandError, match="BROKEN at seq 6"):
-        verify_file(path)
+        verify_changelog("--file", str(path))
 
 
 def test_the_export_verifier_needs_neither_django_nor_the_database(

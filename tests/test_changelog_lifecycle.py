@@ -10,37 +10,19 @@ from django.utils import timezone
 from approvals import services
 from approvals.lifecycle import Status
 from approvals.models import SignOff
+from approvals.services import release_raci_update
 from audit.models import Action, ChangeLogEntry
 from audit.verify import changelog_verify
 from meetings import services as meeting_services
 from meetings.models import GateMeeting
 from raci.models import TemplateAssignment
 from raci.selectors import raci_matrix
-from raci.services import raci_matrix_update
-from tests.factories import (
-    ACCOUNTABLES,
-    PASSWORD_FACTORY,
-    UserFactory,
-    activity,
-    build_team,
-    complete_rad,
-)
+from tests.factories import ACCOUNTABLES, PASSWORD, UserFactory, activity, build_team, complete_rad
+from tests.helpers import sign
 
 pytestmark = pytest.mark.django_db
 
 TEAM = {"po", "qa", "sre", "rm", "dev", "cc", "ii"}
-
-
-def sign(release, user, name, *, password=PASSWORD_FACTORY):
-    return services.signoff_record(
-        release=release,
-        activity_id=activity(release, name).pk,
-        signer=user,
-        decision="approve",
-        comment="",
-        password=password,
-        revision_number=services.rad_current(release).number,
-    )
 
 
 def product_with_template(team):
@@ -98,7 +80,7 @@ def test_the_change_log_tells_a_release_s_whole_life_in_order(client):
     for row in cells.values():
         row.pop(team["ii"].pk)
     cells[activity(release, "Business scope").pk][newcomer.pk] = "I"
-    assert raci_matrix_update(release=release, actor=rm, cells=cells)
+    assert release_raci_update(release=release, actor=rm, cells=cells)
 
     # The gate meeting is scheduled, then moved.
     meeting = meeting_services.meeting_schedule(
@@ -120,7 +102,7 @@ def test_the_change_log_tells_a_release_s_whole_life_in_order(client):
     # Through the web: a failed and a good sign-in, then a refused action.
     login = reverse("login")
     assert client.post(login, {"username": "cc", "password": "guess"}).status_code == 200
-    assert client.post(login, {"username": "cc", "password": PASSWORD_FACTORY}).status_code == 302
+    assert client.post(login, {"username": "cc", "password": PASSWORD}).status_code == 302
     refused = client.post(release.url("release_halt"), {"reason": "I am only Consulted"})
     assert refused.status_code == 403
 

@@ -9,33 +9,20 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.models import Product, Release
 from audit.changelog import changelog_record
 from audit.models import Action, ChangeLogEntry
 from audit.selectors import ChangelogFilters, changelog_page
+from tests.factories import release_of
 
 pytestmark = pytest.mark.django_db
 
-LIST = reverse("audit:changelog_list")
-CSV = reverse("audit:changelog_export_csv")
-JSON = reverse("audit:changelog_export_json")
+LIST = reverse("evidence:changelog_list")
+CSV = reverse("evidence:changelog_export_csv")
+JSON = reverse("evidence:changelog_export_json")
 
 
 def entry_url(seq: int) -> str:
-    return reverse("audit:changelog_entry", args=[seq])
-
-
-def make_release(*, slug: str, version: str, created_by) -> Release:
-    product, _ = Product.objects.get_or_create(slug=slug, defaults={"name": slug.title()})
-    start = timezone.now() + timedelta(days=1)
-    return Release.objects.create(
-        product=product,
-        version=version,
-        title=f"{slug} {version}",
-        window_start=start,
-        window_end=start + timedelta(hours=2),
-        created_by=created_by,
-    )
+    return reverse("evidence:changelog_entry", args=[seq])
 
 
 def seqs(response) -> list[int]:
@@ -133,7 +120,7 @@ def test_pages_never_use_offset(filler_entries):
 
 def test_a_page_costs_the_same_queries_at_any_size(client, changelog_auditor, filler_entries):
     client.force_login(changelog_auditor)
-    release = make_release(slug="pay", version="1.0.0", created_by=changelog_auditor)
+    release = release_of("pay", "1.0.0", created_by=changelog_auditor)
     filler_entries(5, release=release)
 
     def count() -> int:
@@ -157,8 +144,8 @@ def test_a_page_costs_the_same_queries_at_any_size(client, changelog_auditor, fi
 @pytest.fixture
 def two_releases(changelog_auditor, make_user):
     dev = make_user("dev")
-    pay = make_release(slug="pay", version="1.0.0", created_by=dev)
-    shop = make_release(slug="shop", version="2.0.0", created_by=dev)
+    pay = release_of("pay", "1.0.0", created_by=dev)
+    shop = release_of("shop", "2.0.0", created_by=dev)
     changelog_record(action=Action.RELEASE_SUBMITTED, actor=dev, release=pay)  # 1
     changelog_record(action=Action.COMMENT_ADDED, actor=dev, release=shop)  # 2
     changelog_record(action=Action.RELEASE_APPROVED, actor=changelog_auditor, release=pay)  # 3
@@ -235,7 +222,7 @@ def test_the_list_is_accessible_markup(client, changelog_auditor, two_releases):
 
 def test_an_entry_shows_before_and_after_field_by_field(client, changelog_auditor, make_user):
     dev = make_user("dev")
-    release = make_release(slug="pay", version="1.0.0", created_by=dev)
+    release = release_of("pay", "1.0.0", created_by=dev)
     entry = changelog_record(
         action=Action.RELEASE_APPROVED,
         actor=dev,

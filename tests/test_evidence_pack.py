@@ -26,14 +26,8 @@ from audit.models import Action, ChangeLogEntry
 from meetings import services as meeting_services
 from meetings.models import GateMeeting
 from raci.selectors import raci_matrix
-from tests.factories import (
-    ACCOUNTABLES,
-    PASSWORD_FACTORY,
-    activity,
-    build_team,
-    complete_rad,
-    release_in_review,
-)
+from tests.factories import build_team, complete_rad, release_in_review
+from tests.helpers import approve_all, schedule, sign, verify_changelog
 
 pytestmark = pytest.mark.django_db
 
@@ -55,33 +49,6 @@ PACK_FILES = {
 }
 
 
-def sign(release, user, name):
-    return services.signoff_record(
-        release=release,
-        activity_id=activity(release, name).pk,
-        signer=user,
-        decision="approve",
-        comment="",
-        password=PASSWORD_FACTORY,
-        revision_number=services.rad_current(release).number,
-    )
-
-
-def schedule(release, team):
-    return meeting_services.meeting_schedule(
-        release=release,
-        actor=team["rm"],
-        start=timezone.now() + timedelta(days=1),
-        duration_minutes=30,
-        location="Room 4",
-    )
-
-
-@pytest.fixture
-def team():
-    return build_team()
-
-
 @pytest.fixture
 def release(team):
     """2.4.0 signed, re-signed after a second revision, held and deployed.
@@ -99,7 +66,7 @@ def release(team):
         details="0 high",
         url="https://ci.example.test/scan/1",
     )
-    meeting = schedule(release, team)
+    meeting = schedule(release, team, hours=24, duration_minutes=30)
     sign(release, team["po"], "Business scope")
     services.rad_revise(
         release=release,
@@ -107,8 +74,7 @@ def release(team):
         actor=team["dev"],
     )
     services.gate_check_report(release=other, actor=team["rm"], name="unit", status="pass")
-    for name, username in ACCOUNTABLES.items():
-        sign(release, team[username], name)
+    approve_all(release, team)
     GateMeeting.objects.filter(pk=meeting.pk).update(start=timezone.now() - timedelta(minutes=5))
     meeting.refresh_from_db()
     meeting_services.meeting_record_outcome(
@@ -121,7 +87,7 @@ def release(team):
 
 
 def pack_url(release) -> str:
-    return reverse("audit:evidence_pack", args=[release.product.slug, release.version])
+    return reverse("evidence:evidence_pack", args=[release.product.slug, release.version])
 
 
 def download(client, user, release) -> zipfile.ZipFile:
@@ -321,9 +287,7 @@ def test_the_changelog_slice_is_the_release_s_entries_and_verifies(pack, release
     assert result.count == len(stored)
     assert result.gaps > 0  # 2.5.0's entries sit in between
 
-    out = io.StringIO()
-    call_command("verify_changelog", "--file", str(path), stdout=out)
-    assert out.getvalue().startswith(f"OK: {len(stored)} entries")
+    assert verify_changelog("--file", str(path)).startswith(f"OK: {len(stored)} entries")
     # Why the README warns against --contiguous: a slice always has gaps.
     with pytest.raises(CommandError, match="is missing"):
         call_command("verify_changelog", "--file", str(path), "--contiguous")
@@ -387,7 +351,7 @@ def test_the_readme_s_checks_run_as_written(client, team, release, tmp_path):
     )
     assert run.stdout.splitlines() == ["revision 1 OK", "revision 2 OK"], run.stderr
 
-    live = client.get(reverse("audit:changelog_export_json"), {"release": release.pk})
+    live = client.get(reverse("evidence:changelog_export_json"), {"release": release.pk})
     (folder / "live.json").write_bytes(b"".join(live.streaming_content))
     compare = readme_script(readme, "python3 - live.json <<'EOF'")
     command = [sys.executable, "-I", "-", "live.json"]
@@ -436,7 +400,7 @@ def test_an_outsider_gets_404_as_if_the_release_did_not_exist(client, team, rele
     assert client.get(pack_url(release)).status_code == 404
     assert not ChangeLogEntry.objects.filter(action=Action.ACCESS_REFUSED).exists()
     client.force_login(team["auditor"])
-    missing = reverse("audit:evidence_pack", args=[release.product.slug, "9.9.9"])
+    missing = reverse("evidence:evidence_pack", args=[release.product.slug, "9.9.9"])
     assert client.get(missing).status_code == 404
 
 
@@ -464,7 +428,7 @@ def test_the_release_page_links_to_the_pack_for_readers_of_the_log(client, team,
 def release_with_revisions(team, *, version: str, revisions: int):
     """In review with `revisions` RAD revisions, each but the last signed and voided."""
     release = release_in_review(team, version=version)
-    schedule(release, team)
+    schedule(release, team, hours=24, duration_minutes=30)
     services.gate_check_report(release=release, actor=team["rm"], name="unit", status="pass")
     for number in range(2, revisions + 1):
         sign(release, team["po"], "Business scope")

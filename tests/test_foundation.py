@@ -3,7 +3,7 @@ from django.db import connection
 from django.urls import reverse
 
 from relapp import __version__
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from approvals.lifecycle import Status
 from approvals.models import ApprovalPolicy, Deployment, GateCheck
 from audit.models import Action, ChangeLogEntry
 from tests.factories import build_team
-from tests.test_api import approve_all, new_token, release_open_now
+from tests.helpers import approve_all, new_token, release_open_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

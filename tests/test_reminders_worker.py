@@ -119,13 +119,23 @@ def test_a_worker_killed_while_dispatching_still_sends_each_reminder_once(
 ):
     meeting = meeting_in(team, 30)
     Reminder.objects.filter(meeting=meeting).update(due_at=timezone.now())
-    slow = {**worker_env, "REMINDER_SEND_PAUSE_SECONDS": "0.7"}
+    # Each send claims its row, then pauses 0.7 s before talking to the mail
+    # server; the claim is a 3-second lease.
+    leased = {**worker_env, "REMINDER_LEASE_SECONDS": "3"}
+    slow = {**leased, "REMINDER_SEND_PAUSE_SECONDS": "0.7"}
     worker = start_worker(beat=True, env=slow)
-    assert wait_for(lambda: len(messages(mail_dir)) >= 2, timeout=20)
-    worker.kill()  # SIGKILL in the middle of the batch
+    sent = Reminder.objects.filter(meeting=meeting, sent_at__isnull=False)
+    in_flight = Reminder.objects.filter(
+        meeting=meeting, sent_at__isnull=True, claim_token__isnull=False
+    )
+    assert wait_for(lambda: sent.count() >= 2, timeout=20)
+    assert wait_for(in_flight.exists, timeout=5, interval=0.05)
+    worker.kill()  # SIGKILL within that reminder's pause: claimed, not yet sent
     halfway = len(messages(mail_dir))
     assert halfway < 12, "the kill must land while reminders are still unsent"
-    start_worker(beat=True, env=worker_env)
+    [orphan] = in_flight
+    assert orphan.claimed_until > timezone.now()  # the next worker must wait the lease out
+    start_worker(beat=True, env=leased)
     assert wait_for(lambda: len(messages(mail_dir)) >= 12, timeout=25)
     time.sleep(3)  # a few more beats: nothing may be sent twice
     found = messages(mail_dir)

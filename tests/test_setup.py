@@ -114,29 +114,73 @@ def test_compose_file_names_the_production_services():
     assert "pip install" in dockerfile and "collectstatic" in dockerfile
 
 
-def test_a_bare_checkout_runs_management_commands_but_not_the_web_process(tmp_path):
-    env = {"RELAPP_VAR_DIR": str(tmp_path)}
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
-    base.pop("DJANGO_SETTINGS_MODULE", None)
-    base.pop("DATABASE_URL", None)
-    base.update(env)
-    check = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
-        cwd=ROOT,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=120,
+def _bare_env(tmp_path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh checkout: no SECRET_KEY, no DEBUG, no database URL."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DATABASE_URL", None)
+    env.update({"RELAPP_VAR_DIR": str(tmp_path), **extra})
+    return env
+
+
+def _python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def test_manage_py_never_turns_debug_on_by_itself(tmp_path):
+    check = _python(["manage.py", "check"], _bare_env(tmp_path))
+    assert check.returncode != 0
+    assert (
+        "django.core.exceptions.ImproperlyConfigured: SECRET_KEY is required when DEBUG is off."
+        in check.stderr
+    )
+    assert "DEBUG=true" in check.stderr
+
+
+def test_manage_py_runs_with_debug_set_explicitly_as_make_lint_does(tmp_path):
+    env = _bare_env(tmp_path, DEBUG="true")
+    check = _python(["manage.py", "check"], env)
     assert check.returncode == 0, check.stderr
-    assert "No changes detected" in check.stdout
-    web = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", "import relapp.wsgi"],
-        cwd=ROOT,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    assert "System check identified no issues" in check.stdout
+    migrations = _python(["manage.py", "makemigrations", "--check", "--dry-run"], env)
+    assert migrations.returncode == 0, migrations.stdout + migrations.stderr
+    assert "No changes detected" in migrations.stdout
+
+
+def test_the_web_process_refuses_to_start_without_secret_key(tmp_path):
+    web = _python(["-c", "import relapp.wsgi"], _bare_env(tmp_path))
     assert web.returncode != 0
     assert "SECRET_KEY is required when DEBUG is off" in web.stderr
+
+
+def test_the_embedded_broker_keeps_its_state_under_the_var_dir(tmp_path):
+    var, cwd = tmp_path / "var", tmp_path / "cwd"
+    for folder in ("broker", "control", "processed"):  # as scripts/run.sh creates them
+        (var / "celery" / folder).mkdir(parents=True)
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
+    env.update(
+        {
+            "DEBUG": "true",
+            "RELAPP_VAR_DIR": str(var),
+            "DJANGO_SETTINGS_MODULE": "relapp.settings",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    # Sending a task binds the task queue; a remote-control ping binds the
+    # pidbox reply queue: each writes an exchange table.
+    code = (
+        "import django; django.setup();"
+        "from relapp.celery import app, ping_task;"
+        "ping_task.delay('x'); app.control.ping(timeout=0.2)"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(cwd.iterdir()) == []
+    tables = sorted(p.name for p in (var / "celery" / "control").iterdir())
+    assert "celery.exchange" in tables and "reply.celery.pidbox.exchange" in tables
+    assert len(list((var / "celery" / "broker").iterdir())) == 1

@@ -7,11 +7,11 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from approvals import services
 from approvals.lifecycle import Status
 from approvals.models import SignOff
 from audit.models import Action, ChangeLogEntry
-from tests.factories import ACCOUNTABLES, PASSWORD_FACTORY, activity, build_team, release_in_review
+from tests.factories import ACCOUNTABLES, PASSWORD, activity, build_team, release_in_review
+from tests.helpers import approve_all, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,28 +41,10 @@ def test_the_last_two_approvals_at_the_same_instant_approve_exactly_once():
     team = build_team()
     release = release_in_review(team)
     last_two = ["Test thresholds", "Go/no-go decision"]
-    for name, username in ACCOUNTABLES.items():
-        if name not in last_two:
-            services.signoff_record(
-                release=release,
-                activity_id=activity(release, name).pk,
-                signer=team[username],
-                decision="approve",
-                comment="",
-                password=PASSWORD_FACTORY,
-                revision_number=1,
-            )
+    approve_all(release, team, skip=last_two)
 
     def approve(name):
-        return lambda: services.signoff_record(
-            release=release,
-            activity_id=activity(release, name).pk,
-            signer=team[ACCOUNTABLES[name]],
-            decision="approve",
-            comment="",
-            password=PASSWORD_FACTORY,
-            revision_number=1,
-        )
+        return lambda: sign(release, team[ACCOUNTABLES[name]], name, revision=1)
 
     results = run_together([approve(name) for name in last_two])
     assert all(isinstance(r, tuple) and r[1] for r in results), results
@@ -83,7 +65,7 @@ def test_twenty_identical_approve_posts_at_once_record_one_signoff():
             "activity_id": activity(release, "Business scope").pk,
         },
     )
-    data = {"decision": "approve", "revision": 1, "comment": "", "password": PASSWORD_FACTORY}
+    data = {"decision": "approve", "revision": 1, "comment": "", "password": PASSWORD}
     clients = []
     for _ in range(20):
         client = Client()

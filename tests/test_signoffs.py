@@ -10,56 +10,15 @@ from django.utils import timezone
 from approvals import services
 from approvals.lifecycle import IllegalTransition, Status
 from approvals.models import ApprovalPolicy, Deployment, SignOff
-from audit.models import Action, ChangeLogEntry
+from approvals.services import release_raci_update
+from audit.models import Action
 from raci import permissions
 from raci.models import Activity
 from raci.selectors import raci_matrix
-from raci.services import raci_matrix_update
-from tests.factories import (
-    ACCOUNTABLES,
-    PASSWORD_FACTORY,
-    activity,
-    build_team,
-    complete_rad,
-    release_in_review,
-)
+from tests.factories import ACCOUNTABLES, PASSWORD, activity, complete_rad, release_in_review
+from tests.helpers import approve_all, entries, sign
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def team():
-    return build_team()
-
-
-@pytest.fixture
-def release(team):
-    return release_in_review(team)
-
-
-def sign(
-    release, user, name, *, decision="approve", comment="", password=PASSWORD_FACTORY, revision=None
-):
-    current = services.rad_current(release)
-    return services.signoff_record(
-        release=release,
-        activity_id=activity(release, name).pk,
-        signer=user,
-        decision=decision,
-        comment=comment,
-        password=password,
-        revision_number=revision or current.number,
-    )
-
-
-def approve_all(release, team, skip=()):
-    for name, username in ACCOUNTABLES.items():
-        if name not in skip:
-            sign(release, team[username], name)
-
-
-def entries(action):
-    return list(ChangeLogEntry.objects.filter(action=action).order_by("seq"))
 
 
 def test_the_accountable_approves_with_the_frozen_manifestation(team, release):
@@ -93,7 +52,7 @@ def test_the_author_and_submitter_of_the_revision_cannot_sign(team):
     cells = _cells(release)
     scope = activity(release, "Business scope")
     cells[scope.pk] = {team["dev"].pk: "A", team["po"].pk: "C"}
-    raci_matrix_update(release=release, actor=team["rm"], cells=cells)
+    release_raci_update(release=release, actor=team["rm"], cells=cells)
     with pytest.raises(services.SignOffRefused) as error:
         sign(release, team["dev"], "Business scope")
     assert str(error.value) == "You cannot approve Business scope: you submitted revision 1."
@@ -262,14 +221,14 @@ def test_a_verbal_approval_counts_and_a_dispute_halts(
     assert f"/signoffs/{signoff.pk}/verbal/" in mailoutbox[-1].body
     with pytest.raises(services.SignOffRefused) as error:
         services.signoff_verbal_respond(
-            signoff=signoff, actor=team["qa"], confirm=False, password=PASSWORD_FACTORY
+            signoff=signoff, actor=team["qa"], confirm=False, password=PASSWORD
         )
     assert error.value.forbidden
     services.signoff_verbal_respond(
         signoff=signoff,
         actor=team["po"],
         confirm=False,
-        password=PASSWORD_FACTORY,
+        password=PASSWORD,
         note="I never said that",
     )
     release.refresh_from_db()
@@ -293,7 +252,7 @@ def test_a_confirmed_verbal_approval_stays(team, release):
             signoff=signoff, actor=team["po"], confirm=True, password="nope"
         )
     services.signoff_verbal_respond(
-        signoff=signoff, actor=team["po"], confirm=True, password=PASSWORD_FACTORY
+        signoff=signoff, actor=team["po"], confirm=True, password=PASSWORD
     )
     signoff.refresh_from_db()
     assert signoff.verbal_state == "confirmed" and not signoff.is_void
@@ -358,12 +317,12 @@ def test_every_activity_needs_exactly_one_accountable(team, release):
     scope = activity(release, "Business scope").pk
     cells[scope][team["qa"].pk] = "A"
     with pytest.raises(ValidationError) as error:
-        raci_matrix_update(release=release, actor=team["rm"], cells=cells)
+        release_raci_update(release=release, actor=team["rm"], cells=cells)
     assert "Business scope: needs exactly one Accountable (A), has 2." in error.value.messages
     del cells[scope][team["qa"].pk]
     del cells[scope][team["po"].pk]
     with pytest.raises(ValidationError) as error:
-        raci_matrix_update(release=release, actor=team["rm"], cells=cells)
+        release_raci_update(release=release, actor=team["rm"], cells=cells)
     assert "Business scope: needs exactly one Accountable (A), has 0." in error.value.messages
 
 
@@ -372,7 +331,7 @@ def test_changing_the_matrix_grants_and_revokes_in_the_same_transaction(team, re
     for row in cells.values():
         row.pop(team["ii"].pk, None)  # ii leaves the release
     cells[activity(release, "Business scope").pk][team["outsider"].pk] = "C"
-    assert raci_matrix_update(release=release, actor=team["rm"], cells=cells)
+    assert release_raci_update(release=release, actor=team["rm"], cells=cells)
     perms = permissions.release_object_perms(release)
     assert team["ii"].pk not in perms
     assert perms[team["outsider"].pk] == {"view_release", "comment_release"}
@@ -390,13 +349,13 @@ def test_a_new_accountable_voids_the_old_one_s_signature(team, release):
     scope = activity(release, "Business scope").pk
     cells[scope][team["po"].pk] = "C"
     cells[scope][team["cc"].pk] = "A"
-    raci_matrix_update(release=release, actor=team["rm"], cells=cells)
+    release_raci_update(release=release, actor=team["rm"], cells=cells)
     signoff.refresh_from_db()
     assert signoff.void_reason == "The activity's Accountable changed"
 
 
 def test_a_new_activity_can_be_added_with_its_accountable(team, release):
-    raci_matrix_update(
+    release_raci_update(
         release=release,
         actor=team["rm"],
         cells=_cells(release),
@@ -443,7 +402,7 @@ def test_the_release_page_explains_every_action(client, team, release):
     client.force_login(team["dev"])
     access = {
         label: (allowed, why)
-        for label, allowed, why in client.get(release.get_absolute_url()).context["access"]
+        for label, allowed, why in client.get(release.get_absolute_url()).context["access_rows"]
     }
     assert access["edit the RAD"] == (
         True,
@@ -453,7 +412,7 @@ def test_the_release_page_explains_every_action(client, team, release):
     client.force_login(team["cc"])
     access = {
         label: (allowed, why)
-        for label, allowed, why in client.get(release.get_absolute_url()).context["access"]
+        for label, allowed, why in client.get(release.get_absolute_url()).context["access_rows"]
     }
     assert access["comment"] == (True, "You can comment: you are Consulted for Business scope.")
     assert access["halt it"] == (
@@ -464,7 +423,7 @@ def test_the_release_page_explains_every_action(client, team, release):
     client.force_login(team["rm"])
     access = {
         label: (allowed, why)
-        for label, allowed, why in client.get(release.get_absolute_url()).context["access"]
+        for label, allowed, why in client.get(release.get_absolute_url()).context["access_rows"]
     }
     assert access["record deployments"] == (
         True,
@@ -474,6 +433,6 @@ def test_the_release_page_explains_every_action(client, team, release):
 
 def test_an_auditor_is_told_access_is_read_only(client, team, release):
     client.force_login(team["auditor"])
-    access = client.get(release.get_absolute_url()).context["access"]
+    access = client.get(release.get_absolute_url()).context["access_rows"]
     assert all(not allowed for _, allowed, _ in access)
     assert access[0][2] == "You cannot edit the RAD: auditors have read-only access."

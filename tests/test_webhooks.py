@@ -26,8 +26,8 @@ from api.webhooks import (
 )
 from approvals import services
 from audit.models import Action, ChangeLogEntry
-from tests.factories import PASSWORD_FACTORY, ProductFactory, activity, build_team
-from tests.test_api import approve_all, release_open_now
+from tests.factories import ProductFactory, build_team
+from tests.helpers import approve_all, release_open_now, sign
 
 
 class Receiver:
@@ -93,11 +93,6 @@ def receiver():
         one.stop()
 
 
-@pytest.fixture
-def team(db):
-    return build_team()
-
-
 def endpoint_for(team, url, events=("release.approved",), product=None):
     return api_services.webhook_endpoint_create(
         product=product or team["product"], url=url, events=list(events), actor=team["rm"]
@@ -158,27 +153,11 @@ def test_halts_rejections_and_every_deployment_become_events(team):
     )
     release = release_open_now(team, version="3.0.0")
     services.release_halt(release=release, actor=team["rm"], reason="Outage")
-    services.signoff_record(
-        release=release,
-        activity_id=activity(release, "Go/no-go decision").pk,
-        signer=team["rm"],
-        decision="approve",
-        comment="",
-        password=PASSWORD_FACTORY,
-        revision_number=1,
-    )  # resumes: approved again
+    sign(release, team["rm"], "Go/no-go decision")  # resumes: approved again
     for status in ("started", "failed", "started", "succeeded", "rolled_back"):
         services.deployment_record(release=release, actor=team["rm"], status=status)
     rejected = release_open_now(team, version="3.1.0", approve=False)
-    services.signoff_record(
-        release=rejected,
-        activity_id=activity(rejected, "Test thresholds").pk,
-        signer=team["qa"],
-        decision="reject",
-        comment="E2E flaky",
-        password=PASSWORD_FACTORY,
-        revision_number=1,
-    )
+    sign(rejected, team["qa"], "Test thresholds", decision="reject", comment="E2E flaky")
     events = list(WebhookDelivery.objects.order_by("changelog_seq").values_list("event", flat=True))
     assert events == [
         "release.approved",

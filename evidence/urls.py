@@ -1,8 +1,8 @@
 from django.urls import path
 
-from audit import views
+from evidence import views
 
-app_name = "audit"
+app_name = "evidence"
 
 urlpatterns = [
     path("", views.changelog_list, name="changelog_list"),

@@ -7,8 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from approvals import services
-from approvals.models import Product, Release
-from meetings.models import FreezeWindow
+from approvals.models import FreezeWindow, Product, Release
 from meetings.services import freeze_create, meeting_schedule
 from raci.models import TemplateAssignment
 from raci.services import raci_template_ensure

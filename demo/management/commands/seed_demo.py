@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from approvals.demo import seed_payments
+from demo.data import seed_payments
 
 # username -> (first name, last name, groups)
 DEMO_USERS: dict[str, tuple[str, str, tuple[str, ...]]] = {

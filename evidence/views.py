@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -13,17 +12,17 @@ from django.views.decorators.http import require_GET
 
 from approvals.models import Release
 from approvals.selectors import release_get_for_user
-from audit.changelog import changelog_record
-from audit.evidence import evidence_pack_build, evidence_pack_filename
 from audit.export import export_csv, export_json
-from audit.forms import ChangelogFilterForm
-from audit.models import Action, ChangeLogEntry
+from audit.models import ChangeLogEntry
 from audit.selectors import (
     changelog_entry_diff,
     changelog_entry_integrity,
     changelog_page,
     changelog_queryset,
 )
+from evidence.forms import ChangelogFilterForm
+from evidence.pack import evidence_pack_build, evidence_pack_filename
+from relapp.http import require_perm
 
 VIEW_PERMISSION = "audit.view_changelogentry"
 CURSOR_PARAMS = ("before", "after")
@@ -31,16 +30,7 @@ CURSOR_PARAMS = ("before", "after")
 
 def _require_changelog_access(request: HttpRequest, *, release: Release | None = None) -> None:
     """403 unless the user may read the change log; the refusal is logged."""
-    if request.user.has_perm(VIEW_PERMISSION):
-        return
-    changelog_record(
-        action=Action.ACCESS_REFUSED,
-        actor=request.user,
-        release=release,
-        after={"method": request.method, "path": request.path},
-        reason="Not permitted: read the change log",
-    )
-    raise PermissionDenied("You may not read the change log.")
+    require_perm(request, VIEW_PERMISSION, what="read the change log", release=release)
 
 
 def _cursor(request: HttpRequest, name: str) -> int | None:
@@ -70,7 +60,7 @@ def changelog_list(request: HttpRequest) -> HttpResponse:
         )
     return render(
         request,
-        "audit/changelog_list.html",
+        "evidence/changelog_list.html",
         {"form": form, "page": page, "query": _filter_query(request)},
     )
 
@@ -84,7 +74,7 @@ def changelog_entry(request: HttpRequest, seq: int) -> HttpResponse:
     )
     return render(
         request,
-        "audit/changelog_entry.html",
+        "evidence/changelog_entry.html",
         {
             "entry": entry,
             "diff": changelog_entry_diff(before=entry.before, after=entry.after),

@@ -399,7 +399,7 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         pack = _PackWriter(archive, folder=_folder(release), stamp=generated_at)
         readme = render_to_string(
-            "audit/evidence/README.txt",
+            "evidence/pack/README.txt",
             {
                 "release": release,
                 "files": _readme_files(),
@@ -429,7 +429,7 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
         )
         for revision in revisions:
             html = render_to_string(
-                "audit/evidence/rad_revision.html",
+                "evidence/pack/rad_revision.html",
                 {
                     "release": release,
                     "revision": revision,

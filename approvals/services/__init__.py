@@ -1,0 +1,67 @@
+"""Every write to products, releases, RADs, sign-offs and deployments.
+
+One module per aggregate; each function is one transaction with the release
+row locked, checked against the lifecycle table, writing its change-log
+entries. Callers import from here.
+"""
+
+from approvals.services.base import (
+    DomainError,
+    db_now,
+    release_lock,
+    release_transition,
+    signoffs_void,
+)
+from approvals.services.deployments import deployment_record, gate_check_report, review_record
+from approvals.services.rad import rad_current, rad_revise
+from approvals.services.releases import (
+    policy_save,
+    product_create,
+    release_cancel,
+    release_comment,
+    release_create,
+    release_freeze_override,
+    release_halt,
+    release_raci_update,
+    release_revise,
+    release_snapshot,
+    release_submit,
+)
+from approvals.services.signoffs import (
+    SignOffRefused,
+    release_signoff_state,
+    signoff_manifest,
+    signoff_record,
+    signoff_record_verbal,
+    signoff_verbal_respond,
+)
+
+__all__ = [
+    "DomainError",
+    "SignOffRefused",
+    "db_now",
+    "deployment_record",
+    "gate_check_report",
+    "policy_save",
+    "product_create",
+    "rad_current",
+    "rad_revise",
+    "release_cancel",
+    "release_comment",
+    "release_create",
+    "release_freeze_override",
+    "release_halt",
+    "release_lock",
+    "release_raci_update",
+    "release_revise",
+    "release_signoff_state",
+    "release_snapshot",
+    "release_submit",
+    "release_transition",
+    "review_record",
+    "signoff_manifest",
+    "signoff_record",
+    "signoff_record_verbal",
+    "signoff_verbal_respond",
+    "signoffs_void",
+]

@@ -1,0 +1,58 @@
+"""Writes to the RAD: immutable revisions, each voiding sign-offs on older ones."""
+
+from typing import Any
+
+from django.db import transaction
+
+from approvals.lifecycle import (
+    RAD_EDITABLE,
+)
+from approvals.models import (
+    RadRevision,
+    Release,
+)
+from approvals.rad import rad_normalise, rad_sha256
+from approvals.services.base import DomainError, release_lock, signoffs_void
+from audit.changelog import changelog_record
+from audit.models import Action
+
+
+def rad_current(release: Release) -> RadRevision | None:
+    return release.revisions.order_by("-number").first()
+
+
+def rad_revise(*, release: Release, content: dict[str, Any], actor) -> RadRevision | None:
+    """Write a new RAD revision, or return None when nothing really changed."""
+    normalised = rad_normalise(content)
+    digest = rad_sha256(normalised)
+    with transaction.atomic():
+        release = release_lock(release)
+        if release.status not in RAD_EDITABLE:
+            raise DomainError(
+                f"The RAD cannot be edited while the release is {release.get_status_display().lower()}."
+            )
+        current = rad_current(release)
+        if current is not None and current.sha256 == digest:
+            return None
+        revision = RadRevision.objects.create(
+            release=release,
+            number=(current.number + 1) if current else 1,
+            author=actor,
+            content=normalised,
+            sha256=digest,
+        )
+        changelog_record(
+            action=Action.RAD_REVISED,
+            actor=actor,
+            release=release,
+            obj=revision,
+            before={"revision": current.number, "sha256": current.sha256} if current else None,
+            after={"revision": revision.number, "sha256": revision.sha256},
+        )
+        signoffs_void(
+            release=release,
+            actor=actor,
+            reason="RAD changed after signing",
+            revision__number__lt=revision.number,
+        )
+    return revision

@@ -1,0 +1,457 @@
+"""Sign-offs: e-signatures, verbal approvals and their confirmation (SPEC §3–4)."""
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from approvals import selectors
+from approvals.lifecycle import (
+    Status,
+    Transition,
+)
+from approvals.models import (
+    Decision,
+    GateCheck,
+    Release,
+    SignOff,
+    SignOffMethod,
+    VerbalState,
+)
+from approvals.rules import decision_refusal, is_required, meaning_text, signoff_verdict
+from approvals.selectors import policy_for
+from approvals.services.base import (
+    DomainError,
+    db_now,
+    release_lock,
+    release_transition,
+    signoffs_void,
+)
+from approvals.services.rad import rad_current
+from audit.changelog import changelog_record
+from audit.models import Action
+from raci.models import Activity, Letter
+
+
+class SignOffRefused(DomainError):
+    """A sign-off that may not be given. `forbidden` ones answer 403."""
+
+    def __init__(self, message: str, *, forbidden: bool = False):
+        super().__init__(message)
+        self.forbidden = forbidden
+
+
+def release_signoff_state(release: Release):
+    """(current revision, activities, readiness reasons), read inside the caller's transaction."""
+    current = rad_current(release)
+    activities = list(Activity.objects.filter(release=release).prefetch_related("assignments"))
+    checks = list(GateCheck.objects.filter(release=release))
+    policy = policy_for(release.product)
+    ready = selectors.readiness_for(release=release, current=current, checks=checks, policy=policy)
+    return current, activities, ready
+
+
+def _activity(activities, activity_id: int):
+    activity = next((a for a in activities if a.pk == activity_id), None)
+    if activity is None:
+        raise DomainError("This release has no such activity.")
+    return activity
+
+
+def _accountable(activity):
+    return next(
+        (a.user for a in activity.assignments.all() if a.letter == Letter.ACCOUNTABLE), None
+    )
+
+
+def _responsible_ids(activity) -> set[int]:
+    return {a.user_id for a in activity.assignments.all() if a.letter == Letter.RESPONSIBLE}
+
+
+def _live_signoff(activity, current) -> SignOff | None:
+    return SignOff.objects.filter(
+        activity=activity, revision=current, voided_at__isnull=True
+    ).first()
+
+
+def _refuse(*, release, actor, activity, message: str, forbidden: bool) -> SignOffRefused:
+    changelog_record(
+        action=Action.SIGNOFF_REFUSED,
+        actor=actor,
+        release=release,
+        obj=activity,
+        reason=message,
+    )
+    return SignOffRefused(message, forbidden=forbidden)
+
+
+def _maybe_approve_release(*, release: Release, activities, current, actor) -> None:
+    """The last required approval moves the release on, in the same transaction."""
+    required = [a for a in activities if is_required(release, a)]
+    approved = set(
+        SignOff.objects.filter(
+            release=release, revision=current, voided_at__isnull=True, decision=Decision.APPROVE
+        ).values_list("activity_id", flat=True)
+    )
+    if required and all(a.pk in approved for a in required):
+        transition = Transition.RESUME if release.status == Status.HALTED else Transition.APPROVE
+        release_transition(
+            release=release,
+            transition=transition,
+            actor=actor,
+            after_extra={"revision": current.number, "sha256": current.sha256},
+        )
+
+
+def _validate_decision(decision: str, comment: str) -> None:
+    if decision not in Decision.values:
+        raise ValidationError({"decision": "Choose approve or reject."})
+    if decision == Decision.REJECT and not comment:
+        raise ValidationError({"comment": "Say why you reject: the reason goes back to the team."})
+
+
+def _signoff_refusal(
+    *, signer, release, activity, current, ready, decision, revision_number, password
+) -> tuple[str, bool]:
+    """(why the signature is refused, whether that is a 403); ("", False) when it may land.
+
+    The rules decide in order: who may sign (separation of duties), what the
+    release's state allows, and last the signer's password.
+    """
+    verdict = signoff_verdict(
+        user=signer,
+        release=release,
+        activity=activity,
+        accountable=_accountable(activity),
+        responsible_ids=_responsible_ids(activity),
+        current=current,
+        ready_reasons=ready,
+    )
+    if not verdict.allowed:
+        return verdict.why, verdict.forbidden
+    message = decision_refusal(
+        decision=decision,
+        status=release.status,
+        ready_reasons=ready,
+        revision_number=revision_number,
+        current_number=current.number,
+    )
+    if message:
+        return message, False
+    if not signer.check_password(password):
+        return "Wrong password: the sign-off was not recorded.", False
+    return "", False
+
+
+def _signoff_create(*, release, activity, current, signer, decision, comment, **method) -> SignOff:
+    """Write the signature with its manifestation (printed name, time, meaning, hash)."""
+    return SignOff.objects.create(
+        release=release,
+        activity=activity,
+        revision=current,
+        signer=signer,
+        decision=decision,
+        comment=comment,
+        printed_name=signer.get_full_name() or signer.get_username(),
+        signed_at=db_now(),
+        meaning=meaning_text(
+            decision=decision,
+            activity=activity,
+            release=release,
+            revision_number=current.number,
+        ),
+        revision_number=current.number,
+        revision_sha256=current.sha256,
+        **method,
+    )
+
+
+def _signoff_apply(*, release, activities, activity, current, signoff, signer) -> None:
+    """A rejection sends the release back to draft; an approval may complete it."""
+    if signoff.decision == Decision.REJECT:
+        release_transition(
+            release=release,
+            transition=Transition.REJECT,
+            actor=signer,
+            reason=f"{activity.name} rejected by {signoff.printed_name}: {signoff.comment}",
+        )
+        signoffs_void(
+            release=release,
+            actor=signer,
+            reason="The release went back to draft after a rejection",
+        )
+    else:
+        _maybe_approve_release(
+            release=release, activities=activities, current=current, actor=signer
+        )
+
+
+def signoff_record(
+    *,
+    release: Release,
+    activity_id: int,
+    signer,
+    decision: str,
+    comment: str,
+    password: str,
+    revision_number: int,
+) -> tuple[SignOff, bool]:
+    """Record an e-signature. Returns (sign-off, created); a replay returns the first one.
+
+    Refusals (not the Accountable, separation of duties, wrong password, stale
+    revision, not ready) are logged and raise SignOffRefused; nothing else is
+    written.
+    """
+    comment = comment.strip()
+    _validate_decision(decision, comment)
+    with transaction.atomic():
+        release = release_lock(release)
+        current, activities, ready = release_signoff_state(release)
+        activity = _activity(activities, activity_id)
+        accountable = _accountable(activity)
+        if current is not None and accountable is not None and accountable.pk == signer.pk:
+            live = _live_signoff(activity, current)
+            if live is not None and live.signer_id == signer.pk and live.decision == decision:
+                return live, False  # a double click or a replayed POST
+            if live is not None:
+                raise DomainError(
+                    f"{activity.name} already has a decision on revision {current.number} "
+                    f"by {live.printed_name}."
+                )
+        message, forbidden = _signoff_refusal(
+            signer=signer,
+            release=release,
+            activity=activity,
+            current=current,
+            ready=ready,
+            decision=decision,
+            revision_number=revision_number,
+            password=password,
+        )
+        if message:
+            # Logged in this transaction, which commits; the refusal is raised after it.
+            refusal = _refuse(
+                release=release,
+                actor=signer,
+                activity=activity,
+                message=message,
+                forbidden=forbidden,
+            )
+        else:
+            signoff = _signoff_create(
+                release=release,
+                activity=activity,
+                current=current,
+                signer=signer,
+                decision=decision,
+                comment=comment,
+                method=SignOffMethod.E_SIGNATURE,
+            )
+            changelog_record(
+                action=Action.SIGNOFF_RECORDED,
+                actor=signer,
+                release=release,
+                obj=signoff,
+                after=signoff_manifest(signoff),
+                reason=comment,
+            )
+            _signoff_apply(
+                release=release,
+                activities=activities,
+                activity=activity,
+                current=current,
+                signoff=signoff,
+                signer=signer,
+            )
+            return signoff, True
+    raise refusal
+
+
+def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
+    """The manifestation of a signature, as shown on screen and in every export."""
+    return {
+        "activity": signoff.activity.name,
+        "decision": signoff.decision,
+        "printed_name": signoff.printed_name,
+        "signed_at": signoff.signed_at.isoformat(),
+        "meaning": signoff.meaning,
+        "revision": signoff.revision_number,
+        "sha256": signoff.revision_sha256,
+        "method": signoff.method,
+        "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
+    }
+
+
+def _verbal_refusal(*, release, activity, accountable, current, ready) -> str:
+    """Why a verbal approval may not be recorded for `accountable`; "" when it may."""
+    if current and _live_signoff(activity, current) is not None:
+        raise DomainError(f"{activity.name} already has a decision on this revision.")
+    verdict = signoff_verdict(
+        user=accountable,
+        release=release,
+        activity=activity,
+        accountable=accountable,
+        responsible_ids=_responsible_ids(activity),
+        current=current,
+        ready_reasons=ready,
+    )
+    if not verdict.allowed:
+        return verdict.why.replace("You cannot", f"{accountable.get_username()} cannot")
+    if ready:
+        return "Not ready for sign-off: " + " ".join(ready)
+    return ""
+
+
+def signoff_record_verbal(
+    *,
+    release: Release,
+    activity_id: int,
+    recorded_by,
+    channel: str,
+    given_at: datetime,
+    note: str,
+) -> SignOff:
+    """A release manager records an A's spoken approval; the A confirms or disputes it."""
+    channel, note = channel.strip(), note.strip()
+    if not channel:
+        raise ValidationError({"channel": "Say how the approval was given (call, meeting…)."})
+    if given_at > timezone.now():
+        raise ValidationError({"given_at": "A verbal approval cannot come from the future."})
+    with transaction.atomic():
+        release = release_lock(release)
+        current, activities, ready = release_signoff_state(release)
+        activity = _activity(activities, activity_id)
+        accountable = _accountable(activity)
+        if accountable is None:
+            raise DomainError(f"{activity.name} has no Accountable.")
+        message = _verbal_refusal(
+            release=release,
+            activity=activity,
+            accountable=accountable,
+            current=current,
+            ready=ready,
+        )
+        if message:
+            raise _refuse(
+                release=release,
+                actor=recorded_by,
+                activity=activity,
+                message=message,
+                forbidden=False,
+            )
+        signoff = _signoff_create(
+            release=release,
+            activity=activity,
+            current=current,
+            signer=accountable,
+            decision=Decision.APPROVE,
+            comment=note,
+            method=SignOffMethod.VERBAL,
+            recorded_by=recorded_by,
+            verbal_channel=channel,
+            verbal_given_at=given_at,
+            verbal_note=note,
+            verbal_state=VerbalState.PENDING,
+        )
+        changelog_record(
+            action=Action.VERBAL_RECORDED,
+            actor=recorded_by,
+            release=release,
+            obj=signoff,
+            after={
+                **signoff_manifest(signoff),
+                "channel": channel,
+                "given_at": given_at.isoformat(),
+            },
+            reason=note,
+        )
+        _maybe_approve_release(
+            release=release, activities=activities, current=current, actor=recorded_by
+        )
+        transaction.on_commit(lambda: _ask_to_confirm(signoff.pk))
+    return signoff
+
+
+def _ask_to_confirm(signoff_id: int) -> None:
+    signoff = SignOff.objects.select_related("release__product", "signer", "recorded_by").get(
+        pk=signoff_id
+    )
+    path = reverse("approvals:verbal_respond", kwargs={"signoff_id": signoff.pk})
+    if not signoff.signer.email:
+        return
+    send_mail(
+        subject=f"Confirm your verbal approval of {signoff.release}",
+        message=(
+            f"{signoff.recorded_by.get_full_name() or signoff.recorded_by.get_username()} "
+            f"recorded that you approved “{signoff.activity.name}” for {signoff.release} "
+            f"({signoff.verbal_channel}).\n\n{signoff.meaning}.\n\n"
+            f"Confirm or dispute it here: {settings.SITE_URL}{path}\n"
+        ),
+        from_email=None,
+        recipient_list=[signoff.signer.email],
+        # The approval is already committed; a mail outage must not turn into an error page.
+        fail_silently=True,
+    )
+
+
+def signoff_verbal_respond(
+    *, signoff: SignOff, actor, confirm: bool, password: str, note: str = ""
+) -> SignOff:
+    with transaction.atomic():
+        release = release_lock(signoff.release)
+        signoff = SignOff.objects.select_for_update().get(pk=signoff.pk)
+        if signoff.signer_id != actor.pk:
+            raise SignOffRefused("Only the Accountable it names may answer.", forbidden=True)
+        if signoff.method != SignOffMethod.VERBAL or signoff.verbal_state != VerbalState.PENDING:
+            raise DomainError("This verbal approval has already been answered.")
+        if signoff.is_void:
+            raise DomainError("This verbal approval was voided and needs no answer.")
+        if not actor.check_password(password):
+            raise _refuse(
+                release=release,
+                actor=actor,
+                activity=signoff.activity,
+                message="Wrong password: nothing was recorded.",
+                forbidden=False,
+            )
+        if confirm:
+            signoff.verbal_state = VerbalState.CONFIRMED
+            signoff.save(update_fields=["verbal_state"])
+            changelog_record(
+                action=Action.VERBAL_CONFIRMED,
+                actor=actor,
+                release=release,
+                obj=signoff,
+                after={"verbal_state": "confirmed"},
+                reason=note,
+            )
+            return signoff
+        signoff.verbal_state = VerbalState.DISPUTED
+        signoff.voided_at = db_now()
+        signoff.void_reason = f"Disputed by {signoff.printed_name}: {note or 'no reason given'}"
+        signoff.save(update_fields=["verbal_state", "voided_at", "void_reason"])
+        changelog_record(
+            action=Action.VERBAL_DISPUTED,
+            actor=actor,
+            release=release,
+            obj=signoff,
+            after={"verbal_state": "disputed"},
+            reason=note,
+        )
+        if release.status == Status.APPROVED:
+            release_transition(
+                release=release,
+                transition=Transition.HALT,
+                actor=actor,
+                reason=f"Verbal approval of {signoff.activity.name} disputed by "
+                f"{signoff.printed_name}",
+            )
+            signoffs_void(
+                release=release, actor=actor, reason="Release halted", activity__is_go_no_go=True
+            )
+        return signoff

@@ -1,0 +1,173 @@
+"""Helpers shared by the test modules: signing, approving, tokens, meetings, the browser.
+
+Test modules import from here and from tests.factories, never from each other.
+"""
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from api.services import service_account_create
+from approvals import services
+from audit.models import ChangeLogEntry
+from meetings.services import meeting_schedule
+from tests.factories import ACCOUNTABLES, PASSWORD, activity, complete_rad
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+# --- the change log ---------------------------------------------------------------
+
+
+def entries(action=None) -> list[ChangeLogEntry]:
+    """The change-log entries in order, only those of `action` when given."""
+    found = ChangeLogEntry.objects.order_by("seq")
+    return list(found.filter(action=action) if action else found)
+
+
+def verify_changelog(*args: str) -> str:
+    """What `manage.py verify_changelog <args>` prints."""
+    out = io.StringIO()
+    call_command("verify_changelog", *args, stdout=out)
+    return out.getvalue()
+
+
+def attacker(sql: str, params: tuple | None = None) -> None:
+    """Run SQL as a superuser who switched the append-only triggers off."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+# --- sign-offs --------------------------------------------------------------------
+
+
+def sign(release, user, name, *, decision="approve", comment="", password=PASSWORD, revision=None):
+    """`user` signs activity `name` of `release`, on its current RAD revision by default."""
+    if revision is None:
+        revision = services.rad_current(release).number
+    return services.signoff_record(
+        release=release,
+        activity_id=activity(release, name).pk,
+        signer=user,
+        decision=decision,
+        comment=comment,
+        password=password,
+        revision_number=revision,
+    )
+
+
+def approve_all(release, team, *, skip=()) -> None:
+    """Every Accountable approves the current revision, except for the activities in `skip`."""
+    for name, username in ACCOUNTABLES.items():
+        if name not in skip:
+            sign(release, team[username], name)
+
+
+def release_open_now(team, *, version: str, approve: bool = True):
+    """A release whose deployment window is open right now, submitted (and approved)."""
+    start = timezone.now() - timedelta(hours=1)
+    release = services.release_create(
+        product=team["product"],
+        version=version,
+        title="Instant payouts",
+        release_type="normal",
+        window_start=start,
+        window_end=start + timedelta(hours=4),
+        actor=team["rm"],
+    )
+    services.rad_revise(release=release, content=complete_rad(), actor=team["dev"])
+    services.release_submit(release=release, actor=team["dev"])
+    if approve:
+        approve_all(release, team)
+    release.refresh_from_db()
+    return release
+
+
+# --- meetings ---------------------------------------------------------------------
+
+
+def schedule(release, team, *, hours=48, duration_minutes=15, **extra):
+    """The release manager schedules a gate meeting `hours` from now in Room 4."""
+    return meeting_schedule(
+        release=release,
+        actor=team["rm"],
+        start=timezone.now() + timedelta(hours=hours),
+        duration_minutes=duration_minutes,
+        location="Room 4",
+        **extra,
+    )
+
+
+# --- the pipeline API -------------------------------------------------------------
+
+
+def new_token(team, *, name="ci-payments", products=None, days=30, changelog=False) -> str:
+    """The token of a new service account, scoped to the team's product by default."""
+    _, issued = service_account_create(
+        name=name,
+        products=products if products is not None else [team["product"]],
+        actor=team["rm"],
+        days=days,
+        can_read_changelog=changelog,
+    )
+    return issued.token
+
+
+# --- forms ------------------------------------------------------------------------
+
+
+def rad_post(content, **overrides):
+    """The RAD editor's POST body for `content` (what the browser would send)."""
+    data = {
+        "scope": content["scope"],
+        "performance_findings": content["performance_findings"],
+        "security_findings": content["security_findings"],
+        "rollback_steps": content["rollback"]["steps"],
+        "rehearsed_on": content["rollback"]["rehearsed_on"] or "",
+        "evidence_url": content["rollback"]["evidence_url"],
+    }
+    tables = {
+        "suites": content["test_suites"],
+        "defects": content["defects"],
+        "risks": content["risks"],
+        "monitoring": [{"item": item} for item in content["monitoring"]],
+    }
+    for prefix, rows in tables.items():
+        data[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
+        data[f"{prefix}-INITIAL_FORMS"] = str(len(rows))
+        for index, row in enumerate(rows):
+            for key, value in row.items():
+                data[f"{prefix}-{index}-{key}"] = "" if value is None else str(value)
+    data.update(overrides)
+    return data
+
+
+# --- the browser ------------------------------------------------------------------
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the real login page, signed out of any earlier session first."""
+    page.context.clear_cookies()
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def axe_serious_violations(page) -> list[dict]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in results.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]

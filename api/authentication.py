@@ -15,8 +15,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from api.models import ApiToken
 from api.services import token_digest, token_split, token_touch
-from audit.changelog import changelog_record
-from audit.models import Action
+from relapp.http import refusal_record
 
 logger = logging.getLogger("relapp.api")
 
@@ -39,20 +38,6 @@ def token_lookup(token: str) -> ApiToken | None:
     if record is None or not hmac.compare_digest(record.digest, token_digest(token)):
         return None
     return record
-
-
-def refusal_record(
-    request, *, reason: str, actor=None, actor_name=None, release=None, product=None
-):
-    changelog_record(
-        action=Action.ACCESS_REFUSED,
-        actor=actor,
-        actor_name=actor_name,
-        release=release,
-        product=product,
-        after={"method": request.method, "path": request.path},
-        reason=reason,
-    )
 
 
 class BearerTokenAuthentication(BaseAuthentication):

@@ -4,7 +4,7 @@ Each does its own `select_related`/`prefetch_related`, so a response or a page
 costs a constant number of queries.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -20,6 +20,7 @@ from api.models import (
     WebhookEndpoint,
 )
 from approvals.models import GateCheck, Product, RadRevision, Release, SignOff
+from approvals.selectors import artifacts_for_release
 from approvals.services import release_signoff_state
 from audit.chain import EXPORT_FIELDS, entry_document
 from audit.export import changelog_head_seq
@@ -42,6 +43,7 @@ class ReleaseDetail:
     readiness_reasons: list[str]
     signoffs: list[SignOff]
     gate_checks: list[GateCheck]
+    artifacts: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def release_detail_get(*, release: Release) -> ReleaseDetail:
         readiness_reasons=reasons,
         signoffs=list(signoffs),
         gate_checks=list(checks),
+        artifacts=artifacts_for_release(release=release),
     )
 
 

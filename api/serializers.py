@@ -9,8 +9,9 @@ readers of this code are comments.
 
 from rest_framework import serializers
 
+from approvals.artifacts import artifact_set, artifact_set_sha256
 from approvals.lifecycle import Status
-from approvals.models import CheckStatus, DeploymentStatus, ReleaseType
+from approvals.models import ArtifactKind, CheckStatus, DeploymentStatus, ReleaseType
 from raci.models import Letter
 
 
@@ -96,6 +97,13 @@ class SignOffSerializer(serializers.Serializer):
     signed_at = serializers.DateTimeField()
     revision = serializers.IntegerField(source="revision_number")
     revision_sha256 = serializers.CharField()
+    artifacts_sha256 = serializers.CharField(
+        allow_blank=True, help_text="SHA-256 of the artifact set signed; empty when none."
+    )
+    verbal_state = serializers.CharField(
+        allow_blank=True, help_text="Verbal records: pending, confirmed or disputed."
+    )
+    verbal_confirmed_at = serializers.DateTimeField(allow_null=True)
     void = serializers.BooleanField(source="is_void")
     voided_at = serializers.DateTimeField(allow_null=True)
     void_reason = serializers.CharField(allow_blank=True)
@@ -127,6 +135,15 @@ class ReleaseDetailSerializer(serializers.Serializer):
     )
     signoffs = SignOffSerializer(many=True)
     gate_checks = GateCheckSerializer(many=True)
+    artifacts = serializers.SerializerMethodField()
+    artifacts_sha256 = serializers.SerializerMethodField()
+    approved_at = serializers.DateTimeField(source="release.approved_at", allow_null=True)
+
+    def get_artifacts(self, detail) -> list[dict[str, str]]:
+        return artifact_set(detail.artifacts)
+
+    def get_artifacts_sha256(self, detail) -> str:
+        return artifact_set_sha256(detail.artifacts) if detail.artifacts else ""
 
     def get_halted(self, detail) -> bool:
         return detail.release.status == Status.HALTED
@@ -167,25 +184,73 @@ class RaciSerializer(serializers.Serializer):
     activities = RaciActivitySerializer(many=True)
 
 
-# Reads the deploy rule's reasons (deploy_reasons_now): none means allowed, and
-# then `reasons` is left out.
-class DeployCheckSerializer(serializers.Serializer):
-    allowed = serializers.SerializerMethodField()
-    reasons = serializers.ListField(
-        child=serializers.CharField(),
-        source="*",
+class DeployCheckQuerySerializer(serializers.Serializer):
+    artifact = Text(
         required=False,
-        help_text="Only when not allowed.",
+        max_length=80,
+        help_text="The digest about to deploy (`sha256:…` or a 40-hex commit); it must be one "
+        "of the approved artifacts.",
     )
 
-    def get_allowed(self, reasons: list[str]) -> bool:
-        return not reasons
 
-    def to_representation(self, reasons: list[str]) -> dict:
-        data = super().to_representation(reasons)
-        if not reasons:
-            del data["reasons"]
+class RefusalSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="Stable code: not_approved, halted, approval_expired, window_not_open, "
+        "window_closed, frozen, check_missing, check_failing, defect_open, rehearsal_missing, "
+        "rehearsal_stale, quality_below_policy, rad_missing, artifact_not_approved."
+    )
+    message = serializers.CharField(help_text="The same reason, for people.")
+
+
+# Reads the deploy rule's refusals (approvals.selectors.deploy_check_now): none
+# means allowed, and then `reasons` and `refusals` are left out.
+class DeployCheckSerializer(serializers.Serializer):
+    allowed = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField(help_text="Only when not allowed: the sentences.")
+    refusals = RefusalSerializer(
+        many=True, source="*", required=False, help_text="Only when not allowed."
+    )
+
+    def get_allowed(self, refusals) -> bool:
+        return not refusals
+
+    def get_reasons(self, refusals) -> list[str]:
+        return [refusal.message for refusal in refusals]
+
+    def to_representation(self, refusals) -> dict:
+        data = super().to_representation(refusals)
+        if not refusals:
+            del data["reasons"], data["refusals"]
         return data
+
+
+class ArtifactSerializer(serializers.Serializer):
+    name = Text(max_length=300, help_text="e.g. `registry.example.com/payments-api`.")
+    kind = serializers.ChoiceField(choices=ArtifactKind.choices)
+    digest = Text(max_length=80, help_text="`sha256:<64 hex>`, or a 40-hex git commit.")
+
+
+class ArtifactReportSerializer(serializers.Serializer):
+    artifacts = ArtifactSerializer(many=True, allow_empty=False, max_length=50)
+    replace = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: the list becomes the whole set (others are removed).",
+    )
+
+
+# Reads the release's artifacts (approvals.selectors.artifacts_for_release).
+class ArtifactSetSerializer(serializers.Serializer):
+    artifacts = serializers.SerializerMethodField()
+    artifacts_sha256 = serializers.SerializerMethodField(
+        help_text="SHA-256 of the canonical set, as sign-offs name it; empty when none."
+    )
+
+    def get_artifacts(self, artifacts) -> list[dict[str, str]]:
+        return artifact_set(artifacts)
+
+    def get_artifacts_sha256(self, artifacts) -> str:
+        return artifact_set_sha256(artifacts) if artifacts else ""
 
 
 # --- writes -------------------------------------------------------------------
@@ -230,6 +295,10 @@ class DeploymentSerializer(serializers.Serializer):
     details = serializers.CharField(allow_blank=True)
     recorded_by = serializers.CharField(source="recorded_by.get_username")
     recorded_at = serializers.DateTimeField()
+    unauthorized = serializers.BooleanField(
+        help_text="The deploy check refused at the moment it was recorded."
+    )
+    unauthorized_reasons = RefusalSerializer(many=True)
     release_status = serializers.ChoiceField(
         source="release.status",
         choices=Status.choices,

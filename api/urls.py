@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(release + r"raci$", views.release_raci, name="release_raci"),
     re_path(release + r"deploy-check$", views.deploy_check, name="deploy_check"),
     re_path(release + r"deployments/$", views.deployment_create, name="deployment_create"),
+    re_path(release + r"artifacts/$", views.artifacts, name="artifacts"),
     path("api/v1/changelog/", views.changelog, name="changelog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", pages.api_docs, name="docs"),

@@ -17,12 +17,12 @@ from rest_framework.response import Response
 
 from api import selectors
 from api import serializers as s
-from api.authentication import OutOfScope, refusal_record, request_token, scope_check
-from api.models import ApiToken
+from api.authentication import OutOfScope, request_token, scope_check
 from approvals import selectors as approval_selectors
 from approvals import services as approval_services
 from approvals.models import Product, Release
 from raci import permissions
+from relapp.http import refusal_record
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
 VERSION_PATTERN = r"[0-9A-Za-z.+-]+"
@@ -109,8 +109,9 @@ def _release_for(request: Request, *, product: str, version: str, codename: str 
     return access.release
 
 
-def _changelog_access_check(request: Request, token: ApiToken | None) -> None:
+def _changelog_access_check(request: Request) -> None:
     """403 (logged) unless the token may read the change log, or the person is an auditor."""
+    token = request_token(request)
     if token is not None and not token.service_account.can_read_changelog:
         refusal_record(
             request,
@@ -213,33 +214,86 @@ def release_raci(request: Request, product: str, version: str) -> Response:
     operation_id="deploy_check",
     summary="May this release deploy now?",
     description=(
-        '200 `{"allowed": true}` only if the release is approved, not halted, inside its '
-        "deployment window and outside every freeze; otherwise 409 "
-        '`{"allowed": false, "reasons": [...]}`.'
+        '200 `{"allowed": true}` only if, at this moment, the release is approved and its '
+        "approval has not expired, it is not halted, it is inside its deployment window and "
+        "outside every freeze, every required gate check passes, no blocker or critical "
+        "defect is open, the rollback rehearsal is recent enough, the RAD meets the policy's "
+        "quality thresholds, and `artifact` (when given) is one of the approved artifacts. "
+        'Otherwise 409 `{"allowed": false, "reasons": [...], "refusals": [{"code", "message"}]}`.'
     ),
-    parameters=RELEASE_PARAMETERS,
+    parameters=[*RELEASE_PARAMETERS, s.DeployCheckQuerySerializer],
     responses={
         200: OpenApiResponse(s.DeployCheckSerializer, description="Allowed."),
         409: OpenApiResponse(s.DeployCheckSerializer, description="Not allowed, with reasons."),
-        **_errors(401, 403, 404),
+        **_errors(400, 401, 403, 404),
     },
     tags=["deployments"],
 )
 @api_view(["GET"])
 def deploy_check(request: Request, product: str, version: str) -> Response:
     release = _release_for(request, product=product, version=version)
-    reasons = approval_selectors.deploy_reasons_now(release=release)
-    code = status.HTTP_409_CONFLICT if reasons else status.HTTP_200_OK
-    return Response(s.DeployCheckSerializer(reasons).data, status=code)
+    query = s.DeployCheckQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    refusals = approval_selectors.deploy_check_now(
+        release=release, artifact=query.validated_data.get("artifact", "").strip()
+    )
+    code = status.HTTP_409_CONFLICT if refusals else status.HTTP_200_OK
+    return Response(s.DeployCheckSerializer(refusals).data, status=code)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="artifacts_read",
+    summary="Read the artifacts",
+    description="The artifacts the release ships and the SHA-256 of the set sign-offs cover.",
+    parameters=RELEASE_PARAMETERS,
+    responses={200: s.ArtifactSetSerializer, **_errors(401, 403, 404)},
+    tags=["artifacts"],
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="artifacts_report",
+    summary="Report artifacts",
+    description=(
+        "Adds or updates artifacts by name (`replace: true` makes the list the whole set). "
+        "Digests are canonicalised (`sha256:` + 64 lowercase hex; 40-hex commits). Allowed "
+        "while the release is a draft or in review; a change voids every sign-off, which then "
+        "covers the new set. 409 once approved. Sessions need the permission to edit the RAD."
+    ),
+    parameters=RELEASE_PARAMETERS,
+    request=s.ArtifactReportSerializer,
+    responses={201: s.ArtifactSetSerializer, **_errors(400, 401, 403, 404, 409)},
+    tags=["artifacts"],
+)
+@api_view(["GET", "POST"])
+def artifacts(request: Request, product: str, version: str) -> Response:
+    if request.method == "GET":
+        release = _release_for(request, product=product, version=version)
+        return Response(
+            s.ArtifactSetSerializer(approval_selectors.artifacts_for_release(release=release)).data
+        )
+    release = _release_for(request, product=product, version=version, codename=permissions.EDIT_RAD)
+    body = s.ArtifactReportSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    approval_services.artifacts_report(
+        release=release,
+        actor=request.user,
+        artifacts=body.validated_data["artifacts"],
+        replace=body.validated_data["replace"],
+    )
+    output = s.ArtifactSetSerializer(approval_selectors.artifacts_for_release(release=release))
+    return Response(output.data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
     operation_id="deployment_record",
     summary="Record a deployment",
     description=(
-        "`started` and `failed` are recorded on an approved release; `succeeded` moves it to "
-        "deployed and `rolled_back` a deployed one to rolled back. Anything else is 409. "
-        "Sessions need the permission to record deployments."
+        "Every deployment is recorded as the fact it is. `succeeded` moves an approved release "
+        "to deployed and `rolled_back` a deployed one to rolled back. A `started`, `succeeded` "
+        "or `failed` deployment the deploy check would refuse at this moment is flagged "
+        "`unauthorized` with the refusals, logged and notified to release managers and "
+        "auditors. Sessions need the permission to record deployments."
     ),
     parameters=RELEASE_PARAMETERS,
     request=s.DeploymentRecordSerializer,
@@ -273,7 +327,7 @@ def deployment_create(request: Request, product: str, version: str) -> Response:
 )
 @api_view(["GET"])
 def changelog(request: Request) -> Response:
-    _changelog_access_check(request, request_token(request))
+    _changelog_access_check(request)
     query = s.ChangelogQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     page = selectors.changelog_page_get(**query.validated_data)

@@ -4,6 +4,7 @@ from django import forms
 
 from approvals.lifecycle import Status
 from approvals.models import (
+    ArtifactKind,
     Decision,
     DeploymentStatus,
     Product,
@@ -91,7 +92,11 @@ class RadForm(forms.Form):
         help_text="Markdown. What ships, for whom, and what does not.",
     )
     performance_findings = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    performance_blocking = forms.BooleanField(
+        label="Performance findings are blocking", required=False
+    )
     security_findings = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    security_blocking = forms.BooleanField(label="Security findings are blocking", required=False)
     rollback_steps = forms.CharField(
         label="Rollback steps",
         required=False,
@@ -209,6 +214,8 @@ class RadEditor:
             "scope": content.get("scope", ""),
             "performance_findings": content.get("performance_findings", ""),
             "security_findings": content.get("security_findings", ""),
+            "performance_blocking": content.get("performance_blocking", False),
+            "security_blocking": content.get("security_blocking", False),
             "rollback_steps": rollback.get("steps", ""),
             "rehearsed_on": rollback.get("rehearsed_on"),
             "evidence_url": rollback.get("evidence_url", ""),
@@ -239,6 +246,8 @@ class RadEditor:
             "scope": data["scope"],
             "performance_findings": data["performance_findings"],
             "security_findings": data["security_findings"],
+            "performance_blocking": data["performance_blocking"],
+            "security_blocking": data["security_blocking"],
             "test_suites": self.formsets["suites"].rows(),
             "defects": self.formsets["defects"].rows(),
             "risks": self.formsets["risks"].rows(),
@@ -317,3 +326,17 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class ArtifactForm(forms.Form):
+    name = forms.CharField(
+        max_length=300, help_text="e.g. registry.example.com/payments-api or the repository."
+    )
+    kind = forms.ChoiceField(choices=ArtifactKind.choices)
+    digest = forms.CharField(
+        max_length=80, help_text="sha256:<64 hex> for images and packages; 40 hex for a commit."
+    )
+
+
+class ArtifactRemoveForm(forms.Form):
+    name = forms.CharField(max_length=300)

@@ -63,6 +63,8 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 # States in which the RAD may still be edited (a new revision voids sign-offs).
 RAD_EDITABLE = (Status.DRAFT, Status.IN_REVIEW)
+# States in which the artifact set may change (a change voids sign-offs).
+ARTIFACTS_EDITABLE = RAD_EDITABLE
 # States in which an Accountable may sign (once halted, only the Go/no-go, to resume).
 SIGNABLE = (Status.IN_REVIEW, Status.HALTED)
 # States in which the RACI matrix may still change (a new Accountable voids sign-offs).
@@ -99,6 +101,7 @@ class ReleaseAction(models.TextChoices):
     """What a person can do on a release page (and through the API)."""
 
     EDIT_RAD = "edit_rad", "edit the RAD"
+    EDIT_ARTIFACTS = "edit_artifacts", "record the artifacts"
     SUBMIT = "submit", "submit it for review"
     COMMENT = "comment", "comment"
     HALT = "halt", "halt it"
@@ -117,6 +120,7 @@ _ALL_STATES = tuple(Status.values)
 # action -> (the permission on the release that grants it, the states it is possible in)
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     ReleaseAction.EDIT_RAD: (permissions.EDIT_RAD, RAD_EDITABLE),
+    ReleaseAction.EDIT_ARTIFACTS: (permissions.EDIT_RAD, ARTIFACTS_EDITABLE),
     ReleaseAction.SUBMIT: (permissions.SUBMIT, sources(Transition.SUBMIT)),
     ReleaseAction.COMMENT: (
         permissions.COMMENT,

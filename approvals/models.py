@@ -73,6 +73,11 @@ class Release(models.Model):
     review_due_at = models.DateTimeField(
         null=True, blank=True, help_text="Hotfixes: when the post-release review falls due."
     )
+    approved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the last required approval landed; the approval expires by policy.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -189,6 +194,41 @@ class ApprovalPolicy(models.Model):
         default=2 * 3600,
         help_text="Accountables with a pending sign-off are reminded this long before the meeting.",
     )
+    approval_validity_days = models.PositiveIntegerField(
+        default=14,
+        help_text="An approval is valid this many days after the last required sign-off; "
+        "then the Go/no-go Accountable signs again.",
+    )
+    halt_on_check_failure = models.BooleanField(
+        default=False,
+        help_text="A required gate check turning red after approval halts the release.",
+    )
+    hotfix_verbal_grace_hours = models.PositiveIntegerField(
+        default=0,
+        help_text="Hotfixes: a pending verbal Go/no-go counts for this many hours; unconfirmed "
+        "by then, the release halts. 0: a verbal approval counts only once confirmed.",
+    )
+    min_pass_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Minimum pass rate (%) over all test suites of the RAD; empty: no minimum.",
+    )
+    suite_min_pass_rates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Suite name -> minimum pass rate (%), e.g. {"End-to-end checkout": 100}.',
+    )
+    zero_failure_suites = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Names of suites that must be present and report no failures.",
+    )
+    block_marked_findings = models.BooleanField(
+        default=True,
+        help_text="Performance or security findings the RAD marks as blocking stop the release.",
+    )
 
     class Meta:
         verbose_name_plural = "approval policies"
@@ -268,6 +308,13 @@ class SignOff(models.Model):
     verbal_given_at = models.DateTimeField(null=True, blank=True)
     verbal_note = models.TextField(blank=True)
     verbal_state = models.CharField(max_length=12, choices=VerbalState.choices, blank=True)
+    verbal_confirmed_at = models.DateTimeField(null=True, blank=True)
+    artifacts_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the artifact set the signature covers."
+    )
+    artifacts = models.JSONField(
+        default=list, blank=True, help_text="The artifact set the signature covers."
+    )
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
 
@@ -307,9 +354,20 @@ class Deployment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    unauthorized = models.BooleanField(
+        default=False, help_text="The deploy check would have refused it when it was recorded."
+    )
+    unauthorized_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["release", "recorded_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["-recorded_at"],
+                condition=Q(unauthorized=True),
+                name="deployment_unauthorized",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.release} deployment {self.status}"
@@ -358,3 +416,31 @@ class FreezeWindow(models.Model):
     def __str__(self) -> str:
         scope = self.product.name if self.product_id else "all products"
         return f"Freeze for {scope}: {self.reason}"
+
+
+class ArtifactKind(models.TextChoices):
+    IMAGE = "image", "Container image"
+    COMMIT = "commit", "Git commit"
+    PACKAGE = "package", "Package"
+
+
+class Artifact(models.Model):
+    """What a release ships, identified by its digest. A sign-off covers the whole set."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="artifacts")
+    name = models.CharField(max_length=300)
+    kind = models.CharField(max_length=10, choices=ArtifactKind.choices)
+    digest = models.CharField(
+        max_length=71, help_text="sha256:<64 hex> for images and packages, 40 hex for a commit."
+    )
+    reported_by = models.CharField(max_length=200)
+    reported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["release", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "name"], name="artifact_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.digest}"

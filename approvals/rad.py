@@ -21,6 +21,8 @@ EMPTY_RAD: dict[str, Any] = {
     "test_suites": [],
     "performance_findings": "",
     "security_findings": "",
+    "performance_blocking": False,
+    "security_blocking": False,
     "defects": [],
     "risks": [],
     "rollback": {"steps": "", "rehearsed_on": None, "evidence_url": ""},
@@ -65,6 +67,8 @@ def rad_normalise(content: dict[str, Any]) -> dict[str, Any]:
         ],
         "performance_findings": _text(content.get("performance_findings")),
         "security_findings": _text(content.get("security_findings")),
+        "performance_blocking": bool(content.get("performance_blocking")),
+        "security_blocking": bool(content.get("security_blocking")),
         "defects": [
             {
                 "title": _text(d.get("title")),
@@ -257,6 +261,13 @@ def rad_diff(old: dict[str, Any], new: dict[str, Any]) -> list[SectionDiff]:
     ):
         if old[name] != new[name]:
             tests.items.append(ItemChange("changed", label, [(label, old[name], new[name])]))
+    for name, label in (
+        ("performance_blocking", "Performance findings blocking"),
+        ("security_blocking", "Security findings blocking"),
+    ):
+        if old.get(name, False) != new.get(name, False):
+            before, after = ("yes" if old.get(name) else "no"), ("yes" if new.get(name) else "no")
+            tests.items.append(ItemChange("changed", label, [(label, before, after)]))
     defects = SectionDiff(
         "defects",
         SECTION_TITLES["defects"],

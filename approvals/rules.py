@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from approvals.lifecycle import Status
-from approvals.models import CheckStatus, Decision, ReleaseType
+from approvals.models import CheckStatus, Decision, ReleaseType, SignOffMethod, VerbalState
 from approvals.rad import OPEN_DEFECT_STATES
 
 SEVERE_DEFECTS = ("blocker", "critical")
@@ -24,31 +24,61 @@ def readiness_reasons(
 
     `freezes` are the freeze windows overlapping the release's window.
     """
+    return [
+        refusal.message
+        for refusal in readiness_refusals(
+            release=release,
+            current=current,
+            checks=checks,
+            policy=policy,
+            freezes=freezes,
+            today=today,
+        )
+    ]
+
+
+def readiness_refusals(
+    *, release, current, checks: Iterable, policy, freezes: Sequence, today: date
+) -> list["Refusal"]:
+    """`readiness_reasons` with the stable code of each, as the deploy check reports them."""
     if current is None:
-        return ["The RAD has no revision yet."]
-    reasons = check_reasons(checks=checks, required=policy.required_checks)
+        return [Refusal("rad_missing", "The RAD has no revision yet.")]
+    refusals = check_refusals(checks=checks, required=policy.required_checks)
     if policy.block_open_critical_defects:
-        reasons += defect_reasons(current.content["defects"])
-    reasons += rehearsal_reasons(
+        refusals += [Refusal("defect_open", r) for r in defect_reasons(current.content["defects"])]
+    refusals += rehearsal_refusals(
         rehearsed_on=current.content["rollback"]["rehearsed_on"],
         max_age_days=policy.max_rehearsal_age_days,
         today=today,
     )
-    reasons += freeze_reasons(release=release, freezes=freezes)
-    return reasons
+    refusals += [
+        Refusal("quality_below_policy", r)
+        for r in quality_reasons(content=current.content, policy=policy)
+    ]
+    refusals += [Refusal("frozen", r) for r in freeze_reasons(release=release, freezes=freezes)]
+    return refusals
 
 
 def check_reasons(*, checks: Iterable, required: Iterable[str]) -> list[str]:
     """A required gate check that is missing or not passing stops the release."""
+    return [r.message for r in check_refusals(checks=checks, required=required)]
+
+
+def check_refusals(*, checks: Iterable, required: Iterable[str]) -> list["Refusal"]:
     by_name = {check.name: check for check in checks}
-    reasons = []
+    refusals = []
     for name in required:
         check = by_name.get(name)
         if check is None:
-            reasons.append(f"Gate check “{name}” has not been reported.")
+            refusals.append(Refusal("check_missing", f"Gate check “{name}” has not been reported."))
         elif check.status != CheckStatus.PASS:
-            reasons.append(f"Gate check “{name}” is {check.get_status_display().lower()}.")
-    return reasons
+            refusals.append(
+                Refusal(
+                    "check_failing",
+                    f"Gate check “{name}” is {check.get_status_display().lower()}.",
+                )
+            )
+    return refusals
 
 
 def defect_reasons(defects: Iterable[dict]) -> list[str]:
@@ -62,12 +92,26 @@ def defect_reasons(defects: Iterable[dict]) -> list[str]:
 
 def rehearsal_reasons(*, rehearsed_on: str | None, max_age_days: int, today: date) -> list[str]:
     """The rollback must have been rehearsed within the policy's number of days."""
+    return [
+        r.message
+        for r in rehearsal_refusals(
+            rehearsed_on=rehearsed_on, max_age_days=max_age_days, today=today
+        )
+    ]
+
+
+def rehearsal_refusals(
+    *, rehearsed_on: str | None, max_age_days: int, today: date
+) -> list["Refusal"]:
     if not rehearsed_on:
-        return ["The rollback plan has never been rehearsed."]
+        return [Refusal("rehearsal_missing", "The rollback plan has never been rehearsed.")]
     age = (today - date.fromisoformat(rehearsed_on)).days
     if age > max_age_days:
         return [
-            f"The rollback was last rehearsed {age} days ago; the policy allows {max_age_days}."
+            Refusal(
+                "rehearsal_stale",
+                f"The rollback was last rehearsed {age} days ago; the policy allows {max_age_days}.",
+            )
         ]
     return []
 
@@ -86,12 +130,18 @@ def signable_status(release, activity) -> bool:
     return release.status == Status.HALTED and activity.is_go_no_go
 
 
-def meaning_text(*, decision: str, activity, release, revision_number: int) -> str:
+def meaning_text(
+    *, decision: str, activity, release, revision_number: int, artifacts_sha256: str = ""
+) -> str:
+    """What the signer declares; it names the artifact set when the release has one."""
     verb = "approve" if decision == Decision.APPROVE else "reject"
-    return (
+    text = (
         f"I {verb} {activity.name} for {release.product.name} {release.version}, "
         f"RAD revision {revision_number}"
     )
+    if artifacts_sha256:
+        text += f", artifact set sha256:{artifacts_sha256}"
+    return text
 
 
 def _name(user) -> str:
@@ -139,7 +189,10 @@ def signoff_verdict(
         return SignOffVerdict(
             False, f"You cannot approve {name}: you submitted revision {current.number}."
         )
-    pass  # TEMPORARY BREAKAGE b
+    if current.author_id == user.pk:
+        return SignOffVerdict(
+            False, f"You cannot approve {name}: you wrote revision {current.number}."
+        )
     if user.pk in responsible_ids:
         return SignOffVerdict(False, f"You cannot approve {name}: you are Responsible for it.")
     if not is_required(release, activity):
@@ -229,3 +282,183 @@ def freeze_reasons(*, release, freezes: Sequence) -> list[str]:
             reason += " A hotfix may go ahead once an emergency reason is recorded."
         reasons.append(reason)
     return reasons
+
+
+# --- approvals that count, and the deploy check (SPEC §3, §7) --------------------
+
+
+def counts_toward_approval(*, signoff, release, activity, grace_hours: int, now: datetime) -> bool:
+    """Whether a live sign-off counts toward the release's approval now.
+
+    An e-signature counts. A verbal approval is a witnessed record, not a
+    signature: it counts once its Accountable confirmed it; only a hotfix's
+    Go/no-go may count a pending one, for the policy's grace hours.
+    """
+    if signoff.voided_at is not None or signoff.decision != Decision.APPROVE:
+        return False
+    if signoff.method == SignOffMethod.E_SIGNATURE:
+        return True
+    if signoff.verbal_state == VerbalState.CONFIRMED:
+        return True
+    return (
+        signoff.verbal_state == VerbalState.PENDING
+        and release.release_type == ReleaseType.HOTFIX
+        and activity.is_go_no_go
+        and grace_hours > 0
+        and now < signoff.signed_at + timedelta(hours=grace_hours)
+    )
+
+
+def verbal_grace_expired(*, signoff, grace_hours: int, now: datetime) -> bool:
+    """A pending verbal approval whose hotfix grace has run out unconfirmed."""
+    return (
+        signoff.voided_at is None
+        and signoff.verbal_state == VerbalState.PENDING
+        and grace_hours > 0
+        and now >= signoff.signed_at + timedelta(hours=grace_hours)
+    )
+
+
+def approval_expired(*, approved_at: datetime | None, validity_days: int, now: datetime) -> bool:
+    """An approval is valid `validity_days` after the last required sign-off landed."""
+    return approved_at is not None and now >= approved_at + timedelta(days=validity_days)
+
+
+def pass_rate(suite: dict) -> float | None:
+    """Passed / (passed + failed) in per cent; None when the suite ran nothing."""
+    ran = suite["passed"] + suite["failed"]
+    return None if ran == 0 else 100.0 * suite["passed"] / ran
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f} %"
+
+
+def quality_reasons(*, content: dict, policy) -> list[str]:
+    """The RAD's test results and findings against the policy's thresholds, with the numbers."""
+    suites = content["test_suites"]
+    reasons = []
+    if policy.min_pass_rate is not None and suites:
+        overall = pass_rate(
+            {
+                "passed": sum(s["passed"] for s in suites),
+                "failed": sum(s["failed"] for s in suites),
+            }
+        )
+        if overall is not None and overall < float(policy.min_pass_rate):
+            reasons.append(
+                f"All suites: {_percent(overall)} passed, policy needs "
+                f"{_percent(float(policy.min_pass_rate))}."
+            )
+    by_name = {s["name"]: s for s in suites}
+    for name, minimum in sorted((policy.suite_min_pass_rates or {}).items()):
+        suite = by_name.get(name)
+        rate = pass_rate(suite) if suite else None
+        if rate is None:
+            reasons.append(f"{name}: no results in the RAD; policy needs {_percent(minimum)}.")
+        elif rate < float(minimum):
+            reasons.append(f"{name}: {_percent(rate)} passed, policy needs {_percent(minimum)}.")
+    for name in policy.zero_failure_suites or []:
+        suite = by_name.get(name)
+        if suite is None:
+            reasons.append(f"{name}: no results in the RAD; policy needs it with no failures.")
+        elif suite["failed"]:
+            reasons.append(f"{name}: {suite['failed']} failed, policy allows none.")
+    if policy.block_marked_findings:
+        for key, label in (("performance", "Performance"), ("security", "Security")):
+            if content.get(f"{key}_blocking"):
+                reasons.append(f"{label} findings are marked blocking.")
+    return reasons
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason the deploy check says no: a stable code for machines, a sentence for people."""
+
+    code: str
+    message: str
+
+
+def deploy_refusals(
+    *,
+    release,
+    now: datetime,
+    freezes: Sequence,
+    readiness: Sequence[Refusal],
+    policy,
+    approved_digests: Iterable[str],
+    artifact: str = "",
+) -> list[Refusal]:
+    """Why `release` may not deploy at `now` (SPEC §7), re-evaluated from scratch.
+
+    `readiness` are the sign-off readiness refusals as they stand now (checks,
+    defects, rehearsal, quality); `approved_digests` the artifact set the
+    approval covers; `artifact` the digest the pipeline is about to deploy.
+    """
+    refusals: list[Refusal] = []
+    if release.status == Status.HALTED:
+        refusals.append(
+            Refusal(
+                "halted", f"The release is halted: {release.status_reason or 'no reason given'}."
+            )
+        )
+    elif release.status != Status.APPROVED:
+        refusals.append(
+            Refusal(
+                "not_approved",
+                f"The release is {release.get_status_display().lower()}, not approved.",
+            )
+        )
+    elif approval_expired(
+        approved_at=release.approved_at, validity_days=policy.approval_validity_days, now=now
+    ):
+        refusals.append(
+            Refusal(
+                "approval_expired",
+                f"The approval expired {policy.approval_validity_days} days after "
+                f"{release.approved_at.isoformat()}; the Go/no-go Accountable must sign again.",
+            )
+        )
+    refusals += window_refusals(release=release, now=now)
+    refusals += [
+        Refusal("frozen", reason) for reason in freeze_reasons(release=release, freezes=freezes)
+    ]
+    refusals += [r for r in readiness if r.code != "frozen"]
+    refusals += artifact_refusals(approved_digests=approved_digests, artifact=artifact)
+    return refusals
+
+
+def window_refusals(*, release, now: datetime) -> list[Refusal]:
+    """Before the window opens and from the moment it closes, nothing deploys."""
+    if now < release.window_start:
+        return [
+            Refusal(
+                "window_not_open",
+                f"The deployment window opens at {release.window_start.isoformat()}.",
+            )
+        ]
+    if now >= release.window_end:
+        return [
+            Refusal(
+                "window_closed",
+                f"The deployment window closed at {release.window_end.isoformat()}.",
+            )
+        ]
+    return []
+
+
+def artifact_refusals(*, approved_digests: Iterable[str], artifact: str) -> list[Refusal]:
+    """The digest about to deploy must be one the approval covers."""
+    if not artifact:
+        return []
+    approved = set(approved_digests)
+    if artifact in approved:
+        return []
+    if not approved:
+        return [
+            Refusal(
+                "artifact_not_approved",
+                f"{artifact} was not approved: the release lists no artifacts.",
+            )
+        ]
+    return [Refusal("artifact_not_approved", f"{artifact} is not one of the approved artifacts.")]

@@ -9,8 +9,8 @@ from django.utils import timezone
 from approvals.lifecycle import SIGNABLE, ReleaseAccess, ReleaseType, Status
 from approvals.models import (
     ApprovalPolicy,
+    Artifact,
     Comment,
-    Decision,
     Deployment,
     FreezeWindow,
     GateCheck,
@@ -22,10 +22,13 @@ from approvals.models import (
     VerbalState,
 )
 from approvals.rules import (
+    Refusal,
+    counts_toward_approval,
     deploy_instant,
-    deploy_reasons,
+    deploy_refusals,
     is_required,
     readiness_reasons,
+    readiness_refusals,
     signoff_verdict,
 )
 from raci import permissions
@@ -130,12 +133,42 @@ def readiness_for(*, release: Release, current, checks, policy) -> list[str]:
     )
 
 
-def deploy_reasons_now(*, release: Release, now=None) -> list[str]:
-    """The deploy rule at `now` (default: this instant), with the freezes in force then."""
+def deploy_check_now(*, release: Release, now=None, artifact: str = "") -> list[Refusal]:
+    """Everything that stops `release` deploying at `now`, re-read from the database.
+
+    The one rule (`rules.deploy_refusals`) behind the API's deploy check, the
+    release page's "may deploy now" panel and the unauthorized-deployment flag.
+    """
     now = now or timezone.now()
+    policy = policy_for(release.product)
+    current = release.revisions.order_by("-number").first()
+    readiness = readiness_refusals(
+        release=release,
+        current=current,
+        checks=list(GateCheck.objects.filter(release=release)),
+        policy=policy,
+        freezes=[],
+        today=timezone.localdate(now),
+    )
     start, end = deploy_instant(now)
-    freezes = freezes_overlapping(product=release.product, start=start, end=end)
-    return deploy_reasons(release=release, now=now, freezes=freezes)
+    return deploy_refusals(
+        release=release,
+        now=now,
+        freezes=freezes_overlapping(product=release.product, start=start, end=end),
+        readiness=readiness,
+        policy=policy,
+        approved_digests=[a.digest for a in release.artifacts.all()],
+        artifact=artifact,
+    )
+
+
+def deploy_reasons_now(*, release: Release, now=None) -> list[str]:
+    """The sentences of `deploy_check_now`."""
+    return [refusal.message for refusal in deploy_check_now(release=release, now=now)]
+
+
+def artifacts_for_release(*, release: Release) -> list[Artifact]:
+    return list(release.artifacts.order_by("name"))
 
 
 @dataclass
@@ -161,6 +194,8 @@ class Progress:
     policy: object
     approved_count: int
     required_count: int
+    # Required activities whose approval does not count yet, by name.
+    missing: list = field(default_factory=list)
 
 
 def release_progress(*, release: Release, user, current, activities=None) -> Progress:
@@ -215,7 +250,19 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
             )
         )
     required = [r for r in rows if r.required]
-    approved = [r for r in required if r.live and r.live.decision == Decision.APPROVE]
+    now = timezone.now()
+    approved = [
+        r
+        for r in required
+        if r.live
+        and counts_toward_approval(
+            signoff=r.live,
+            release=release,
+            activity=r.activity,
+            grace_hours=policy.hotfix_verbal_grace_hours,
+            now=now,
+        )
+    ]
     return Progress(
         rows=rows,
         current=current,
@@ -224,6 +271,7 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
         policy=policy,
         approved_count=len(approved),
         required_count=len(required),
+        missing=[r.activity.name for r in required if r not in approved],
     )
 
 
@@ -316,3 +364,17 @@ def verbal_signoff_for_user(*, user, signoff_id: int) -> SignOff:
     if signoff is None:
         raise Http404("No such verbal approval.")
     return signoff
+
+
+def unauthorized_deployments(*, product=None, date_from=None, date_to=None) -> QuerySet[Deployment]:
+    """Deployments recorded while the deploy check refused them, newest first."""
+    rows = Deployment.objects.filter(unauthorized=True).select_related(
+        "release__product", "recorded_by"
+    )
+    if product is not None:
+        rows = rows.filter(release__product=product)
+    if date_from:
+        rows = rows.filter(recorded_at__date__gte=date_from)
+    if date_to:
+        rows = rows.filter(recorded_at__date__lte=date_to)
+    return rows.order_by("-recorded_at", "-id")

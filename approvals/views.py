@@ -10,7 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals import selectors, services
+from approvals.artifacts import artifact_set_sha256
 from approvals.forms import (
+    ArtifactForm,
+    ArtifactRemoveForm,
     CommentForm,
     DeploymentForm,
     DiffForm,
@@ -25,6 +28,7 @@ from approvals.forms import (
     VerbalResponseForm,
 )
 from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
+from approvals.models import Decision
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
 from approvals.rules import meaning_text
 from audit.selectors import changelog_for_release
@@ -136,6 +140,8 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
     if current and release.status == Status.DRAFT:
         problems = rad_incomplete_sections(current.content)
     matrix = raci_matrix(release=release)
+    artifacts = selectors.artifacts_for_release(release=release)
+    deployments = selectors.deployments_for_release(release=release)
     context = {
         "release": release,
         "access": access,
@@ -154,10 +160,16 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "access_rows": permissions.access_explanations(
             user=request.user, perms=access.perms, matrix=matrix
         ),
-        "deployments": selectors.deployments_for_release(release=release),
+        "deployments": deployments,
         "reason_form": ReasonForm(),
         "deployment_form": DeploymentForm(),
-        # The change log is for auditors and release managers (SPEC §4).
+        "artifacts": artifacts,
+        "artifact_form": ArtifactForm(),
+        "deploy_refusals": selectors.deploy_check_now(release=release)
+        if release.status in (Status.APPROVED, Status.HALTED)
+        else None,
+        "unauthorized": [d for d in deployments if d.unauthorized],
+        # The change log is for auditors and release managers (docs/permissions.md).
         "timeline": changelog_for_release(release=release)
         if request.user.has_perm("audit.view_changelogentry")
         else None,
@@ -307,49 +319,36 @@ def _progress_row(request, release, activity_id: int):
 def signoff(request: HttpRequest, product: str, version: str, activity_id: int) -> HttpResponse:
     release = selectors.release_get_for_user(user=request.user, product=product, version=version)
     progress, row = _progress_row(request, release, activity_id)
+    # Only the activity's Accountable gets as far as the form: everyone else is
+    # refused (and logged) before anything they sent is looked at.
+    if row.accountable is None or row.accountable.pk != request.user.pk:
+        owner = (
+            f"its Accountable is {row.accountable.get_full_name() or row.accountable}"
+            if row.accountable
+            else "it has no Accountable"
+        )
+        raise refuse(request, what=f"sign {row.activity.name} ({owner})", release=release)
     decision = request.POST.get("decision") or request.GET.get("decision") or "approve"
+    if decision not in Decision.values:
+        decision = Decision.APPROVE
+    current_number = progress.current.number if progress.current else 1
     if request.method == "POST":
         form = SignOffForm(request.POST)
         if form.is_valid():
-            try:
-                _, created = services.signoff_record(
-                    release=release,
-                    activity_id=activity_id,
-                    signer=request.user,
-                    decision=form.cleaned_data["decision"],
-                    comment=form.cleaned_data["comment"],
-                    password=form.cleaned_data["password"],
-                    revision_number=form.cleaned_data["revision"],
-                )
-            except services.SignOffRefused as error:
-                if error.forbidden:
-                    raise PermissionDenied(str(error)) from None
-                form.add_error(None, str(error))
-            except (services.DomainError, IllegalTransition) as error:
-                messages.error(request, str(error))
-                return redirect(release.get_absolute_url() + "#approvals")
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                if created:
-                    messages.success(request, f"Your decision on {row.activity.name} is recorded.")
-                else:
-                    messages.info(request, "That decision was already recorded; nothing was added.")
-                return redirect(release.get_absolute_url() + "#approvals")
+            done = _signoff_submit(request, release=release, row=row, form=form)
+            if done is not None:
+                return done
     else:
-        if row.accountable is None or row.accountable.pk != request.user.pk:
-            raise refuse(request, what=f"sign {row.activity.name}", release=release)
-        current_number = progress.current.number if progress.current else 1
         form = SignOffForm(initial={"decision": decision, "revision": current_number})
-    revision_number = form["revision"].value() or (
-        progress.current.number if progress.current else 0
-    )
+    artifacts = selectors.artifacts_for_release(release=release)
+    artifacts_sha256 = artifact_set_sha256(artifacts) if artifacts else ""
     meaning = (
         meaning_text(
             decision=decision,
             activity=row.activity,
             release=release,
-            revision_number=int(revision_number),
+            revision_number=current_number,
+            artifacts_sha256=artifacts_sha256,
         )
         if progress.current
         else ""
@@ -364,8 +363,40 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
             "form": form,
             "decision": decision,
             "meaning": meaning,
+            "artifacts": artifacts,
+            "artifacts_sha256": artifacts_sha256,
         },
     )
+
+
+def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
+    """Record the signature; a redirect when done, None to show the form with its errors."""
+    try:
+        _, created = services.signoff_record(
+            release=release,
+            activity_id=row.activity.pk,
+            signer=request.user,
+            decision=form.cleaned_data["decision"],
+            comment=form.cleaned_data["comment"],
+            password=form.cleaned_data["password"],
+            revision_number=form.cleaned_data["revision"],
+        )
+    except services.SignOffRefused as error:
+        if error.forbidden:
+            raise PermissionDenied(str(error)) from None
+        form.add_error(None, str(error))
+        return None
+    except (services.DomainError, IllegalTransition) as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        apply_errors(form, error)
+        return None
+    else:
+        if created:
+            messages.success(request, f"Your decision on {row.activity.name} is recorded.")
+        else:
+            messages.info(request, "That decision was already recorded; nothing was added.")
+    return redirect(release.get_absolute_url() + "#approvals")
 
 
 @login_required
@@ -513,13 +544,18 @@ def deployment_create(request: HttpRequest, product: str, version: str) -> HttpR
         messages.error(request, "Choose a deployment status; nothing was recorded.")
         return redirect(release)
     try:
-        services.deployment_record(release=release, actor=request.user, **form.cleaned_data)
+        deployment = services.deployment_record(
+            release=release, actor=request.user, **form.cleaned_data
+        )
     except (services.DomainError, IllegalTransition) as error:
         messages.error(request, str(error))
     else:
-        messages.success(
-            request, f"Deployment {form.cleaned_data['status'].replace('_', ' ')} recorded."
-        )
+        done = f"Deployment {form.cleaned_data['status'].replace('_', ' ')} recorded"
+        if deployment.unauthorized:
+            reasons = " ".join(r["message"] for r in deployment.unauthorized_reasons)
+            messages.warning(request, f"{done}, and flagged unauthorized: {reasons}")
+        else:
+            messages.success(request, f"{done}.")
     return redirect(release)
 
 
@@ -582,3 +618,65 @@ def raci_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
         "raci/raci_edit.html",
         {"release": release, "matrix": matrix, "form": form},
     )
+
+
+@login_required
+@require_POST
+def artifact_add(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request,
+        access.may(ReleaseAction.EDIT_ARTIFACTS),
+        what="record artifacts",
+        release=release,
+    )
+    form = ArtifactForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the artifact's name, kind and digest; nothing was recorded.")
+        return redirect(release.get_absolute_url() + "#artifacts")
+    try:
+        changed = services.artifacts_report(
+            release=release, actor=request.user, artifacts=[form.cleaned_data]
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except services.DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            "Artifact recorded; sign-offs on the old set were voided."
+            if changed
+            else "That artifact was already recorded; nothing changed.",
+        )
+    return redirect(release.get_absolute_url() + "#artifacts")
+
+
+@login_required
+@require_POST
+def artifact_remove(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request,
+        access.may(ReleaseAction.EDIT_ARTIFACTS),
+        what="record artifacts",
+        release=release,
+    )
+    form = ArtifactRemoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the artifact to remove; nothing changed.")
+        return redirect(release.get_absolute_url() + "#artifacts")
+    try:
+        removed = services.artifact_remove(
+            release=release, actor=request.user, name=form.cleaned_data["name"]
+        )
+    except services.DomainError as error:
+        messages.error(request, str(error))
+    else:
+        if removed:
+            messages.success(request, "Artifact removed; sign-offs on the old set were voided.")
+        else:
+            messages.info(request, "There was no such artifact; nothing changed.")
+    return redirect(release.get_absolute_url() + "#artifacts")

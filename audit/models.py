@@ -18,6 +18,8 @@ class Action(models.TextChoices):
     RELEASE_ROLLED_BACK = "release.rolled_back", "Release rolled back"
     RELEASE_CLOSED = "release.closed", "Release closed"
     DEPLOYMENT_RECORDED = "deployment.recorded", "Deployment recorded"
+    DEPLOYMENT_UNAUTHORIZED = "deployment.unauthorized", "Unauthorized deployment flagged"
+    ARTIFACTS_CHANGED = "artifacts.changed", "Artifacts changed"
     RAD_REVISED = "rad.revised", "RAD revision written"
     COMMENT_ADDED = "comment.added", "Comment added"
     SIGNOFF_RECORDED = "signoff.recorded", "Sign-off recorded"

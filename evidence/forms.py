@@ -61,3 +61,21 @@ class ChangelogFilterForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
+
+
+class UnauthorizedFilterForm(forms.Form):
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="Any product",
+    )
+    date_from = forms.DateField(required=False, label="From date", widget=DateInput())
+    date_to = forms.DateField(required=False, label="To date", widget=DateInput())
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data

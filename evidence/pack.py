@@ -39,9 +39,10 @@ from django.db.models import Count, Max, Min
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from approvals.artifacts import artifact_set, artifact_set_sha256
 from approvals.models import GateCheck, PostReleaseReview, RadRevision, Release, SignOff
 from approvals.rad import rad_summary
-from approvals.selectors import deployments_for_release
+from approvals.selectors import artifacts_for_release, deployments_for_release
 from approvals.services import signoff_manifest
 from audit import chain
 from audit.export import export_json
@@ -94,9 +95,23 @@ PACK_FILES = (
     ),
     PackFile(
         "meetings.json",
-        "Gate meetings: start (UTC), duration, location, status, decision and minutes.",
+        "Gate meetings: start (UTC), duration, location, status, decision and minutes, and the "
+        "required sign-offs still missing when the decision was recorded.",
     ),
-    PackFile("deployments.json", "Deployments recorded for the release, oldest first."),
+    PackFile(
+        "deployments.json",
+        "Deployments recorded for the release, oldest first; `unauthorized` ones were recorded "
+        "while the deploy check refused them, with its reasons then.",
+    ),
+    PackFile(
+        "artifacts.json",
+        "What the release ships (name, kind, digest) and the SHA-256 of the set that "
+        "sign-offs name in their `artifacts_sha256`.",
+    ),
+    PackFile(
+        "unauthorized.json",
+        "Only the unauthorized deployments, with the deploy check's codes and sentences.",
+    ),
     PackFile(
         "changelog.json",
         "The release's change-log entries with their hashes, in Relapp's JSON export format "
@@ -202,6 +217,7 @@ def _signoff_document(signoff: SignOff, refs: dict) -> dict[str, Any]:
             "given_at": _time(signoff.verbal_given_at),
             "note": signoff.verbal_note,
             "state": signoff.verbal_state,
+            "confirmed_at": _time(signoff.verbal_confirmed_at),
         }
         if signoff.method == "verbal"
         else None,
@@ -265,6 +281,7 @@ def _meetings_document(release: Release) -> list[dict[str, Any]]:
             "status": meeting.status,
             "times_rescheduled": meeting.sequence,
             "decision": meeting.decision,
+            "signoffs_missing_at_decision": meeting.signoffs_missing,
             "minutes": meeting.minutes,
             "extra_attendees": sorted(u.get_username() for u in meeting.extra_attendees.all()),
             "scheduled_by": _person(meeting.created_by),
@@ -282,9 +299,22 @@ def _deployments_document(release: Release) -> list[dict[str, Any]]:
             "details": deployment.details,
             "recorded_by": _person(deployment.recorded_by),
             "recorded_at": _time(deployment.recorded_at),
+            "unauthorized": deployment.unauthorized,
+            "unauthorized_reasons": deployment.unauthorized_reasons,
         }
         for deployment in deployments_for_release(release=release)
     ]
+
+
+def _artifacts_document(release: Release) -> dict[str, Any]:
+    rows = artifacts_for_release(release=release)
+    return {
+        "artifacts": [
+            {**row, "reported_by": a.reported_by, "reported_at": _time(a.reported_at)}
+            for row, a in zip(artifact_set(rows), rows, strict=True)
+        ],
+        "artifacts_sha256": artifact_set_sha256(rows) if rows else "",
+    }
 
 
 def _release_document(
@@ -313,6 +343,7 @@ def _release_document(
             "deployed_at": _time(release.deployed_at),
             "freeze_override_reason": release.freeze_override_reason,
             "review_due_at": _time(release.review_due_at),
+            "approved_at": _time(release.approved_at),
         },
         "post_release_review": {
             "went_well": review.went_well,
@@ -447,7 +478,13 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
         pack.add("raci.json", _json_bytes(_raci_document(release)))
         pack.add("gate_checks.json", _json_bytes({"gate_checks": _gate_checks_document(release)}))
         pack.add("meetings.json", _json_bytes({"meetings": _meetings_document(release)}))
-        pack.add("deployments.json", _json_bytes({"deployments": _deployments_document(release)}))
+        deployments = _deployments_document(release)
+        pack.add("deployments.json", _json_bytes({"deployments": deployments}))
+        pack.add("artifacts.json", _json_bytes(_artifacts_document(release)))
+        pack.add(
+            "unauthorized.json",
+            _json_bytes({"unauthorized": [d for d in deployments if d["unauthorized"]]}),
+        )
         pack.add_stream(
             "changelog.json",
             export_json(changelog_queryset(filters=filters), filters=filters.describe()),

@@ -7,6 +7,7 @@ app_name = "evidence"
 urlpatterns = [
     path("", views.changelog_list, name="changelog_list"),
     path("<int:seq>/", views.changelog_entry, name="changelog_entry"),
+    path("unauthorized/", views.unauthorized_list, name="unauthorized_list"),
     path("export.csv", views.changelog_export_csv, name="changelog_export_csv"),
     path("export.json", views.changelog_export_json, name="changelog_export_json"),
     path(

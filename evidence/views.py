@@ -1,4 +1,8 @@
+import csv
+import io
+
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -11,7 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from approvals.models import Release
-from approvals.selectors import release_get_for_user
+from approvals.selectors import release_get_for_user, unauthorized_deployments
+from audit.chain import csv_cell
 from audit.export import export_csv, export_json
 from audit.models import ChangeLogEntry
 from audit.selectors import (
@@ -20,7 +25,7 @@ from audit.selectors import (
     changelog_page,
     changelog_queryset,
 )
-from evidence.forms import ChangelogFilterForm
+from evidence.forms import ChangelogFilterForm, UnauthorizedFilterForm
 from evidence.pack import evidence_pack_build, evidence_pack_filename
 from relapp.http import require_perm
 
@@ -131,4 +136,69 @@ def evidence_pack(request: HttpRequest, product: str, version: str) -> FileRespo
         content_type="application/zip",
     )
     response["Cache-Control"] = "no-store"
+    return response
+
+
+UNAUTHORIZED_CSV_FIELDS = (
+    "recorded_at",
+    "product",
+    "version",
+    "status",
+    "environment",
+    "recorded_by",
+    "codes",
+    "reasons",
+)
+
+
+@require_GET
+@login_required
+def unauthorized_list(request: HttpRequest) -> HttpResponse:
+    """Deployments recorded while the deploy check refused them; `?format=csv` downloads them."""
+    _require_changelog_access(request)
+    form = UnauthorizedFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = unauthorized_deployments(
+        product=filters.get("product"),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    if request.GET.get("format") == "csv" and (form.is_valid() or not request.GET):
+        return _unauthorized_csv(rows)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "evidence/unauthorized_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+def _unauthorized_csv(rows) -> StreamingHttpResponse:
+    def lines():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(UNAUTHORIZED_CSV_FIELDS)
+        for d in rows.iterator(chunk_size=500):
+            writer.writerow(
+                csv_cell(value)
+                for value in (
+                    d.recorded_at.isoformat(),
+                    d.release.product.slug,
+                    d.release.version,
+                    d.status,
+                    d.environment,
+                    d.recorded_by.get_username(),
+                    " ".join(r["code"] for r in d.unauthorized_reasons),
+                    " ".join(r["message"] for r in d.unauthorized_reasons),
+                )
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="unauthorized-deployments.csv"'
     return response

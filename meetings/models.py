@@ -21,6 +21,7 @@ class MeetingStatus(models.TextChoices):
 
 class MeetingDecision(models.TextChoices):
     GO = "go", "Go"
+    GO_PENDING = "go_pending", "Go, pending sign-offs"
     NO_GO = "no_go", "No-go"
     POSTPONED = "postponed", "Postponed"
 
@@ -40,6 +41,11 @@ class GateMeeting(models.Model):
     sequence = models.PositiveIntegerField(default=0)
     minutes = models.TextField(blank=True)
     decision = models.CharField(max_length=10, choices=MeetingDecision.choices, blank=True)
+    signoffs_missing = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Required sign-offs still missing when the outcome was recorded.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -9,15 +9,16 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from approvals.lifecycle import BEFORE_DEPLOYMENT, Status
 from approvals.models import Decision, FreezeWindow, Release, SignOff
-from approvals.selectors import policy_for
+from approvals.selectors import policy_for, release_progress
 from approvals.services import DomainError, rad_current, release_lock
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -32,6 +33,7 @@ from meetings.models import (
     Reminder,
     ReminderKind,
 )
+from raci import permissions
 from raci.models import Assignment, Letter
 
 logger = logging.getLogger(__name__)
@@ -272,7 +274,7 @@ def meeting_record_outcome(
     if not minutes:
         errors["minutes"] = "Write the minutes."
     if decision not in MeetingDecision.values:
-        errors["decision"] = "Choose go, no-go or postponed."
+        errors["decision"] = "Choose go, go pending sign-offs, no-go or postponed."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -280,19 +282,37 @@ def meeting_record_outcome(
         meeting = _locked_meeting(meeting)
         if meeting.start > timezone.now():
             raise DomainError("Record the outcome once the meeting has started.")
+        missing = _signoffs_missing(meeting.release)
+        if decision == MeetingDecision.GO and missing:
+            raise ValidationError(
+                {
+                    "decision": "Required sign-offs are missing: "
+                    + ", ".join(missing)
+                    + ". Choose “Go, pending sign-offs” to record a go anyway."
+                }
+            )
         meeting.status = MeetingStatus.HELD
         meeting.minutes = minutes
         meeting.decision = decision
-        meeting.save(update_fields=["status", "minutes", "decision", "updated_at"])
+        meeting.signoffs_missing = missing
+        meeting.save(
+            update_fields=["status", "minutes", "decision", "signoffs_missing", "updated_at"]
+        )
         _drop_unsent(meeting=meeting, reason="Meeting held", now=timezone.now())
         changelog_record(
             action=Action.MEETING_MINUTES,
             actor=actor,
             release=meeting.release,
             obj=meeting,
-            after={"decision": decision, "minutes": minutes},
+            after={"decision": decision, "minutes": minutes, "signoffs_missing": missing},
         )
     return meeting
+
+
+def _signoffs_missing(release: Release) -> list[str]:
+    """Names of the required activities whose approval does not count yet."""
+    current = rad_current(release)
+    return release_progress(release=release, user=release.created_by, current=current).missing
 
 
 # --- freeze windows ------------------------------------------------------------
@@ -346,6 +366,57 @@ def freeze_delete(*, actor, freeze: FreezeWindow) -> None:
 
 
 # --- reminders -------------------------------------------------------------------
+
+
+def _alert(*, users, release, title: str, body: str, url: str) -> None:
+    """In-app notification now, e-mail after commit (a mail outage never undoes the change)."""
+    users = [u for u in users if u.is_active]
+    _notify(users=users, release=release, title=title, body=body, url=url)
+    recipients = sorted({u.email for u in users if u.email})
+    if recipients:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=title,
+                message=f"{body}\n\n{settings.SITE_URL}{url}\n",
+                from_email=None,
+                recipient_list=recipients,
+                fail_silently=True,
+            )
+        )
+
+
+def alerts_from_changelog(entry) -> None:
+    """Change-log hook: tell people about unauthorized deployments and automatic halts."""
+    if entry.release_id is None:
+        return
+    if entry.action == Action.DEPLOYMENT_UNAUTHORIZED:
+        release = Release.objects.select_related("product").get(pk=entry.release_id)
+        watchers = get_user_model().objects.filter(
+            groups__name__in=[permissions.RELEASE_MANAGERS, permissions.AUDITORS]
+        )
+        _alert(
+            users=watchers.distinct(),
+            release=release,
+            title=f"Unauthorized deployment of {release}",
+            body=entry.reason,
+            url=reverse("evidence:unauthorized_list"),
+        )
+    elif entry.action == Action.RELEASE_HALTED and entry.actor_id is None:
+        release = Release.objects.select_related("product", "created_by").get(pk=entry.release_id)
+        accountables = get_user_model().objects.filter(
+            pk__in=Assignment.objects.filter(
+                activity__release=release,
+                activity__is_go_no_go=True,
+                letter=Letter.ACCOUNTABLE,
+            ).values("user_id")
+        )
+        _alert(
+            users={release.created_by, *accountables},
+            release=release,
+            title=f"{release} halted",
+            body=entry.reason,
+            url=release.get_absolute_url(),
+        )
 
 
 def reminders_from_changelog(entry) -> None:

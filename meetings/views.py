@@ -65,6 +65,10 @@ def _meeting_for(request, meeting_id: int, *, act: bool = False):
 @require_GET
 def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
     meeting, access = _meeting_for(request, meeting_id)
+    return _meeting_page(request, meeting=meeting, access=access, outcome_form=OutcomeForm())
+
+
+def _meeting_page(request, *, meeting, access, outcome_form) -> HttpResponse:
     can_manage = (
         access.may(ReleaseAction.SCHEDULE_MEETING) and meeting.status == MeetingStatus.SCHEDULED
     )
@@ -79,7 +83,7 @@ def meeting_detail(request: HttpRequest, meeting_id: int) -> HttpResponse:
             "can_manage": can_manage,
             "started": meeting.start <= timezone.now(),
             "cancel_form": CancelMeetingForm(),
-            "outcome_form": OutcomeForm(),
+            "outcome_form": outcome_form,
         },
     )
 
@@ -132,18 +136,23 @@ def meeting_cancel(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def meeting_outcome(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    meeting, _ = _meeting_for(request, meeting_id, act=True)
+    meeting, access = _meeting_for(request, meeting_id, act=True)
     form = OutcomeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose a decision and write the minutes; nothing was saved.")
-        return redirect(meeting)
-    try:
-        services.meeting_record_outcome(meeting=meeting, actor=request.user, **form.cleaned_data)
-    except release_services.DomainError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Minutes and decision recorded.")
-    return redirect(meeting)
+    if form.is_valid():
+        try:
+            services.meeting_record_outcome(
+                meeting=meeting, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        except release_services.DomainError as error:
+            messages.error(request, str(error))
+            return redirect(meeting)
+        else:
+            messages.success(request, "Minutes and decision recorded.")
+            return redirect(meeting)
+    # The minutes typed so far stay in the form, with the reason beside the field.
+    return _meeting_page(request, meeting=meeting, access=access, outcome_form=form)
 
 
 @login_required

@@ -149,8 +149,10 @@ def release_object_perms(release) -> dict[int, set[str]]:
     """user id -> object permission codenames held directly on this release."""
     held: dict[int, set[str]] = {}
     # The release's direct foreign-key permission model, found through guardian.
-    rows = get_user_obj_perms_model(release).objects.filter(content_object=release).values_list(
-        "user_id", "permission__codename"
+    rows = (
+        get_user_obj_perms_model(release)
+        .objects.filter(content_object=release)
+        .values_list("user_id", "permission__codename")
     )
     for user_id, codename in rows:
         held.setdefault(user_id, set()).add(codename)

@@ -12,15 +12,25 @@ from audit.changelog import changelog_record
 from audit.models import Action
 
 
-def refuse(request: HttpRequest, *, what: str, release=None) -> PermissionDenied:
-    """Log a refused action and return the 403 to raise."""
+def refusal_record(
+    request: HttpRequest, *, reason: str, actor=None, actor_name=None, release=None, product=None
+) -> None:
+    """The change-log entry of a refused request (pages and the API alike)."""
     changelog_record(
         action=Action.ACCESS_REFUSED,
-        actor=request.user if request.user.is_authenticated else None,
+        actor=actor,
+        actor_name=actor_name,
         release=release,
+        product=product,
         after={"method": request.method, "path": request.path},
-        reason=f"Not permitted: {what}",
+        reason=reason,
     )
+
+
+def refuse(request: HttpRequest, *, what: str, release=None) -> PermissionDenied:
+    """Log a refused action and return the 403 to raise."""
+    user = request.user if request.user.is_authenticated else None
+    refusal_record(request, actor=user, release=release, reason=f"Not permitted: {what}")
     return PermissionDenied(f"You may not {what}.")
 
 

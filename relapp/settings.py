@@ -346,6 +346,11 @@ for _name in ("WEBHOOK_DISPATCH_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK
 
 # Every periodic task in one place; anything dynamic is a database row a task claims.
 CELERY_BEAT_SCHEDULE = {
+    "approvals-expire": {
+        "task": "approvals.approvals_expire",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     "changelog-checkpoint": {
         "task": "audit.changelog_checkpoint",
         "schedule": crontab(hour=2, minute=15),  # nightly, UTC

@@ -42,6 +42,11 @@ def test_a_policy_change_in_the_admin_is_logged(client, team):
             "hotfix_review_days": 5,
             "reminder_offsets_seconds": "[86400, 3600]",
             "signoff_reminder_seconds": 7200,
+            "approval_validity_days": 14,
+            "hotfix_verbal_grace_hours": 0,
+            "suite_min_pass_rates": "{}",
+            "zero_failure_suites": "[]",
+            "block_marked_findings": "on",
         },
     )
     assert response.status_code == 302

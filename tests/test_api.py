@@ -249,6 +249,45 @@ def test_the_release_shows_status_readiness_rad_and_signoffs(client, team, relea
     assert again["signoffs"][0]["void_reason"] == "RAD changed after signing"
 
 
+def test_the_release_shows_its_gate_checks_and_a_draft_has_no_rad(client, team, release, token):
+    services.gate_check_report(
+        release=release,
+        actor=team["dev"],
+        name="unit-tests",
+        status="fail",
+        details="3 failed",
+        url="https://ci.example.com/7",
+    )
+    body = call(client, "get", BASE, token).json()
+    [check] = body["gate_checks"]
+    assert {k: v for k, v in check.items() if k != "reported_at"} == {
+        "name": "unit-tests",
+        "status": "fail",
+        "details": "3 failed",
+        "url": "https://ci.example.com/7",
+        "reported_by": "dev",
+    }
+    assert check["reported_at"] == GateCheck.objects.get().reported_at.isoformat().replace(
+        "+00:00", "Z"
+    )
+    services.release_create(
+        product=team["product"],
+        version="2.5.0",
+        title="Later",
+        release_type="normal",
+        window_start=release.window_start,
+        window_end=release.window_end,
+        actor=team["rm"],
+    )
+    draft = call(client, "get", "/api/v1/releases/payments-api/2.5.0/", token).json()
+    assert (draft["status"], draft["rad"], draft["signoffs"], draft["gate_checks"]) == (
+        "draft",
+        None,
+        [],
+        [],
+    )
+
+
 def test_a_gate_check_is_recorded_by_the_service_account_and_readiness_recalculated(
     client, team, release, token
 ):
@@ -336,6 +375,9 @@ def test_deploy_check_says_no_with_reasons_until_approved_and_inside_the_window(
     assert refused.json() == {
         "allowed": False,
         "reasons": ["The release is in review, not approved."],
+        "refusals": [
+            {"code": "not_approved", "message": "The release is in review, not approved."}
+        ],
     }
     approve_all(release, team)
     allowed = call(client, "get", path, token)
@@ -389,20 +431,25 @@ def test_deployments_move_the_lifecycle_and_are_logged_as_the_service_account(cl
     ]
 
 
-def test_an_illegal_deployment_is_409_and_changes_nothing(client, team, release, token):
+def test_a_deployment_of_an_unapproved_release_is_kept_flagged_and_moves_nothing(
+    client, team, release, token
+):
     response = call(client, "post", BASE + "deployments/", token, {"status": "succeeded"})
-    assert response.status_code == 409
-    assert response.json() == {
-        "error": "illegal_transition",
-        "detail": "“Record deployment” is not possible while the release is in review.",
-        "transition": "deploy",
-        "status": "in_review",
-    }
-    started = call(client, "post", BASE + "deployments/", token, {"status": "started"})
-    assert started.status_code == 409
+    assert response.status_code == 201
+    body = response.json()
+    assert body["unauthorized"] is True
+    assert body["release_status"] == "in_review"
+    assert [r["code"] for r in body["unauthorized_reasons"]][:2] == [
+        "not_approved",
+        "window_not_open",
+    ]
     release.refresh_from_db()
-    assert release.status == Status.IN_REVIEW
-    assert not Deployment.objects.exists()
+    assert release.status == Status.IN_REVIEW and release.deployed_at is None
+    [deployment] = Deployment.objects.all()
+    assert deployment.unauthorized
+    [flag] = ChangeLogEntry.objects.filter(action=Action.DEPLOYMENT_UNAUTHORIZED)
+    assert flag.actor_name == "service:ci-payments"
+    assert flag.after["reasons"] == deployment.unauthorized_reasons
 
 
 def test_a_bad_deployment_status_is_400(client, release, token):
@@ -568,6 +615,7 @@ def test_the_schema_describes_every_endpoint(client):
         "/api/v1/releases/{product}/{version}/raci",
         "/api/v1/releases/{product}/{version}/deploy-check",
         "/api/v1/releases/{product}/{version}/deployments/",
+        "/api/v1/releases/{product}/{version}/artifacts/",
         "/api/v1/changelog/",
     }
     assert schema["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
@@ -688,7 +736,9 @@ def test_deploy_check_refuses_an_approved_release_whose_window_has_closed(client
     )
     response = call(client, "get", path, token)
     assert response.status_code == 409
+    message = f"The deployment window closed at {closed_at.isoformat()}."
     assert response.json() == {
         "allowed": False,
-        "reasons": [f"The deployment window closed at {closed_at.isoformat()}."],
+        "reasons": [message],
+        "refusals": [{"code": "window_closed", "message": message}],
     }

@@ -89,7 +89,8 @@ def test_the_accountables_sign_and_only_they_can(page, screenshot, unassigned_re
     )
     assert response.status == 403
 
-    refusal = ChangeLogEntry.objects.filter(action=Action.SIGNOFF_REFUSED).latest("seq")
+    # Refused before anything posted is looked at, and logged.
+    refusal = ChangeLogEntry.objects.filter(action=Action.ACCESS_REFUSED).latest("seq")
     assert refusal.actor == team["cc"]
     assert "its Accountable is Po Tester" in refusal.reason
     assert SignOff.objects.filter(release=release, voided_at__isnull=True).count() == 5

@@ -128,7 +128,13 @@ def test_the_change_log_tells_a_release_s_whole_life_in_order(client):
         meeting=meeting, actor=rm, minutes="Go after the outage", decision="go"
     )
 
-    # Deployed, reviewed, closed.
+    # Deployed inside its window (moved to now: a deployment outside it is flagged), reviewed,
+    # closed.
+    type(release).objects.filter(pk=release.pk).update(
+        window_start=timezone.now() - timedelta(hours=1),
+        window_end=timezone.now() + timedelta(hours=1),
+    )
+    release.refresh_from_db()
     services.deployment_record(release=release, actor=rm, status="started")
     services.deployment_record(release=release, actor=rm, status="succeeded")
     services.review_record(
@@ -213,6 +219,7 @@ def test_the_change_log_tells_a_release_s_whole_life_in_order(client):
     assert by_action[Action.MEETING_MINUTES][0].after == {
         "decision": "go",
         "minutes": "Go after the outage",
+        "signoffs_missing": [],
     }
 
     # Sign-offs: the refusal, the two voids and the approvals name their objects.

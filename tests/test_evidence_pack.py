@@ -43,6 +43,8 @@ PACK_FILES = {
     "gate_checks.json",
     "meetings.json",
     "deployments.json",
+    "artifacts.json",
+    "unauthorized.json",
     "changelog.json",
     "chain.py",
     "SHA256SUMS",
@@ -261,6 +263,13 @@ def test_raci_gate_checks_meetings_and_deployments_match(pack, release):
         (s.status, s.recorded_at.isoformat()) for s in stored
     ]
     assert [d["status"] for d in deployments] == ["started", "succeeded"]
+    # The fixture deploys two days before its window opens: kept, and flagged.
+    assert all(d["unauthorized"] for d in deployments)
+    unauthorized = json.loads(pack["unauthorized.json"])["unauthorized"]
+    assert unauthorized == deployments
+    assert unauthorized[0]["unauthorized_reasons"][0]["code"] == "window_not_open"
+    assert meeting["signoffs_missing_at_decision"] == []
+    assert json.loads(pack["artifacts.json"]) == {"artifacts": [], "artifacts_sha256": ""}
 
     facts = json.loads(pack["release.json"])
     assert facts["release"]["status"] == "deployed"

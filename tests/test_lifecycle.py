@@ -122,6 +122,7 @@ def test_nothing_happens_to_a_closed_or_cancelled_release():
 # action -> (the permission that grants it, the states it is possible in)
 ACTION_SPEC = {
     "edit_rad": ("edit_rad", (DRAFT, IN_REVIEW)),
+    "edit_artifacts": ("edit_rad", (DRAFT, IN_REVIEW)),
     "submit": ("submit_release", (DRAFT,)),
     "comment": ("comment_release", (*BEFORE_DEPLOYMENT, DEPLOYED, ROLLED_BACK)),
     "halt": ("halt_release", (APPROVED,)),
@@ -219,7 +220,7 @@ def test_access_keeps_the_release_and_the_permissions():
     result = ReleaseAccess.of(release, frozenset({"edit_rad"}))
     assert result.release is release
     assert result.perms == frozenset({"edit_rad"})
-    assert result.actions == frozenset({"edit_rad"})
+    assert result.actions == frozenset({"edit_rad", "edit_artifacts"})
 
 
 @pytest.mark.parametrize("release_type", [ReleaseType.NORMAL, ReleaseType.HOTFIX])

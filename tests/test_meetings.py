@@ -142,6 +142,7 @@ def test_minutes_and_decision_are_recorded_after_the_start(team, release):
         )
     type(meeting).objects.filter(pk=meeting.pk).update(start=timezone.now() - timedelta(minutes=1))
     meeting.refresh_from_db()
+    approve_all(release, team)  # a plain "go" needs every required sign-off in
     services.meeting_record_outcome(
         meeting=meeting, actor=team["rm"], minutes="All green", decision="go"
     )
@@ -554,6 +555,14 @@ def test_people_who_only_see_a_meeting_cannot_record_its_minutes(client, team, r
 def test_the_release_manager_records_the_minutes_of_a_started_meeting(client, team, release):
     meeting = started(schedule(release, team, hours=0.5))
     client.force_login(team["rm"])
+    # A plain "go" with sign-offs missing is refused beside the field, the minutes kept.
+    refused = post_outcome(client, meeting)
+    assert refused.status_code == 200
+    assert "Go, pending sign-offs" in refused.context["outcome_form"].errors["decision"][0]
+    assert refused.context["outcome_form"]["minutes"].value() == "All green"
+    meeting.refresh_from_db()
+    assert meeting.status == MeetingStatus.SCHEDULED
+    approve_all(release, team)
     assert post_outcome(client, meeting).status_code == 302
     meeting.refresh_from_db()
     assert (meeting.status, meeting.decision, meeting.minutes) == (
@@ -561,3 +570,4 @@ def test_the_release_manager_records_the_minutes_of_a_started_meeting(client, te
         "go",
         "All green",
     )
+    assert meeting.signoffs_missing == []

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from approvals import services
-from approvals.lifecycle import IllegalTransition, Status
+from approvals.lifecycle import Status
 from approvals.models import ApprovalPolicy, Deployment, SignOff
 from approvals.services import release_raci_update
 from audit.models import Action
@@ -197,7 +197,7 @@ def test_revise_sends_a_halted_release_back_to_draft(team, release):
     assert not SignOff.objects.filter(release=release, voided_at__isnull=True).exists()
 
 
-def test_a_verbal_approval_counts_and_a_dispute_halts(
+def test_a_pending_verbal_approval_does_not_count_and_a_dispute_voids_it(
     team, release, mailoutbox, django_capture_on_commit_callbacks
 ):
     approve_all(release, team, skip=("Business scope",))
@@ -211,7 +211,8 @@ def test_a_verbal_approval_counts_and_a_dispute_halts(
             note="Said yes on the bridge",
         )
     release.refresh_from_db()
-    assert release.status == Status.APPROVED
+    # A witnessed record is not a signature: the release waits for the Accountable.
+    assert release.status == Status.IN_REVIEW
     assert (signoff.method, signoff.verbal_state, signoff.recorded_by) == (
         "verbal",
         "pending",
@@ -232,10 +233,10 @@ def test_a_verbal_approval_counts_and_a_dispute_halts(
         note="I never said that",
     )
     release.refresh_from_db()
-    assert release.status == Status.HALTED
-    assert "disputed by Po Tester" in release.status_reason
+    assert release.status == Status.IN_REVIEW
     signoff.refresh_from_db()
     assert signoff.is_void and signoff.verbal_state == "disputed"
+    assert "Disputed by Po Tester" in signoff.void_reason
 
 
 def test_a_confirmed_verbal_approval_stays(team, release):
@@ -260,8 +261,12 @@ def test_a_confirmed_verbal_approval_stays(team, release):
 
 
 def test_deployments_move_the_lifecycle_and_the_review_closes_it(team, release):
-    with pytest.raises(IllegalTransition):
-        services.deployment_record(release=release, actor=team["rm"], status="started")
+    # Facts are facts: a deployment before approval is recorded, flagged, and moves nothing.
+    early = services.deployment_record(release=release, actor=team["rm"], status="started")
+    release.refresh_from_db()
+    assert release.status == Status.IN_REVIEW
+    assert early.unauthorized
+    assert {r["code"] for r in early.unauthorized_reasons} >= {"not_approved", "window_not_open"}
     approve_all(release, team)
     services.deployment_record(release=release, actor=team["rm"], status="started")
     services.deployment_record(
@@ -275,7 +280,7 @@ def test_deployments_move_the_lifecycle_and_the_review_closes_it(team, release):
     )
     release.refresh_from_db()
     assert release.status == Status.ROLLED_BACK
-    assert Deployment.objects.filter(release=release).count() == 4
+    assert Deployment.objects.filter(release=release).count() == 5
     with pytest.raises(ValidationError):
         services.review_record(release=release, actor=team["rm"], went_well="", slipped="")
     services.review_record(

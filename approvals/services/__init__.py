@@ -5,6 +5,7 @@ row locked, checked against the lifecycle table, writing its change-log
 entries. Callers import from here.
 """
 
+from approvals.services.artifacts import artifact_remove, artifacts_report
 from approvals.services.base import (
     DomainError,
     db_now,
@@ -13,6 +14,7 @@ from approvals.services.base import (
     signoffs_void,
 )
 from approvals.services.deployments import deployment_record, gate_check_report, review_record
+from approvals.services.expiry import approvals_expire
 from approvals.services.rad import rad_current, rad_revise
 from approvals.services.releases import (
     policy_save,
@@ -38,6 +40,9 @@ from approvals.services.signoffs import (
 
 __all__ = [
     "DomainError",
+    "artifact_remove",
+    "approvals_expire",
+    "artifacts_report",
     "SignOffRefused",
     "db_now",
     "deployment_record",

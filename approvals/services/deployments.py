@@ -5,12 +5,8 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from approvals.lifecycle import (
-    IllegalTransition,
-    Status,
-    Transition,
-    next_status,
-)
+from approvals import selectors
+from approvals.lifecycle import Status, Transition, next_status, sources
 from approvals.models import (
     CheckStatus,
     Deployment,
@@ -21,7 +17,7 @@ from approvals.models import (
     ReleaseType,
 )
 from approvals.selectors import policy_for
-from approvals.services.base import db_now, release_lock, release_transition
+from approvals.services.base import db_now, release_lock, release_transition, signoffs_void
 from audit.changelog import changelog_record
 from audit.models import Action
 
@@ -29,6 +25,7 @@ from audit.models import Action
 def gate_check_report(
     *, release: Release, actor, name: str, status: str, details: str = "", url: str = ""
 ) -> GateCheck:
+    """Record a check CI reported; a required one turning red after approval may halt the release."""
     name = name.strip()
     errors = {}
     if not name:
@@ -60,12 +57,40 @@ def gate_check_report(
             before=before,
             after={"name": name, "status": status, "details": details, "url": url},
         )
+        _halt_on_red_check(release=release, check=check, actor=actor)
     return check
+
+
+def _halt_on_red_check(*, release: Release, check: GateCheck, actor) -> None:
+    """Policy option: a required check that is not passing halts an approved release at once."""
+    policy = policy_for(release.product)
+    if (
+        release.status == Status.APPROVED
+        and policy.halt_on_check_failure
+        and check.name in policy.required_checks
+        and check.status != CheckStatus.PASS
+    ):
+        release_transition(
+            release=release,
+            transition=Transition.HALT,
+            actor=actor,
+            reason=f"Required gate check “{check.name}” is {check.get_status_display().lower()} "
+            "after approval",
+        )
+        signoffs_void(
+            release=release, actor=actor, reason="Release halted", activity__is_go_no_go=True
+        )
 
 
 def deployment_record(
     *, release: Release, actor, status: str, environment: str = "production", details: str = ""
 ) -> Deployment:
+    """Record a deployment as the fact it is; one the deploy check refuses is flagged unauthorized.
+
+    Facts are facts (SPEC §3): an unauthorized deployment is kept, marked with
+    the deploy check's reasons at that moment, and logged as such. The release
+    moves along the lifecycle only where the transition is legal.
+    """
     if status not in DeploymentStatus.values:
         raise ValidationError(
             {"status": "Status must be started, succeeded, failed or rolled_back."}
@@ -73,40 +98,23 @@ def deployment_record(
     environment = (environment or "production").strip()
     with transaction.atomic():
         release = release_lock(release)
-        deployment = Deployment(
+        now = db_now()
+        refusals = (
+            []
+            if status == DeploymentStatus.ROLLED_BACK
+            else selectors.deploy_check_now(release=release, now=now)
+        )
+        deployment = Deployment.objects.create(
             release=release,
             status=status,
             environment=environment,
             details=details,
             recorded_by=actor,
+            unauthorized=bool(refusals),
+            unauthorized_reasons=[{"code": r.code, "message": r.message} for r in refusals],
         )
         info = {"deployment": status, "environment": environment, "details": details}
-        if status == DeploymentStatus.SUCCEEDED:
-            next_status(status=release.status, transition=Transition.DEPLOY)
-            deployment.save()
-            release.deployed_at = db_now()
-            if release.release_type == ReleaseType.HOTFIX:
-                days = policy_for(release.product).hotfix_review_days
-                release.review_due_at = release.deployed_at + timedelta(days=days)
-            release.save(update_fields=["deployed_at", "review_due_at", "updated_at"])
-            # The review reminder is planned by the meetings app from this change-log entry.
-            release_transition(
-                release=release, transition=Transition.DEPLOY, actor=actor, after_extra=info
-            )
-        elif status == DeploymentStatus.ROLLED_BACK:
-            next_status(status=release.status, transition=Transition.ROLL_BACK)
-            deployment.save()
-            release_transition(
-                release=release,
-                transition=Transition.ROLL_BACK,
-                actor=actor,
-                reason=details,
-                after_extra=info,
-            )
-        else:
-            if release.status != Status.APPROVED:
-                raise IllegalTransition(Transition.DEPLOY, release.status)
-            deployment.save()
+        if not _deployment_transition(release=release, status=status, actor=actor, info=info):
             changelog_record(
                 action=Action.DEPLOYMENT_RECORDED,
                 actor=actor,
@@ -115,7 +123,42 @@ def deployment_record(
                 after=info,
                 reason=details,
             )
+        if refusals:
+            changelog_record(
+                action=Action.DEPLOYMENT_UNAUTHORIZED,
+                actor=actor,
+                release=release,
+                obj=deployment,
+                after={**info, "reasons": deployment.unauthorized_reasons},
+                reason="Recorded while the deploy check refused: "
+                + " ".join(r.message for r in refusals),
+            )
     return deployment
+
+
+def _deployment_transition(*, release: Release, status: str, actor, info: dict) -> bool:
+    """Move the release for a succeeded or rolled-back deployment when the lifecycle allows it."""
+    transition = {
+        DeploymentStatus.SUCCEEDED: Transition.DEPLOY,
+        DeploymentStatus.ROLLED_BACK: Transition.ROLL_BACK,
+    }.get(status)
+    if transition is None or release.status not in sources(transition):
+        return False
+    if transition == Transition.DEPLOY:
+        release.deployed_at = db_now()
+        if release.release_type == ReleaseType.HOTFIX:
+            days = policy_for(release.product).hotfix_review_days
+            release.review_due_at = release.deployed_at + timedelta(days=days)
+        release.save(update_fields=["deployed_at", "review_due_at", "updated_at"])
+        # The review reminder is planned by the meetings app from this change-log entry.
+    release_transition(
+        release=release,
+        transition=transition,
+        actor=actor,
+        reason=info["details"] if transition == Transition.ROLL_BACK else "",
+        after_extra=info,
+    )
+    return True
 
 
 def review_record(

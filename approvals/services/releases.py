@@ -260,6 +260,13 @@ def policy_save(*, policy: ApprovalPolicy, actor, changed: list[str]) -> Approva
         "hotfix_review_days",
         "reminder_offsets_seconds",
         "signoff_reminder_seconds",
+        "approval_validity_days",
+        "halt_on_check_failure",
+        "hotfix_verbal_grace_hours",
+        "min_pass_rate",
+        "suite_min_pass_rates",
+        "zero_failure_suites",
+        "block_marked_findings",
     ]
     with transaction.atomic():
         previous = ApprovalPolicy.objects.select_for_update().filter(pk=policy.pk).first()

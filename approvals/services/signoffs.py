@@ -11,10 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals import selectors
-from approvals.lifecycle import (
-    Status,
-    Transition,
-)
+from approvals.artifacts import artifact_set, artifact_set_sha256
+from approvals.lifecycle import SIGNABLE, Status, Transition
 from approvals.models import (
     Decision,
     GateCheck,
@@ -23,7 +21,13 @@ from approvals.models import (
     SignOffMethod,
     VerbalState,
 )
-from approvals.rules import decision_refusal, is_required, meaning_text, signoff_verdict
+from approvals.rules import (
+    counts_toward_approval,
+    decision_refusal,
+    is_required,
+    meaning_text,
+    signoff_verdict,
+)
 from approvals.selectors import policy_for
 from approvals.services.base import (
     DomainError,
@@ -91,20 +95,41 @@ def _refuse(*, release, actor, activity, message: str, forbidden: bool) -> SignO
 
 
 def _maybe_approve_release(*, release: Release, activities, current, actor) -> None:
-    """The last required approval moves the release on, in the same transaction."""
+    """The last required approval that counts moves the release on, in the same transaction.
+
+    A pending verbal record does not count (only a hotfix's Go/no-go, within
+    the policy's grace hours); see `rules.counts_toward_approval`.
+    """
+    if current is None or release.status not in SIGNABLE:
+        return
+    grace = policy_for(release.product).hotfix_verbal_grace_hours
+    now = db_now()
+    by_activity = {a.pk: a for a in activities}
+    counted = {
+        s.activity_id
+        for s in SignOff.objects.filter(release=release, revision=current, voided_at__isnull=True)
+        if counts_toward_approval(
+            signoff=s,
+            release=release,
+            activity=by_activity[s.activity_id],
+            grace_hours=grace,
+            now=now,
+        )
+    }
     required = [a for a in activities if is_required(release, a)]
-    approved = set(
-        SignOff.objects.filter(
-            release=release, revision=current, voided_at__isnull=True, decision=Decision.APPROVE
-        ).values_list("activity_id", flat=True)
-    )
-    if required and all(a.pk in approved for a in required):
+    if required and all(a.pk in counted for a in required):
         transition = Transition.RESUME if release.status == Status.HALTED else Transition.APPROVE
+        release.approved_at = now
+        release.save(update_fields=["approved_at", "updated_at"])
         release_transition(
             release=release,
             transition=transition,
             actor=actor,
-            after_extra={"revision": current.number, "sha256": current.sha256},
+            after_extra={
+                "revision": current.number,
+                "sha256": current.sha256,
+                "artifacts_sha256": artifact_set_sha256(release.artifacts.all()),
+            },
         )
 
 
@@ -149,7 +174,12 @@ def _signoff_refusal(
 
 
 def _signoff_create(*, release, activity, current, signer, decision, comment, **method) -> SignOff:
-    """Write the signature with its manifestation (printed name, time, meaning, hash)."""
+    """Write the signature with its manifestation (printed name, time, meaning, hashes).
+
+    It covers the RAD revision and the artifact set as they are now.
+    """
+    artifacts = artifact_set(release.artifacts.all())
+    artifacts_sha256 = artifact_set_sha256(artifacts) if artifacts else ""
     return SignOff.objects.create(
         release=release,
         activity=activity,
@@ -164,15 +194,19 @@ def _signoff_create(*, release, activity, current, signer, decision, comment, **
             activity=activity,
             release=release,
             revision_number=current.number,
+            artifacts_sha256=artifacts_sha256,
         ),
         revision_number=current.number,
         revision_sha256=current.sha256,
+        artifacts=artifacts,
+        artifacts_sha256=artifacts_sha256,
         **method,
     )
 
 
-def _signoff_apply(*, release, activities, activity, current, signoff, signer) -> None:
+def _signoff_apply(*, release, activities, signoff, signer) -> None:
     """A rejection sends the release back to draft; an approval may complete it."""
+    activity, current = signoff.activity, signoff.revision
     if signoff.decision == Decision.REJECT:
         release_transition(
             release=release,
@@ -213,16 +247,9 @@ def signoff_record(
         release = release_lock(release)
         current, activities, ready = release_signoff_state(release)
         activity = _activity(activities, activity_id)
-        accountable = _accountable(activity)
-        if current is not None and accountable is not None and accountable.pk == signer.pk:
-            live = _live_signoff(activity, current)
-            if live is not None and live.signer_id == signer.pk and live.decision == decision:
-                return live, False  # a double click or a replayed POST
-            if live is not None:
-                raise DomainError(
-                    f"{activity.name} already has a decision on revision {current.number} "
-                    f"by {live.printed_name}."
-                )
+        replay = _replayed(activity=activity, current=current, signer=signer, decision=decision)
+        if replay is not None:
+            return replay, False  # a double click or a replayed POST
         message, forbidden = _signoff_refusal(
             signer=signer,
             release=release,
@@ -233,16 +260,7 @@ def signoff_record(
             revision_number=revision_number,
             password=password,
         )
-        if message:
-            # Logged in this transaction, which commits; the refusal is raised after it.
-            refusal = _refuse(
-                release=release,
-                actor=signer,
-                activity=activity,
-                message=message,
-                forbidden=forbidden,
-            )
-        else:
+        if not message:
             signoff = _signoff_create(
                 release=release,
                 activity=activity,
@@ -260,16 +278,29 @@ def signoff_record(
                 after=signoff_manifest(signoff),
                 reason=comment,
             )
-            _signoff_apply(
-                release=release,
-                activities=activities,
-                activity=activity,
-                current=current,
-                signoff=signoff,
-                signer=signer,
-            )
+            _signoff_apply(release=release, activities=activities, signoff=signoff, signer=signer)
             return signoff, True
+        # Logged in this transaction, which commits; the refusal is raised after it.
+        refusal = _refuse(
+            release=release, actor=signer, activity=activity, message=message, forbidden=forbidden
+        )
     raise refusal
+
+
+def _replayed(*, activity, current, signer, decision) -> SignOff | None:
+    """The signer's own identical live decision (a replay), or DomainError if another stands."""
+    accountable = _accountable(activity)
+    if current is None or accountable is None or accountable.pk != signer.pk:
+        return None
+    live = _live_signoff(activity, current)
+    if live is None:
+        return None
+    if live.signer_id == signer.pk and live.decision == decision:
+        return live
+    raise DomainError(
+        f"{activity.name} already has a decision on revision {current.number} "
+        f"by {live.printed_name}."
+    )
 
 
 def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
@@ -282,13 +313,20 @@ def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
         "meaning": signoff.meaning,
         "revision": signoff.revision_number,
         "sha256": signoff.revision_sha256,
+        "artifacts_sha256": signoff.artifacts_sha256,
+        "artifacts": signoff.artifacts,
         "method": signoff.method,
         "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
     }
 
 
-def _verbal_refusal(*, release, activity, accountable, current, ready) -> str:
+def _verbal_refusal(*, release, activity, accountable, recorded_by, current, ready) -> str:
     """Why a verbal approval may not be recorded for `accountable`; "" when it may."""
+    if recorded_by.pk == accountable.pk:
+        return (
+            f"You are the Accountable for {activity.name}: sign it yourself. A verbal approval "
+            "is a witness's record of someone else's decision."
+        )
     if current and _live_signoff(activity, current) is not None:
         raise DomainError(f"{activity.name} already has a decision on this revision.")
     verdict = signoff_verdict(
@@ -316,7 +354,11 @@ def signoff_record_verbal(
     given_at: datetime,
     note: str,
 ) -> SignOff:
-    """A release manager records an A's spoken approval; the A confirms or disputes it."""
+    """A release manager records an A's spoken approval; the A confirms or disputes it.
+
+    The record does not count toward approval until its Accountable confirms
+    it with their own credentials (`rules.counts_toward_approval`).
+    """
     channel, note = channel.strip(), note.strip()
     if not channel:
         raise ValidationError({"channel": "Say how the approval was given (call, meeting…)."})
@@ -333,47 +375,63 @@ def signoff_record_verbal(
             release=release,
             activity=activity,
             accountable=accountable,
+            recorded_by=recorded_by,
             current=current,
             ready=ready,
         )
         if message:
-            raise _refuse(
+            # Logged in this transaction, which commits; the refusal is raised after it.
+            refusal = _refuse(
                 release=release,
                 actor=recorded_by,
                 activity=activity,
                 message=message,
                 forbidden=False,
             )
-        signoff = _signoff_create(
-            release=release,
-            activity=activity,
-            current=current,
-            signer=accountable,
-            decision=Decision.APPROVE,
-            comment=note,
-            method=SignOffMethod.VERBAL,
-            recorded_by=recorded_by,
-            verbal_channel=channel,
-            verbal_given_at=given_at,
-            verbal_note=note,
-            verbal_state=VerbalState.PENDING,
-        )
-        changelog_record(
-            action=Action.VERBAL_RECORDED,
-            actor=recorded_by,
-            release=release,
-            obj=signoff,
-            after={
-                **signoff_manifest(signoff),
-                "channel": channel,
-                "given_at": given_at.isoformat(),
-            },
-            reason=note,
-        )
-        _maybe_approve_release(
-            release=release, activities=activities, current=current, actor=recorded_by
-        )
-        transaction.on_commit(lambda: _ask_to_confirm(signoff.pk))
+        else:
+            signoff = _verbal_create(
+                release=release,
+                activity=activity,
+                current=current,
+                accountable=accountable,
+                recorded_by=recorded_by,
+                channel=channel,
+                given_at=given_at,
+                note=note,
+            )
+            _maybe_approve_release(
+                release=release, activities=activities, current=current, actor=recorded_by
+            )
+            transaction.on_commit(lambda: _ask_to_confirm(signoff.pk))
+            return signoff
+    raise refusal
+
+
+def _verbal_create(
+    *, release, activity, current, accountable, recorded_by, channel, given_at, note
+) -> SignOff:
+    signoff = _signoff_create(
+        release=release,
+        activity=activity,
+        current=current,
+        signer=accountable,
+        decision=Decision.APPROVE,
+        comment=note,
+        method=SignOffMethod.VERBAL,
+        recorded_by=recorded_by,
+        verbal_channel=channel,
+        verbal_given_at=given_at,
+        verbal_note=note,
+        verbal_state=VerbalState.PENDING,
+    )
+    changelog_record(
+        action=Action.VERBAL_RECORDED,
+        actor=recorded_by,
+        release=release,
+        obj=signoff,
+        after={**signoff_manifest(signoff), "channel": channel, "given_at": given_at.isoformat()},
+        reason=note,
+    )
     return signoff
 
 
@@ -402,6 +460,7 @@ def _ask_to_confirm(signoff_id: int) -> None:
 def signoff_verbal_respond(
     *, signoff: SignOff, actor, confirm: bool, password: str, note: str = ""
 ) -> SignOff:
+    """The named Accountable confirms (it then counts) or disputes (it is voided) a verbal record."""
     with transaction.atomic():
         release = release_lock(signoff.release)
         signoff = SignOff.objects.select_for_update().get(pk=signoff.pk)
@@ -412,46 +471,63 @@ def signoff_verbal_respond(
         if signoff.is_void:
             raise DomainError("This verbal approval was voided and needs no answer.")
         if not actor.check_password(password):
-            raise _refuse(
+            # Logged in this transaction, which commits; the refusal is raised after it.
+            refusal = _refuse(
                 release=release,
                 actor=actor,
                 activity=signoff.activity,
                 message="Wrong password: nothing was recorded.",
                 forbidden=False,
             )
-        if confirm:
-            signoff.verbal_state = VerbalState.CONFIRMED
-            signoff.save(update_fields=["verbal_state"])
-            changelog_record(
-                action=Action.VERBAL_CONFIRMED,
-                actor=actor,
-                release=release,
-                obj=signoff,
-                after={"verbal_state": "confirmed"},
-                reason=note,
-            )
-            return signoff
-        signoff.verbal_state = VerbalState.DISPUTED
-        signoff.voided_at = db_now()
-        signoff.void_reason = f"Disputed by {signoff.printed_name}: {note or 'no reason given'}"
-        signoff.save(update_fields=["verbal_state", "voided_at", "void_reason"])
-        changelog_record(
-            action=Action.VERBAL_DISPUTED,
-            actor=actor,
+        elif confirm:
+            return _verbal_confirm(release=release, signoff=signoff, actor=actor, note=note)
+        else:
+            return _verbal_dispute(release=release, signoff=signoff, actor=actor, note=note)
+    raise refusal
+
+
+def _verbal_confirm(*, release, signoff, actor, note: str) -> SignOff:
+    signoff.verbal_state = VerbalState.CONFIRMED
+    signoff.verbal_confirmed_at = db_now()
+    signoff.save(update_fields=["verbal_state", "verbal_confirmed_at"])
+    changelog_record(
+        action=Action.VERBAL_CONFIRMED,
+        actor=actor,
+        release=release,
+        obj=signoff,
+        after={
+            "verbal_state": "confirmed",
+            "confirmed_at": signoff.verbal_confirmed_at.isoformat(),
+        },
+        reason=note,
+    )
+    current, activities, _ = release_signoff_state(release)
+    if current is not None and signoff.revision_id == current.pk:
+        _maybe_approve_release(release=release, activities=activities, current=current, actor=actor)
+    return signoff
+
+
+def _verbal_dispute(*, release, signoff, actor, note: str) -> SignOff:
+    signoff.verbal_state = VerbalState.DISPUTED
+    signoff.voided_at = db_now()
+    signoff.void_reason = f"Disputed by {signoff.printed_name}: {note or 'no reason given'}"
+    signoff.save(update_fields=["verbal_state", "voided_at", "void_reason"])
+    changelog_record(
+        action=Action.VERBAL_DISPUTED,
+        actor=actor,
+        release=release,
+        obj=signoff,
+        after={"verbal_state": "disputed"},
+        reason=note,
+    )
+    if release.status == Status.APPROVED:
+        release_transition(
             release=release,
-            obj=signoff,
-            after={"verbal_state": "disputed"},
-            reason=note,
+            transition=Transition.HALT,
+            actor=actor,
+            reason=f"Verbal approval of {signoff.activity.name} disputed by {signoff.printed_name}",
         )
-        if release.status == Status.APPROVED:
-            release_transition(
-                release=release,
-                transition=Transition.HALT,
-                actor=actor,
-                reason=f"Verbal approval of {signoff.activity.name} disputed by "
-                f"{signoff.printed_name}",
-            )
-            signoffs_void(
-                release=release, actor=actor, reason="Release halted", activity__is_go_no_go=True
-            )
-        return signoff
+        signoffs_void(
+            release=release, actor=actor, reason="Release halted", activity__is_go_no_go=True
+        )
+    return signoff

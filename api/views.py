@@ -1,4 +1,4 @@
-"""The pipeline API (SPEC §7): thin views over the approvals services and selectors.
+"""The pipeline API (docs/lifecycle.md): thin views over the approvals services and selectors.
 
 Tokens and sessions reach the same endpoints. A token sees every release of
 the products in its scope and gets 403 outside it; a person sees what the

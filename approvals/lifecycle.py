@@ -1,4 +1,4 @@
-"""The release lifecycle of SPEC §3 as one table, and what a person may do in each state.
+"""The release lifecycle of docs/lifecycle.md as one table, and what a person may do in each state.
 
 Every status change goes through `next_status`, so an illegal transition is
 refused the same way everywhere (services, API, admin actions). Which actions

@@ -1,4 +1,4 @@
-"""The approval rules of SPEC §2–4 as pure functions: readiness, separation of
+"""The approval rules of docs/domain.md and docs/permissions.md as pure functions: readiness, separation of
 duties, deploy and freeze reasons.
 
 Nothing here reads the database or the clock on its own: callers pass what
@@ -20,7 +20,7 @@ SEVERE_DEFECTS = ("blocker", "critical")
 def readiness_reasons(
     *, release, current, checks: Iterable, policy, freezes: Sequence, today: date
 ) -> list[str]:
-    """Why the release is not ready for sign-off; empty when it is (SPEC §2).
+    """Why the release is not ready for sign-off; empty when it is (docs/domain.md).
 
     `freezes` are the freeze windows overlapping the release's window.
     """
@@ -169,7 +169,7 @@ def signoff_verdict(
     current,
     ready_reasons: list[str],
 ) -> SignOffVerdict:
-    """Separation of duties and sign-off eligibility (SPEC §4), in the order a signer reads it.
+    """Separation of duties and sign-off eligibility (docs/permissions.md), in the order a signer reads it.
 
     Only the activity's Accountable may sign; not if they submitted or wrote the
     revision, nor if they are also Responsible for the activity.
@@ -239,7 +239,7 @@ def decision_refusal(
 
 
 def deploy_reasons(*, release, now: datetime, freezes: Sequence) -> list[str]:
-    """Why `release` may not deploy at `now`; empty when it may (SPEC §7 deploy check).
+    """Why `release` may not deploy at `now`; empty when it may (docs/lifecycle.md, the deploy check).
 
     `freezes` are the freeze windows in force at `now`.
     """
@@ -284,7 +284,7 @@ def freeze_reasons(*, release, freezes: Sequence) -> list[str]:
     return reasons
 
 
-# --- approvals that count, and the deploy check (SPEC §3, §7) --------------------
+# --- approvals that count, and the deploy check (docs/lifecycle.md) --------------------
 
 
 def counts_toward_approval(*, signoff, release, activity, grace_hours: int, now: datetime) -> bool:
@@ -389,7 +389,7 @@ def deploy_refusals(
     approved_digests: Iterable[str],
     artifact: str = "",
 ) -> list[Refusal]:
-    """Why `release` may not deploy at `now` (SPEC §7), re-evaluated from scratch.
+    """Why `release` may not deploy at `now` (docs/lifecycle.md), re-evaluated from scratch.
 
     `readiness` are the sign-off readiness refusals as they stand now (checks,
     defects, rehearsal, quality); `approved_digests` the artifact set the

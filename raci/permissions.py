@@ -1,7 +1,7 @@
 """Who may do what: the only module that calls django-guardian.
 
 Object permissions on a release come from its RACI matrix; the groups
-"Release managers" and "Auditors" carry global permissions (SPEC §4).
+"Release managers" and "Auditors" carry global permissions (docs/permissions.md).
 """
 
 from collections.abc import Iterable
@@ -27,7 +27,7 @@ MANAGE_RACI = "manage_raci"
 RECORD_VERBAL = "record_verbal"
 RECORD_DEPLOYMENT = "record_deployment"
 
-# SPEC §4: what each RACI letter grants on the release it appears in.
+# docs/permissions.md: what each RACI letter grants on the release it appears in.
 LETTER_PERMISSIONS: dict[str, frozenset[str]] = {
     "R": frozenset({VIEW, EDIT_RAD, SUBMIT, COMMENT, HALT, SCHEDULE_MEETING}),
     "A": frozenset({VIEW, COMMENT, HALT}),

@@ -21,7 +21,7 @@ from raci.models import (
 
 
 def raci_template_ensure(*, product) -> list[TemplateActivity]:
-    """Give a product the default activities of SPEC §2 if it has none."""
+    """Give a product the default activities of docs/domain.md if it has none."""
     existing = list(product.template_activities.all())
     if existing:
         return existing

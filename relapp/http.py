@@ -1,6 +1,6 @@
 """The request helpers every app's views use: permission checks, refusals, form errors.
 
-A refusal is a 403 *and* a change-log entry (SPEC §4: every refused action is
+A refusal is a 403 *and* a change-log entry (docs/permissions.md: every refused action is
 logged), so no view raises PermissionDenied on its own.
 """
 

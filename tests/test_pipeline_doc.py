@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from approvals import services
 from approvals.lifecycle import Status
 from approvals.models import ApprovalPolicy, Deployment, GateCheck
 from audit.models import Action, ChangeLogEntry
@@ -18,6 +19,7 @@ from tests.helpers import approve_all, new_token, release_open_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+DIGEST = "sha256:" + "5e" * 32
 DOC = Path(__file__).resolve().parent.parent / "docs" / "pipeline.md"
 
 
@@ -98,11 +100,20 @@ def test_the_documented_pipeline_reports_waits_deploys_and_records(live_server, 
     token = new_token(team)
     marker = tmp_path / "deployed.txt"
     pipeline = Pipeline(
-        tmp_path, env_for(live_server, token, DEPLOY_COMMAND=f"echo 3.0.0 > {marker}")
+        tmp_path,
+        env_for(
+            live_server,
+            token,
+            DEPLOY_COMMAND=f"echo 3.0.0 > {marker}",
+            ARTIFACT_NAME="registry.example.test/payments-api",
+            ARTIFACT_DIGEST=DIGEST,
+        ),
     )
-    # The checks arrive, and the release is not approved yet: the script waits.
+    # The artifact and the checks arrive, the release is not approved yet: the script waits.
+    pipeline.wait_for_line(f"Reported artifact registry.example.test/payments-api@{DIGEST}")
     not_yet = pipeline.wait_for_line("Not yet:")
     assert "not approved" in not_yet
+    assert list(release.artifacts.values_list("digest", flat=True)) == [DIGEST]
     assert sorted(GateCheck.objects.values_list("name", "status")) == [
         ("performance", "pass"),
         ("security-scan", "pass"),
@@ -149,3 +160,32 @@ def test_a_wrong_token_stops_the_pipeline_at_once(live_server, team, tmp_path):
     assert pipeline.finish() == 1
     assert any("HTTP 401" in line and "invalid_token" in line for line in pipeline.output)
     assert not GateCheck.objects.exists()
+
+
+def test_a_build_that_was_not_approved_does_not_get_through(live_server, team, tmp_path):
+    release = release_open_now(team, version="3.0.0", approve=False)
+    services.artifacts_report(
+        release=release,
+        actor=team["rm"],
+        artifacts=[
+            {"name": "registry.example.test/payments-api", "kind": "image", "digest": DIGEST}
+        ],
+    )
+    for check in ("unit-tests", "security-scan", "performance"):
+        services.gate_check_report(release=release, actor=team["rm"], name=check, status="pass")
+    approve_all(release, team)
+    other = "sha256:" + "77" * 32
+    pipeline = Pipeline(
+        tmp_path,
+        env_for(
+            live_server,
+            new_token(team),
+            DEPLOY_COMMAND="echo deployed",
+            ARTIFACT_NAME="registry.example.test/payments-api",
+            ARTIFACT_DIGEST=other,
+        ),
+    )
+    assert pipeline.finish() == 1
+    assert any("Relapp refused the artifact (HTTP 409)" in line for line in pipeline.output)
+    assert not Deployment.objects.exists()
+    assert list(release.artifacts.values_list("digest", flat=True)) == [DIGEST]

@@ -87,7 +87,7 @@ def deployment_record(
 ) -> Deployment:
     """Record a deployment as the fact it is; one the deploy check refuses is flagged unauthorized.
 
-    Facts are facts (SPEC §3): an unauthorized deployment is kept, marked with
+    Facts are facts (docs/lifecycle.md): an unauthorized deployment is kept, marked with
     the deploy check's reasons at that moment, and logged as such. The release
     moves along the lifecycle only where the transition is legal.
     """

@@ -1,4 +1,4 @@
-"""Sign-offs: e-signatures, verbal approvals and their confirmation (SPEC §3–4)."""
+"""Sign-offs: e-signatures, verbal approvals and their confirmation (docs/domain.md)."""
 
 from datetime import datetime
 from typing import Any

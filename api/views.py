@@ -20,8 +20,8 @@ from api import serializers as s
 from api.authentication import OutOfScope, request_token, scope_check
 from approvals import selectors as approval_selectors
 from approvals import services as approval_services
+from approvals.lifecycle import ReleaseAction
 from approvals.models import Product, Release
-from raci import permissions
 from relapp.http import refusal_record
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
@@ -84,7 +84,7 @@ def _product_in_scope(request: Request, *, slug: str, missing: str) -> Product:
     return product
 
 
-def _release_for(request: Request, *, product: str, version: str, codename: str = "") -> Release:
+def _release_for(request: Request, *, product: str, version: str, action: str = "") -> Release:
     """The release the caller may reach, or 401/403/404 (refusals logged)."""
     if request_token(request) is not None:
         product_row = _product_in_scope(request, slug=product, missing="No such release.")
@@ -98,12 +98,12 @@ def _release_for(request: Request, *, product: str, version: str, codename: str 
         )
     except Http404:
         raise NotFound("No such release.") from None
-    if codename and codename not in access.perms:
+    if action and not access.may(action):
         refusal_record(
             request,
             actor=request.user,
             release=access.release,
-            reason=f"Not permitted: {codename} through the API",
+            reason=f"Not permitted: {ReleaseAction(action).label} through the API",
         )
         raise PermissionDenied("You may not do this on this release.")
     return access.release
@@ -185,7 +185,7 @@ def release_detail(request: Request, product: str, version: str) -> Response:
 )
 @api_view(["POST"])
 def gate_check_create(request: Request, product: str, version: str) -> Response:
-    release = _release_for(request, product=product, version=version, codename=permissions.EDIT_RAD)
+    release = _release_for(request, product=product, version=version, action=ReleaseAction.EDIT_RAD)
     body = s.GateCheckReportSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     check = approval_services.gate_check_report(
@@ -272,7 +272,9 @@ def artifacts(request: Request, product: str, version: str) -> Response:
         return Response(
             s.ArtifactSetSerializer(approval_selectors.artifacts_for_release(release=release)).data
         )
-    release = _release_for(request, product=product, version=version, codename=permissions.EDIT_RAD)
+    release = _release_for(
+        request, product=product, version=version, action=ReleaseAction.EDIT_ARTIFACTS
+    )
     body = s.ArtifactReportSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     approval_services.artifacts_report(
@@ -303,7 +305,7 @@ def artifacts(request: Request, product: str, version: str) -> Response:
 @api_view(["POST"])
 def deployment_create(request: Request, product: str, version: str) -> Response:
     release = _release_for(
-        request, product=product, version=version, codename=permissions.RECORD_DEPLOYMENT
+        request, product=product, version=version, action=ReleaseAction.RECORD_DEPLOYMENT
     )
     body = s.DeploymentRecordSerializer(data=request.data)
     body.is_valid(raise_exception=True)

@@ -114,6 +114,19 @@ class Release(models.Model):
             kwargs={"product": self.product.slug, "version": self.version},
         )
 
+    # State questions templates ask; the answers come from the lifecycle's names.
+    @property
+    def is_hotfix(self) -> bool:
+        return self.release_type == ReleaseType.HOTFIX
+
+    @property
+    def is_in_review(self) -> bool:
+        return self.status == Status.IN_REVIEW
+
+    @property
+    def is_deployed(self) -> bool:
+        return self.status == Status.DEPLOYED
+
     def url(self, name: str) -> str:
         return reverse(
             f"approvals:{name}", kwargs={"product": self.product.slug, "version": self.version}

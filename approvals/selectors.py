@@ -213,42 +213,12 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
     checks = list(GateCheck.objects.filter(release=release).select_related("reported_by"))
     policy = policy_for(release.product)
     ready = readiness_for(release=release, current=current, checks=checks, policy=policy)
-    rows = []
-    for activity in activities:
-        accountable = next(
-            (a.user for a in activity.assignments.all() if a.letter == Letter.ACCOUNTABLE), None
+    rows = [
+        _signoff_row(
+            release=release, user=user, activity=a, signoffs=signoffs, current=current, ready=ready
         )
-        responsible = [a.user for a in activity.assignments.all() if a.letter == Letter.RESPONSIBLE]
-        history = [s for s in signoffs if s.activity_id == activity.pk]
-        live = next(
-            (
-                s
-                for s in history
-                if s.voided_at is None and current is not None and s.revision_id == current.pk
-            ),
-            None,
-        )
-        verdict = signoff_verdict(
-            user=user,
-            release=release,
-            activity=activity,
-            accountable=accountable,
-            responsible_ids={u.pk for u in responsible},
-            current=current,
-            ready_reasons=ready,
-        )
-        rows.append(
-            SignOffRow(
-                activity=activity,
-                accountable=accountable,
-                responsible=responsible,
-                required=is_required(release, activity),
-                live=live,
-                history=history,
-                can_sign=verdict.allowed and live is None,
-                why=verdict.why if live is None else "",
-            )
-        )
+        for a in activities
+    ]
     required = [r for r in rows if r.required]
     now = timezone.now()
     approved = [
@@ -272,6 +242,42 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
         approved_count=len(approved),
         required_count=len(required),
         missing=[r.activity.name for r in required if r not in approved],
+    )
+
+
+def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOffRow:
+    """One activity: its Accountable and Responsibles, its decisions, what `user` may do."""
+    accountable = next(
+        (a.user for a in activity.assignments.all() if a.letter == Letter.ACCOUNTABLE), None
+    )
+    responsible = [a.user for a in activity.assignments.all() if a.letter == Letter.RESPONSIBLE]
+    history = [s for s in signoffs if s.activity_id == activity.pk]
+    live = next(
+        (
+            s
+            for s in history
+            if s.voided_at is None and current is not None and s.revision_id == current.pk
+        ),
+        None,
+    )
+    verdict = signoff_verdict(
+        user=user,
+        release=release,
+        activity=activity,
+        accountable=accountable,
+        responsible_ids={u.pk for u in responsible},
+        current=current,
+        ready_reasons=ready,
+    )
+    return SignOffRow(
+        activity=activity,
+        accountable=accountable,
+        responsible=responsible,
+        required=is_required(release, activity),
+        live=live,
+        history=history,
+        can_sign=verdict.allowed and live is None,
+        why=verdict.why if live is None else "",
     )
 
 
@@ -328,17 +334,7 @@ def my_signoffs(*, user) -> MySignOffs:
         if assignment.current_number and (activity.pk, assignment.current_number) not in live:
             waiting.append((release, activity, assignment.current_number))
             resign_seen.add(activity.pk)
-    resign = [
-        s
-        for s in voided
-        if s.activity_id in resign_seen and s.revision_number < (s.current_number or 0)
-    ]
-    # One entry per activity: the most recent voided signature.
-    seen, unique_resign = set(), []
-    for signoff in resign:
-        if signoff.activity_id not in seen:
-            seen.add(signoff.activity_id)
-            unique_resign.append(signoff)
+    resign = _latest_voided_per_activity(voided, waiting_ids=resign_seen)
     verbal = list(
         SignOff.objects.filter(
             signer=user,
@@ -347,7 +343,23 @@ def my_signoffs(*, user) -> MySignOffs:
             voided_at__isnull=True,
         ).select_related("release__product", "activity", "recorded_by")
     )
-    return MySignOffs(waiting=waiting, resign=unique_resign, verbal=verbal)
+    return MySignOffs(waiting=waiting, resign=resign, verbal=verbal)
+
+
+def _latest_voided_per_activity(voided, *, waiting_ids: set[int]) -> list[SignOff]:
+    """My most recent voided signature per activity that waits for me again."""
+    resign = [
+        s
+        for s in voided
+        if s.activity_id in waiting_ids and s.revision_number < (s.current_number or 0)
+    ]
+    # One entry per activity: the most recent voided signature.
+    seen, unique_resign = set(), []
+    for signoff in resign:
+        if signoff.activity_id not in seen:
+            seen.add(signoff.activity_id)
+            unique_resign.append(signoff)
+    return unique_resign
 
 
 def deployments_for_release(*, release: Release) -> list[Deployment]:

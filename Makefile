@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test install lint format clean
+.PHONY: run test install lint format clean mutate
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(VENV)/bin/python ]; then \
@@ -24,6 +24,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	./scripts/test.sh $(ARGS)
+
+# Mutation testing of the rules, lifecycle, permissions and chain (~15 min).
+mutate: $(STAMP)
+	./scripts/mutate.sh $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from api.models import ApiToken
 from api.services import token_digest, token_split, token_touch
+from api.throttling import AuthFailureThrottle
 from relapp.http import refusal_record
 
 logger = logging.getLogger("relapp.api")
@@ -40,6 +41,19 @@ def token_lookup(token: str) -> ApiToken | None:
     return record
 
 
+def _failure_record(request, *, reason: str, **who) -> None:
+    """Log a failed authentication; 429 with Retry-After once the address is past the rate.
+
+    The refusal is logged either way (relapp.http aggregates those without a
+    user per address and minute), so a throttled flood is still counted.
+    """
+    throttle = AuthFailureThrottle()
+    allowed = throttle.allow_request(request, None)
+    refusal_record(request, reason=reason if allowed else f"{reason} (throttled)", **who)
+    if not allowed:
+        raise exceptions.Throttled(wait=throttle.wait())
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer relapp_…`. The request's auth is the ApiToken row."""
 
@@ -53,7 +67,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         record = token_lookup(token) if token else None
         if record is None:
             prefix = token_split(token) or "unknown"
-            refusal_record(
+            _failure_record(
                 request,
                 actor_name=f"API token {prefix}"[:200],
                 reason="Refused API token: unknown or malformed",
@@ -61,7 +75,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise TokenRefused("The token is not valid.", code="invalid_token")
         state = record.state(now)
         if state != "active":
-            refusal_record(
+            _failure_record(
                 request,
                 actor=record.service_account.user,
                 reason=f"Refused API token {record.prefix}: {state}",

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.models import SUBSCRIBABLE, ApiToken, ServiceAccount, WebhookEndpoint
+from api.webhook_targets import url_refusal
 from approvals.models import Product
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -233,6 +234,8 @@ def _clean_endpoint(*, url: str, events: list[str]) -> tuple[str, list[str]]:
         errors["url"] = "Enter an http:// or https:// URL."
     if len(url) > 500:
         errors["url"] = "Keep the URL under 500 characters."
+    if "url" not in errors and (refusal := url_refusal(url)):
+        errors["url"] = refusal
     unknown = [event for event in events if event not in _EVENT_VALUES]
     if unknown:
         errors["events"] = f"Unknown events: {', '.join(unknown)}."

@@ -35,6 +35,7 @@ from api.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from api.webhook_targets import checked_opener
 from approvals.models import Release
 from audit.models import Action
 
@@ -173,7 +174,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+_opener = checked_opener(_NoRedirect)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float):

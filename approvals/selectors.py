@@ -60,15 +60,28 @@ def release_list_for_user(*, user, filters: ReleaseFilters) -> QuerySet[Release]
     return releases.order_by("-created_at", "-id")
 
 
+def products_visible_to(*, user) -> QuerySet[Product]:
+    """Every product for release managers and auditors (the global view permission);
+    for anyone else only products with a release they take part in (SPEC §4)."""
+    if not user.is_authenticated or not user.is_active:
+        return Product.objects.none()
+    if user.is_superuser or user.has_perm(f"approvals.{permissions.VIEW}"):
+        return Product.objects.all()
+    visible = permissions.releases_visible_to(user, Release.objects.all())
+    return Product.objects.filter(pk__in=visible.values("product_id"))
+
+
 def product_list_for_user(*, user) -> QuerySet[Product]:
     visible = permissions.releases_visible_to(user, Release.objects.all())
-    return Product.objects.annotate(
-        release_count=Count("releases", filter=Q(releases__in=visible.values("pk")))
-    ).order_by("name")
+    return (
+        products_visible_to(user=user)
+        .annotate(release_count=Count("releases", filter=Q(releases__in=visible.values("pk"))))
+        .order_by("name")
+    )
 
 
-def products_for_choice() -> QuerySet[Product]:
-    return Product.objects.order_by("name")
+def products_for_choice(*, user) -> QuerySet[Product]:
+    return products_visible_to(user=user).order_by("name")
 
 
 def release_access_for_user(*, user, product: str, version: str) -> ReleaseAccess:

@@ -1,7 +1,9 @@
 from datetime import date
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -70,7 +72,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def release_list(request: HttpRequest) -> HttpResponse:
-    products = list(selectors.products_for_choice())
+    products = list(selectors.products_for_choice(user=request.user))
     form = ReleaseFilterForm(request.GET or None, products=products)
     filters = selectors.ReleaseFilters()
     if form.is_valid():
@@ -95,7 +97,7 @@ def release_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def release_create(request: HttpRequest) -> HttpResponse:
     require_perm(request, "approvals.add_release", what="create releases")
-    products = selectors.products_for_choice()
+    products = selectors.products_for_choice(user=request.user)
     fixable = selectors.release_list_for_user(
         user=request.user, filters=selectors.ReleaseFilters()
     ).exclude(status=Status.CANCELLED)
@@ -384,6 +386,10 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
     except services.SignOffRefused as error:
         if error.forbidden:
             raise PermissionDenied(str(error)) from None
+        if error.wrong_password:
+            locked = _signature_failed(request)
+            if locked is not None:
+                return locked
         form.add_error(None, str(error))
         return None
     except (services.DomainError, IllegalTransition) as error:
@@ -397,6 +403,29 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
         else:
             messages.info(request, "That decision was already recorded; nothing was added.")
     return redirect(release.get_absolute_url() + "#approvals")
+
+
+def _signature_failed(request: HttpRequest) -> HttpResponse | None:
+    """Count a wrong signature password; the sign-in page once the account is locked.
+
+    django-axes counts it (it listens to `user_login_failed`; `signature` in
+    the credentials selects the signature limit). At the limit it locks the
+    account and every session of it ends (accounts.services).
+    """
+    user_login_failed.send(
+        sender=__name__,
+        credentials={"username": request.user.get_username(), "signature": True},
+        request=request,
+    )
+    if not getattr(request, "axes_locked_out", False):
+        return None
+    logout(request)
+    messages.error(
+        request,
+        "Too many wrong signature passwords: you were signed out and your account is locked. "
+        "A release manager can unlock it, or try again after the cool-down.",
+    )
+    return redirect("login")
 
 
 @login_required
@@ -456,6 +485,9 @@ def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
         except services.SignOffRefused as error:
             if error.forbidden:
                 raise PermissionDenied(str(error)) from None
+            locked = _signature_failed(request) if error.wrong_password else None
+            if locked is not None:
+                return locked
             form.add_error(None, str(error))
         except services.DomainError as error:
             messages.error(request, str(error))

@@ -18,6 +18,7 @@ broken sequence number is printed.
 
 import csv
 import hashlib
+import hmac
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -80,6 +81,16 @@ def entry_hash(prev_hash: str, document: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(document)).encode("utf-8")).hexdigest()
 
 
+def entry_mac(key: bytes, entry_hash_hex: str) -> str:
+    """HMAC-SHA256 of an entry's hash under a key kept outside the database.
+
+    The hash covers the entry and, through `prev_hash`, everything before it,
+    so the MAC binds the whole chain up to the entry. Anyone with the source
+    can recompute a hash; only a holder of the key can compute a MAC.
+    """
+    return hmac.digest(key, entry_hash_hex.encode("ascii"), "sha256").hex()
+
+
 # --- verification ---------------------------------------------------------
 
 
@@ -95,6 +106,7 @@ class VerifyResult:
     problem: str = ""
     # Filtered exports are not one run of the chain; see ChainVerifier.
     gaps: int = 0
+    macs_checked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -109,6 +121,8 @@ class VerifyResult:
             f"OK: {self.count} entries, seq {self.first_seq}..{self.last_seq}, "
             f"head hash {self.head_hash}"
         )
+        if self.macs_checked:
+            text += ", MACs verified"
         if self.gaps:
             text += (
                 f" ({self.gaps} gap(s): a filtered export; each entry's hash is checked, "
@@ -122,7 +136,8 @@ class ChainVerifier:
 
     For each entry it checks, in this order: the sequence number is the next
     one (no entry missing or moved), `prev_hash` is the previous entry's
-    `hash`, and the stored `hash` is what the entry's fields hash to. The
+    `hash`, the stored `hash` is what the entry's fields hash to and, given
+    `mac_keys` (key id -> key), the entry's MAC from `mac_since_seq` on. The
     first failing entry is the first broken sequence number.
 
     `allow_gaps` is for filtered exports, which skip entries by design: a gap
@@ -137,11 +152,27 @@ class ChainVerifier:
         first_seq: int | None = 1,
         prev_hash: str | None = GENESIS_HASH,
         allow_gaps: bool = False,
+        mac_keys: dict[str, bytes] | None = None,
+        mac_since_seq: int = 1,
     ):
         self.result = VerifyResult()
         self._expected_seq = first_seq
         self._prev_hash = prev_hash
         self._allow_gaps = allow_gaps
+        self._mac_keys = mac_keys or {}
+        self._mac_since_seq = mac_since_seq
+        self.result.macs_checked = bool(self._mac_keys)
+
+    def _mac_problem(self, entry: dict[str, Any]) -> str:
+        """Why the entry's MAC does not verify, or "" (entries need `mac`, `mac_key_id`)."""
+        if not self._mac_keys or entry["seq"] < self._mac_since_seq:
+            return ""
+        key = self._mac_keys.get(entry.get("mac_key_id") or "")
+        if key is None:
+            return f"no MAC under a known key (key id {entry.get('mac_key_id')!r}): forged entry"
+        if not hmac.compare_digest(entry_mac(key, entry["hash"]), entry.get("mac") or ""):
+            return "MAC does not match the hash (entry forged or re-hashed without the key)"
+        return ""
 
     def _fail(self, seq: int, problem: str) -> bool:
         self.result.broken_seq = seq
@@ -170,6 +201,9 @@ class ChainVerifier:
         recomputed = entry_hash(entry["prev_hash"], entry_document(entry))
         if recomputed != entry["hash"]:
             return self._fail(seq, "hash does not match the entry's contents (entry altered)")
+        mac_problem = self._mac_problem(entry)
+        if mac_problem:
+            return self._fail(seq, mac_problem)
         result = self.result
         result.count += 1
         if result.first_seq is None:

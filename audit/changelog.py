@@ -2,8 +2,10 @@
 
 Every entry stores `prev_hash` and `hash = SHA-256(prev_hash || canonical)`,
 where `canonical` is the entry's fields as JSON with sorted keys and no
-whitespace. Writers are serialised by a transaction-scoped advisory lock on
-PostgreSQL, so two writers can never read the same chain head and fork it.
+whitespace, and `mac = HMAC-SHA256(key, hash)` under the key named by
+CHANGELOG_MAC_KEY_ID, which lives outside the database. Writers are
+serialised by a transaction-scoped advisory lock on PostgreSQL, so two
+writers can never read the same chain head and fork it.
 """
 
 import ipaddress
@@ -13,11 +15,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_json, entry_document, entry_hash
+from audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    canonical_json,
+    entry_document,
+    entry_hash,
+    entry_mac,
+)
 from audit.models import Action, ChangeLogEntry
 from relapp.middleware import current_client_ip, current_request_id
 
@@ -98,6 +108,18 @@ def _lock_chain_head(client_ip: str | None) -> tuple[datetime, str | None]:
     return timezone.now(), field.get_prep_value(client_ip)
 
 
+def changelog_mac_keys() -> dict[str, bytes]:
+    """The configured MAC keys by id (CHANGELOG_MAC_KEYS), as bytes."""
+    return {key_id: bytes.fromhex(secret) for key_id, secret in settings.CHANGELOG_MAC_KEYS.items()}
+
+
+def _mac_fields(hash_hex: str) -> dict[str, str]:
+    key_id = settings.CHANGELOG_MAC_KEY_ID
+    if not key_id:
+        return {"mac": "", "mac_key_id": ""}
+    return {"mac": entry_mac(changelog_mac_keys()[key_id], hash_hex), "mac_key_id": key_id}
+
+
 def _actor_name(actor) -> str:
     if actor is None:
         return "system"
@@ -146,6 +168,7 @@ def changelog_record(
             "prev_hash": prev_hash,
         }
         values["hash"] = entry_hash(prev_hash, entry_document(values))
+        values.update(_mac_fields(values["hash"]))
         entry = ChangeLogEntry.objects.create(**values)
         for hook in _post_write_hooks:
             hook(entry)

@@ -42,6 +42,8 @@ class Action(models.TextChoices):
     LOGIN = "auth.login", "Signed in"
     LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
     LOGOUT = "auth.logout", "Signed out"
+    AUTH_LOCKED = "auth.locked", "Account locked"
+    AUTH_UNLOCKED = "auth.unlocked", "Account unlocked"
     ACCESS_REFUSED = "access.refused", "Action refused"
     SERVICE_ACCOUNT_CHANGED = "service_account.changed", "Service account changed"
     WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
@@ -94,6 +96,11 @@ class ChangeLogEntry(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # HMAC-SHA256 of `hash` under the key `mac_key_id` (settings, never the
+    # database); empty when no key was configured. Not hashed: rotating keys
+    # never changes the chain.
+    mac = models.CharField(max_length=64, blank=True, default="")
+    mac_key_id = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-seq"]

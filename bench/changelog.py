@@ -8,8 +8,12 @@ then reports:
   client as an auditor;
 - export throughput (rows/s) for the streamed CSV and JSON exports, with
   peak traced Python memory (tracemalloc) and the process's peak RSS;
-- `verify_changelog` throughput (entries/s) on the database, and of
-  `--file` on the JSON export.
+- `verify_changelog` throughput (entries/s) on the database, with every
+  entry's MAC checked, and of `--file` on the JSON export;
+- change-log writes per second from 8 concurrent writers (threads, one
+  connection each): MAC off and post-write hooks removed, MAC on, and MAC on
+  with the hooks as installed (webhook and streaming outboxes, reminders),
+  with the ratios (`--trust-only` runs just the verification and this).
 
 Run it against a throwaway cluster, never a real database:
 
@@ -40,6 +44,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 import uuid
@@ -54,11 +59,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group, Permission  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.db import close_old_connections, connection, transaction  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from approvals.models import Product, Release  # noqa: E402
@@ -67,8 +73,10 @@ from audit.chain import (  # noqa: E402
     canonical_json,
     entry_document,
     entry_hash,
+    entry_mac,
     verify_export_file,
 )
+from audit.changelog import _post_write_hooks, changelog_record  # noqa: E402
 from audit.models import Action, ChangeLogEntry  # noqa: E402
 from audit.verify import changelog_verify  # noqa: E402
 
@@ -90,7 +98,11 @@ COLUMNS = (
     "client_ip",
     "prev_hash",
     "hash",
+    "mac",
+    "mac_key_id",
 )
+BENCH_MAC_KEY_ID = "bench"
+BENCH_MAC_KEY = "5a" * 32
 NULLABLE = ("actor_id", "product_id", "release_id", "before", "after", "client_ip")
 
 # (action, weight, before, after): a plausible mix, sign-ins dominating.
@@ -175,6 +187,7 @@ def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> N
     start = datetime.now(UTC) - timedelta(days=3 * 365)
     step_us = (3 * 365 * 86400 * 1_000_000) // entries
     prev_hash = GENESIS_HASH
+    mac_key = bytes.fromhex(BENCH_MAC_KEY)
     copy_sql = (
         f"COPY audit_changelogentry ({', '.join(COLUMNS)}) FROM STDIN "
         f"WITH (FORMAT csv, FORCE_NULL ({', '.join(NULLABLE)}))"
@@ -209,6 +222,8 @@ def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> N
             }
             document = entry_document(values)
             values["hash"] = prev_hash = entry_hash(prev_hash, document)
+            values["mac"] = entry_mac(mac_key, values["hash"])
+            values["mac_key_id"] = BENCH_MAC_KEY_ID
             writer.writerow(
                 [
                     None
@@ -277,11 +292,76 @@ def time_export(
     return rows, elapsed, size / 1024 / 1024, peak
 
 
+def _writer(stop_at: float, counts: list[int], index: int) -> None:
+    """One concurrent writer: entries through the one writer until the deadline."""
+    written = 0
+    try:
+        while time.perf_counter() < stop_at:
+            with transaction.atomic():
+                changelog_record(action=Action.COMMENT_ADDED, reason=f"writer {index}")
+            written += 1
+    finally:
+        counts[index] = written
+        close_old_connections()
+        connection.close()
+
+
+def time_writers(*, writers: int, seconds: float, keyed: bool, hooks: bool) -> float:
+    """Entries per second from `writers` threads, each with its own connection."""
+    keys = {BENCH_MAC_KEY_ID: BENCH_MAC_KEY} if keyed else {}
+    installed = list(_post_write_hooks)
+    if not hooks:
+        _post_write_hooks.clear()  # no streaming outbox (nor webhook) rows
+    try:
+        with override_settings(
+            CHANGELOG_MAC_KEYS=keys, CHANGELOG_MAC_KEY_ID=BENCH_MAC_KEY_ID if keyed else ""
+        ):
+            counts = [0] * writers
+            stop_at = time.perf_counter() + seconds
+            threads = [
+                threading.Thread(target=_writer, args=(stop_at, counts, index))
+                for index in range(writers)
+            ]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+    finally:
+        _post_write_hooks[:] = installed
+    return sum(counts) / elapsed
+
+
+def bench_trust(*, writers: int, seconds: float) -> None:
+    say(f"Change-log writes, {writers} concurrent writers, {seconds:.0f} s each")
+    hooks = ", ".join(f"{hook.__module__}.{hook.__name__}" for hook in _post_write_hooks)
+    say(f"  post-write hooks installed: {hooks or 'none'}")
+    plain = time_writers(writers=writers, seconds=seconds, keyed=False, hooks=False)
+    say(f"  MAC off, hooks off: {plain:,.0f} entries/s")
+    keyed = time_writers(writers=writers, seconds=seconds, keyed=True, hooks=False)
+    say(f"  MAC on,  hooks off: {keyed:,.0f} entries/s (ratio {keyed / plain:.2f})")
+    full = time_writers(writers=writers, seconds=seconds, keyed=True, hooks=True)
+    say(f"  MAC on,  hooks on:  {full:,.0f} entries/s (ratio {full / plain:.2f})")
+    result = changelog_verify(mac=False)  # entries written with MAC off carry none
+    assert result.ok, result.summary()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--skip-fill", action="store_true", help="reuse the entries already there")
+    parser.add_argument("--writers", type=int, default=8, help="concurrent writers")
+    parser.add_argument("--writer-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--trust-only",
+        action="store_true",
+        help="only the keyed-chain numbers: verify with MACs and concurrent writes",
+    )
     args = parser.parse_args()
+    # The fill writes MACs under this key; verification checks them.
+    settings.CHANGELOG_MAC_KEYS = {BENCH_MAC_KEY_ID: BENCH_MAC_KEY}
+    settings.CHANGELOG_MAC_KEY_ID = BENCH_MAC_KEY_ID
 
     say(f"PostgreSQL database {connection.settings_dict['NAME']}")
     call_command("migrate", verbosity=0)
@@ -305,13 +385,16 @@ def main() -> None:
         size = cursor.fetchone()[0]
     say(f"Change log: {total:,} entries, table with indexes {size}")
 
-    say("verify_changelog (database, server-side cursor, chunk 5000)")
+    say("verify_changelog (database, server-side cursor, chunk 5000, MACs checked)")
     started = time.perf_counter()
     result = changelog_verify()
     elapsed = time.perf_counter() - started
-    assert result.ok, result.summary()
+    assert result.ok and result.macs_checked, result.summary()
     say(f"  {result.summary()}")
     say(f"  {result.count:,} entries in {elapsed:.1f} s = {result.count / elapsed:,.0f} entries/s")
+    if args.trust_only:
+        bench_trust(writers=args.writers, seconds=args.writer_seconds)
+        return
 
     client = Client()
     client.force_login(auditor)  # appends one LOGIN entry
@@ -376,6 +459,8 @@ def main() -> None:
         assert result.ok, result.summary()
         say(f"  {result.summary()}")
         say(f"  {result.count:,} entries in {elapsed:.1f} s = {result.count / elapsed:,.0f}/s")
+
+    bench_trust(writers=args.writers, seconds=args.writer_seconds)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from audit import chain
 from audit.export import export_json
 from audit.models import Action, ChangeLogEntry
 from audit.selectors import ChangelogFilters, changelog_queryset
+from audit.signing import changelog_signing_key, public_key_pem
 from meetings.models import GateMeeting
 from raci.selectors import raci_matrix
 
@@ -120,6 +121,11 @@ PACK_FILES = (
     PackFile(
         "chain.py",
         "A copy of Relapp's change-log checker (audit/chain.py, standard library only).",
+    ),
+    PackFile(
+        "changelog-public-key.pem",
+        "The Ed25519 public key that verifies the change log's signed checkpoints "
+        "(`manage.py changelog_public_key`); a comment line instead if none was configured.",
     ),
     PackFile("SHA256SUMS", "The SHA-256 of every other file, for `sha256sum -c SHA256SUMS`."),
 )
@@ -490,6 +496,11 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
             export_json(changelog_queryset(filters=filters), filters=filters.describe()),
         )
         pack.add("chain.py", Path(chain.__file__).read_bytes())
+        key = changelog_signing_key()
+        pack.add(
+            "changelog-public-key.pem",
+            (public_key_pem(key) if key else "# No checkpoint signing key configured.\n").encode(),
+        )
         sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(pack.sums.items()))
         pack.add("SHA256SUMS", sums.encode("utf-8"))
 

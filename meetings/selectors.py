@@ -3,7 +3,7 @@ from django.http import Http404
 
 from approvals.lifecycle import FINISHED, ReleaseAccess
 from approvals.models import FreezeWindow, Release
-from approvals.selectors import release_access_for_user
+from approvals.selectors import products_visible_to, release_access_for_user
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
 from raci.models import Assignment, Letter
@@ -33,8 +33,14 @@ def notifications_for_user(*, user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).select_related("release__product")
 
 
-def freezes_upcoming() -> QuerySet[FreezeWindow]:
-    return FreezeWindow.objects.select_related("product", "created_by").order_by("start")
+def freezes_upcoming(*, user) -> QuerySet[FreezeWindow]:
+    """Freeze windows for every product, and those of products the user may see."""
+    products = products_visible_to(user=user)
+    return (
+        FreezeWindow.objects.select_related("product", "created_by")
+        .filter(Q(product__isnull=True) | Q(product__in=products))
+        .order_by("start")
+    )
 
 
 def feed_owner(*, token: str):

@@ -211,7 +211,11 @@ def freeze_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "meetings/freeze_list.html",
-        {"freezes": selectors.freezes_upcoming(), "form": form, "can_manage": can_manage},
+        {
+            "freezes": selectors.freezes_upcoming(user=request.user),
+            "form": form,
+            "can_manage": can_manage,
+        },
     )
 
 

@@ -10,12 +10,22 @@ from django.http import HttpRequest
 
 from audit.changelog import changelog_record
 from audit.models import Action
+from relapp.middleware import current_client_ip
+from relapp.refusals import refusal_first_of_minute
 
 
 def refusal_record(
     request: HttpRequest, *, reason: str, actor=None, actor_name=None, release=None, product=None
 ) -> None:
-    """The change-log entry of a refused request (pages and the API alike)."""
+    """The change-log entry of a refused request (pages and the API alike).
+
+    Without an authenticated user only the first refusal per source address
+    and minute is written here; the rest are counted into one summary entry
+    (relapp.refusals), so nobody can flood the append-only log.
+    """
+    client_ip = current_client_ip.get()
+    if actor is None and client_ip and not refusal_first_of_minute(client_ip=client_ip):
+        return
     changelog_record(
         action=Action.ACCESS_REFUSED,
         actor=actor,

@@ -6,6 +6,7 @@ falling back to a default.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -102,10 +103,14 @@ INSTALLED_APPS = [
     "audit",
     "meetings",
     "evidence",
+    "auditstream",
     "demo",
     "rest_framework",
     "drf_spectacular",
     "api",
+    "axes",
+    "csp",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +123,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "relapp.urls"
@@ -173,6 +181,7 @@ DATABASES = {"default": _database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked accounts and addresses
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -281,6 +290,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A refused request (403/404/405) is one line, no traceback, on every handler.
+    "filters": {"refusals": {"()": "accounts.logging.RefusalFilter"}},
+    "loggers": {"django.request": {"filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
@@ -314,7 +326,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
 }
@@ -344,6 +356,110 @@ for _name in ("WEBHOOK_DISPATCH_SECONDS", "WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 
+# --- identity hardening: lockouts, sessions, CSP ---
+# Sign-in lockouts (django-axes): N failures per account *or* per address
+# within the window lock it for the cool-down. Signatures count wrong
+# passwords too, with a lower limit (accounts.lockout.failure_limit); a
+# signature lockout ends the session and locks the account the same way.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+SIGNATURE_FAILURE_LIMIT = env_int("SIGNATURE_FAILURE_LIMIT", 3)
+LOCKOUT_COOLOFF_MINUTES = env_int("LOCKOUT_COOLOFF_MINUTES", 15)
+for _name in ("LOGIN_FAILURE_LIMIT", "SIGNATURE_FAILURE_LIMIT", "LOCKOUT_COOLOFF_MINUTES"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+AXES_FAILURE_LIMIT = "accounts.lockout.failure_limit"
+AXES_LOCKOUT_PARAMETERS = "accounts.lockout.lockout_parameters"
+AXES_COOLOFF_TIME = LOCKOUT_COOLOFF_MINUTES / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked do not extend the lock: it lifts when the cool-down ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2"]
+AXES_VERBOSE = False
+# Locks are lifted on /account/lockouts/, which logs it; not through the admin.
+AXES_ENABLE_ADMIN = False
+# Sessions: signed out after SESSION_IDLE_MINUTES without a request, and
+# SESSION_MAX_HOURS after signing in whatever happens.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12)
+if SESSION_IDLE_MINUTES < 1 or SESSION_MAX_HOURS < 1:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES and SESSION_MAX_HOURS must be at least 1.")
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+# Content-Security-Policy: everything from 'self', no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Webhook targets on loopback, private, link-local or metadata addresses are
+# refused (at creation and again at send time, after DNS resolution) unless
+# the address falls in one of these networks (CIDR), e.g. "10.0.5.0/24".
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
+# The pipeline API refuses JSON bodies nested deeper or larger than this (400).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
+API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1_000_000)
+
+
+# --- change-log streaming and flooding ---
+# Streaming: a beat task sends every change-log entry to each destination
+# (configured in the admin) this often, in batches, each send bounded by the
+# timeout; a destination that fails is retried after base * 2^(n-1) seconds,
+# capped. A worker holds a destination for the lease while it sends.
+CHANGELOG_STREAM_DISPATCH_SECONDS = env_int("CHANGELOG_STREAM_DISPATCH_SECONDS", 5)
+CHANGELOG_STREAM_BATCH_SIZE = env_int("CHANGELOG_STREAM_BATCH_SIZE", 500)
+CHANGELOG_STREAM_TIMEOUT_SECONDS = env_int("CHANGELOG_STREAM_TIMEOUT_SECONDS", 10)
+CHANGELOG_STREAM_LEASE_SECONDS = env_int("CHANGELOG_STREAM_LEASE_SECONDS", 120)
+CHANGELOG_STREAM_RETRY_BASE_SECONDS = env_float("CHANGELOG_STREAM_RETRY_BASE_SECONDS", 2.0)
+CHANGELOG_STREAM_RETRY_MAX_SECONDS = env_float("CHANGELOG_STREAM_RETRY_MAX_SECONDS", 300.0)
+# RFC 5424 HOSTNAME (default: this machine's name) and, for syslog over TLS,
+# the CA bundle that signs the server's certificate (default: the system's).
+CHANGELOG_STREAM_HOSTNAME = env_str("CHANGELOG_STREAM_HOSTNAME", "")
+CHANGELOG_STREAM_TLS_CA_FILE = env_str("CHANGELOG_STREAM_TLS_CA_FILE", "")
+for _name in (
+    "CHANGELOG_STREAM_DISPATCH_SECONDS",
+    "CHANGELOG_STREAM_BATCH_SIZE",
+    "CHANGELOG_STREAM_TIMEOUT_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+if CHANGELOG_STREAM_LEASE_SECONDS < 4 * CHANGELOG_STREAM_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "CHANGELOG_STREAM_LEASE_SECONDS must be at least 4 x CHANGELOG_STREAM_TIMEOUT_SECONDS."
+    )
+# Flooding: refusals without an authenticated user are written once per
+# source address and minute, the rest counted into one summary entry; API
+# authentication failures are throttled per address by DRF (429 with
+# Retry-After), which keeps its history in the default cache: Redis when the
+# broker is Redis, else files under var/ (shared by `make run`'s processes).
+API_AUTH_FAILURE_RATE = env_str("API_AUTH_FAILURE_RATE", "10/min")
+if not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", API_AUTH_FAILURE_RATE):
+    raise ImproperlyConfigured(
+        f"API_AUTH_FAILURE_RATE={API_AUTH_FAILURE_RATE!r} is not a rate like 10/min."
+    )
+CACHE_URL = env_str(
+    "CACHE_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    )
+}
+
+
 # Every periodic task in one place; anything dynamic is a database row a task claims.
 CELERY_BEAT_SCHEDULE = {
     "approvals-expire": {
@@ -364,4 +480,79 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(WEBHOOK_DISPATCH_SECONDS),
         "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
     },
+    "changelog-stream-dispatch": {
+        "task": "auditstream.stream_dispatch",
+        "schedule": float(CHANGELOG_STREAM_DISPATCH_SECONDS),
+        "options": {"expires": float(CHANGELOG_STREAM_DISPATCH_SECONDS)},
+    },
+    "refusals-summarise": {
+        "task": "relapp.refusals_summarise",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+}
+
+# --- change-log trust (roles, MAC keys, signed checkpoints) ---
+# The database role the web, worker and beat processes connect as. Migrations
+# run as the owner (DATABASE_URL pointing at the owner for `migrate`); after
+# every migrate the owner grants this role what it needs, and only INSERT and
+# SELECT on the change log (audit.roles). Empty: no grants (development).
+CHANGELOG_RUNTIME_ROLE = env_str("DATABASE_RUNTIME_ROLE", "")
+
+
+def _changelog_mac_keys() -> dict[str, str]:
+    """MAC keys by id, kept outside the database: `id:hex,id:hex` or a JSON file."""
+    text = env_str("CHANGELOG_MAC_KEYS", "")
+    path = env_str("CHANGELOG_MAC_KEYS_FILE", "")
+    if text and path:
+        raise ImproperlyConfigured("Set CHANGELOG_MAC_KEYS or CHANGELOG_MAC_KEYS_FILE, not both.")
+    if path:
+        import json
+
+        try:
+            keys = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ImproperlyConfigured(f"CHANGELOG_MAC_KEYS_FILE {path}: {exc}") from None
+        if not isinstance(keys, dict):
+            raise ImproperlyConfigured("CHANGELOG_MAC_KEYS_FILE must hold a JSON object.")
+    else:
+        keys = {}
+        for item in (part.strip() for part in text.split(",")):
+            if item:
+                key_id, _, secret = item.partition(":")
+                keys[key_id.strip()] = secret.strip()
+    for key_id, secret in keys.items():
+        try:
+            if not key_id or len(bytes.fromhex(secret)) < 32:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ImproperlyConfigured(
+                f"Change-log MAC key {key_id!r} must be at least 32 bytes of hex."
+            ) from None
+    return keys
+
+
+# Several keys verify (rotation); CHANGELOG_MAC_KEY_ID names the one that signs
+# new entries (default: the last one listed). No keys: entries carry no MAC.
+CHANGELOG_MAC_KEYS = _changelog_mac_keys()
+CHANGELOG_MAC_KEY_ID = env_str(
+    "CHANGELOG_MAC_KEY_ID", next(reversed(CHANGELOG_MAC_KEYS), "") if CHANGELOG_MAC_KEYS else ""
+)
+if CHANGELOG_MAC_KEYS and CHANGELOG_MAC_KEY_ID not in CHANGELOG_MAC_KEYS:
+    raise ImproperlyConfigured(f"CHANGELOG_MAC_KEY_ID={CHANGELOG_MAC_KEY_ID!r} is not a key.")
+# Entries before this seq predate the MAC (written before keys were configured).
+CHANGELOG_MAC_SINCE_SEQ = env_int("CHANGELOG_MAC_SINCE_SEQ", 1)
+# Ed25519 private key (PEM, PKCS#8) that signs checkpoints, from a file or the env.
+CHANGELOG_SIGNING_KEY_FILE = env_str("CHANGELOG_SIGNING_KEY_FILE", "")
+CHANGELOG_SIGNING_KEY = env_str("CHANGELOG_SIGNING_KEY", "")
+# A checkpoint is due after this many entries, or this many minutes with new ones.
+CHANGELOG_CHECKPOINT_EVERY_ENTRIES = env_int("CHANGELOG_CHECKPOINT_EVERY_ENTRIES", 100)
+CHANGELOG_CHECKPOINT_EVERY_MINUTES = env_int("CHANGELOG_CHECKPOINT_EVERY_MINUTES", 5)
+CHANGELOG_CHECKPOINT_POLL_SECONDS = env_int("CHANGELOG_CHECKPOINT_POLL_SECONDS", 30)
+if min(CHANGELOG_CHECKPOINT_EVERY_ENTRIES, CHANGELOG_CHECKPOINT_EVERY_MINUTES) < 1:
+    raise ImproperlyConfigured("CHANGELOG_CHECKPOINT_EVERY_* must be at least 1.")
+CELERY_BEAT_SCHEDULE["changelog-checkpoint"] = {
+    "task": "audit.changelog_checkpoint_due",
+    "schedule": float(CHANGELOG_CHECKPOINT_POLL_SECONDS),
+    "options": {"expires": float(CHANGELOG_CHECKPOINT_POLL_SECONDS)},
 }

@@ -39,3 +39,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
     _options["options"] = (
         _options.get("options", "") + " -c relapp.allow_changelog_truncate=on"
     ).strip()
+# The webhook tests run their receiver on 127.0.0.1; every other private,
+# link-local and metadata address stays refused (tests/test_hardening.py
+# clears this to see loopback refused too).
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]

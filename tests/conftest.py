@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -34,6 +35,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+# --- the cache ------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Every test starts with an empty cache (make test gives it its own Redis database).
+
+    DRF keeps the API's authentication-failure throttle there: one test's
+    failures must not throttle the next test.
+    """
+    cache.clear()
 
 
 # --- personas -------------------------------------------------------------

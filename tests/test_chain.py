@@ -6,7 +6,9 @@ the sentences it prints are pinned here exactly, with known answers.
 
 import csv
 import hashlib
+import hmac
 import json
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -63,6 +65,22 @@ def test_the_document_is_the_hashed_fields_with_the_time_in_utc():
     assert document["created_at"] == "2025-03-14T09:26:53.589793Z"
     assert document["prev_hash"] == "a" * 64
     assert "hash" not in document
+
+
+@pytest.fixture
+def server_in_new_york(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_time_is_written_in_utc_whatever_the_server_s_time_zone(server_in_new_york):
+    document = chain.entry_document(
+        {"created_at": CREATED.astimezone(timezone(timedelta(hours=1)))}
+    )
+    assert document["created_at"] == "2025-03-14T09:26:53.589793Z"
 
 
 def test_a_time_already_written_as_text_is_kept_as_it_is():
@@ -237,6 +255,107 @@ def test_without_gaps_allowed_a_gap_is_a_missing_entry():
     entries = build(4)
     result = chain.verify_entries([entries[0], entries[2]], allow_gaps=False)
     assert (result.broken_seq, result.problem) == (2, "entry 2 is missing (next is 3)")
+
+
+# --- MACs: a key outside the database binds the chain ------------------------------------
+
+KEYS = {"2025-01": b"first key", "2025-02": b"second key"}
+
+
+def with_macs(entries: list[dict], key_id: str = "2025-01") -> list[dict]:
+    return [
+        {**e, "mac_key_id": key_id, "mac": chain.entry_mac(KEYS[key_id], e["hash"])}
+        for e in entries
+    ]
+
+
+def test_a_mac_is_hmac_sha256_of_the_entry_hash():
+    digest = hmac.new(b"first key", b"ab12", hashlib.sha256).hexdigest()
+    assert chain.entry_mac(b"first key", "ab12") == digest
+
+
+def test_entries_with_good_macs_verify_and_say_so():
+    entries = with_macs(build(3))
+    result = chain.verify_entries(entries, mac_keys=KEYS)
+    assert (result.ok, result.count, result.macs_checked) == (True, 3, True)
+    assert result.summary() == (
+        f"OK: 3 entries, seq 1..3, head hash {entries[-1]['hash']}, MACs verified"
+    )
+
+
+def test_without_keys_macs_are_not_looked_at():
+    result = chain.verify_entries(build(2))
+    assert (result.ok, result.macs_checked) == (True, False)
+    assert not result.summary().endswith("MACs verified")
+
+
+def test_a_rotated_key_verifies_the_entries_it_signed():
+    entries = build(4)
+    rotated = with_macs(entries[:2], "2025-01") + with_macs(entries[2:], "2025-02")
+    assert chain.verify_entries(rotated, mac_keys=KEYS).ok
+
+
+MAC_BREAKS = [
+    pytest.param(
+        {"mac_key_id": "2024-12"},
+        "no MAC under a known key (key id '2024-12'): forged entry",
+        id="a key nobody knows",
+    ),
+    pytest.param(
+        {"mac_key_id": None},
+        "no MAC under a known key (key id None): forged entry",
+        id="no key id",
+    ),
+    pytest.param(
+        {"mac": "0" * 64},
+        "MAC does not match the hash (entry forged or re-hashed without the key)",
+        id="a MAC that does not match",
+    ),
+    pytest.param(
+        {"mac": None},
+        "MAC does not match the hash (entry forged or re-hashed without the key)",
+        id="no MAC",
+    ),
+    pytest.param(
+        {"mac_key_id": "2025-02"},
+        "MAC does not match the hash (entry forged or re-hashed without the key)",
+        id="a MAC under another key than it names",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "problem"), MAC_BREAKS)
+def test_an_entry_without_a_good_mac_is_forged(changes, problem):
+    entries = tampered(with_macs(build(3)), 1, **changes)
+    result = chain.verify_entries(entries, mac_keys=KEYS)
+    assert (result.broken_seq, result.problem) == (2, problem)
+
+
+def test_a_chain_rewritten_and_re_hashed_without_the_key_is_found():
+    entries = with_macs(build(3))
+    forged = build(2, first=2, prev_hash=entries[0]["hash"], reason="rewritten")
+    forged = [
+        {**e, "mac_key_id": "2025-01", "mac": entries[i + 1]["mac"]} for i, e in enumerate(forged)
+    ]
+    result = chain.verify_entries([entries[0], *forged], mac_keys=KEYS)
+    assert result.broken_seq == 2
+    assert result.problem.startswith("MAC does not match the hash")
+
+
+def test_macs_are_checked_from_the_entry_the_key_was_introduced_at():
+    entries = build(2) + with_macs(build(2, first=3, prev_hash=build(2)[-1]["hash"]))
+    assert chain.verify_entries(entries, mac_keys=KEYS, mac_since_seq=3).ok
+    unsigned_third = tampered(entries, 2, mac=None)
+    assert chain.verify_entries(unsigned_third, mac_keys=KEYS, mac_since_seq=3).broken_seq == 3
+
+
+def test_a_filtered_run_with_macs_says_both():
+    entries = with_macs(build(3))
+    result = chain.verify_entries([entries[0], entries[2]], allow_gaps=True, mac_keys=KEYS)
+    assert result.summary().endswith(
+        ", MACs verified (1 gap(s): a filtered export; each entry's hash is checked, "
+        "links only between consecutive entries)"
+    )
 
 
 # --- CSV cells that no spreadsheet runs -------------------------------------------------

@@ -47,6 +47,7 @@ PACK_FILES = {
     "unauthorized.json",
     "changelog.json",
     "chain.py",
+    "changelog-public-key.pem",
     "SHA256SUMS",
 }
 

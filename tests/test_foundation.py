@@ -128,7 +128,9 @@ def test_login_form_enforces_csrf(release_manager):
 
 
 def test_guardian_backend_follows_the_model_backend(settings):
+    # django-axes goes first so a locked account or address is refused before any password check.
     assert settings.AUTHENTICATION_BACKENDS == [
+        "axes.backends.AxesStandaloneBackend",
         "django.contrib.auth.backends.ModelBackend",
         "guardian.backends.ObjectPermissionBackend",
     ]

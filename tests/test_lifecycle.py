@@ -1,8 +1,9 @@
 """The release lifecycle (approvals/lifecycle.py): every transition from every
 state, and every action for every state and every permission.
 
-The tables below restate SPEC §3–4 and docs/lifecycle.md on their own; they
-never read the module's tables, so a wrong entry there fails a test here.
+The tables below restate docs/lifecycle.md and docs/permissions.md on their
+own; they never read the module's tables, so a wrong entry there fails a test
+here.
 """
 
 from types import SimpleNamespace
@@ -120,7 +121,7 @@ def test_nothing_happens_to_a_closed_or_cancelled_release():
 # --- actions: what a person can do on a release now -----------------------------------
 
 # action -> (the permission that grants it, the states it is possible in)
-ACTION_SPEC = {
+WHO_AND_WHEN = {
     "edit_rad": ("edit_rad", (DRAFT, IN_REVIEW)),
     "edit_artifacts": ("edit_rad", (DRAFT, IN_REVIEW)),
     "submit": ("submit_release", (DRAFT,)),
@@ -152,19 +153,19 @@ PERMISSIONS = (
 def expected_actions(status: str, *, is_hotfix: bool, perms) -> set[str]:
     return {
         action
-        for action, (perm, states) in ACTION_SPEC.items()
+        for action, (perm, states) in WHO_AND_WHEN.items()
         if perm in perms and status in states and (is_hotfix or action not in HOTFIX_ONLY)
     }
 
 
 def test_the_action_table_here_names_every_action_and_permission():
-    assert set(ACTION_SPEC) == set(ReleaseAction.values)
+    assert set(WHO_AND_WHEN) == set(ReleaseAction.values)
     assert set(PERMISSIONS) == permissions.ALL_RELEASE_PERMS
 
 
-@pytest.mark.parametrize("action", ACTION_SPEC)
+@pytest.mark.parametrize("action", WHO_AND_WHEN)
 def test_each_action_is_granted_by_one_permission(action):
-    assert permission_for(action) == ACTION_SPEC[action][0]
+    assert permission_for(action) == WHO_AND_WHEN[action][0]
 
 
 @pytest.mark.parametrize("is_hotfix", [False, True], ids=["normal", "hotfix"])
@@ -231,8 +232,8 @@ def test_access_has_the_actions_of_the_table(status, release_type):
         status, is_hotfix=release_type == ReleaseType.HOTFIX, perms=PERMISSIONS
     )
     assert result.actions == expected
-    assert result.can_do == {action: action in expected for action in ACTION_SPEC}
-    assert all(result.can(action) is (action in expected) for action in ACTION_SPEC)
+    assert result.can_do == {action: action in expected for action in WHO_AND_WHEN}
+    assert all(result.can(action) is (action in expected) for action in WHO_AND_WHEN)
 
 
 def test_a_release_manager_may_halt_but_cannot_while_in_review():

@@ -108,7 +108,7 @@ PEAK_REASON = (
 HOTFIX_HINT = " A hotfix may go ahead once an emergency reason is recorded."
 
 
-# --- ready for sign-off (SPEC §2) ---------------------------------------------------
+# --- ready for sign-off (docs/lifecycle.md) -----------------------------------------
 
 
 def policy(**fields) -> ApprovalPolicy:
@@ -514,7 +514,7 @@ def test_without_artifacts_the_meaning_names_none():
     assert text == "I approve Business scope for Payments API 2.4.0, RAD revision 1"
 
 
-# --- separation of duties (SPEC §4) ----------------------------------------------------
+# --- separation of duties (docs/permissions.md) ------------------------------------------
 
 
 def verdict(user, **changes) -> tuple[bool, str, bool]:
@@ -751,6 +751,14 @@ DECISIONS = [
         "A halted release is revised, not rejected.",
         id="a halted release is not rejected",
     ),
+    pytest.param(
+        "approve",
+        Status.HALTED,
+        ["Gate check “unit-tests” is fail.", "Open blocker defect: Outage."],
+        2,
+        "Not ready for sign-off: Gate check “unit-tests” is fail. Open blocker defect: Outage.",
+        id="halted and not ready: every reason is given",
+    ),
 ]
 
 
@@ -768,7 +776,7 @@ def test_decision_refusal(decision, status, ready, opened, refusal):
     )
 
 
-# --- approvals that count (SPEC §3) ----------------------------------------------------
+# --- approvals that count (docs/lifecycle.md) --------------------------------------------
 
 SIGNED = datetime(2025, 3, 20, 8, 0, tzinfo=UTC)
 
@@ -833,7 +841,19 @@ COUNTS = [
         False,
         id="not once the grace hours are over",
     ),
+    pytest.param(
+        verbal(), hotfix(), GO, 1, SIGNED + timedelta(minutes=59), True, id="one hour of grace"
+    ),
     pytest.param(verbal(), hotfix(), GO, 0, SIGNED, False, id="not when the policy gives no grace"),
+    pytest.param(
+        verbal(),
+        hotfix(),
+        GO,
+        0,
+        SIGNED - timedelta(seconds=2),
+        False,
+        id="no grace, even if the app's clock lags the database's",
+    ),
     pytest.param(
         verbal(), hotfix(), SCOPE, 4, SIGNED, False, id="only the Go/no-go, even on a hotfix"
     ),
@@ -858,6 +878,7 @@ GRACE_EXPIRED = [
     pytest.param(
         verbal(), 4, SIGNED + timedelta(hours=4, microseconds=-1), False, id="still in grace"
     ),
+    pytest.param(verbal(), 1, SIGNED + timedelta(hours=1), True, id="one hour of grace ran out"),
     pytest.param(verbal(), 0, SIGNED + timedelta(days=9), False, id="no grace: nothing expires"),
     pytest.param(verbal("confirmed"), 4, SIGNED + timedelta(days=1), False, id="confirmed in time"),
     pytest.param(verbal(voided_at=SIGNED), 4, SIGNED + timedelta(days=1), False, id="already void"),
@@ -890,7 +911,7 @@ def test_an_approval_is_valid_for_the_policy_s_days(approved_at, now, expired):
     assert rules.approval_expired(approved_at=approved_at, validity_days=14, now=now) is expired
 
 
-# --- may it deploy now (SPEC §7) --------------------------------------------------------
+# --- may it deploy now (docs/lifecycle.md, the deploy check) ---------------------------
 
 INSIDE = WINDOW_START + timedelta(minutes=30)
 YESTERDAY = INSIDE - timedelta(days=1)
@@ -1027,6 +1048,18 @@ DEPLOY_REFUSALS = [
         id="every reason, in order: state, window, freezes, readiness, artifact",
     ),
 ]
+
+
+def test_without_a_digest_the_deploy_check_does_not_look_at_artifacts():
+    refusals = rules.deploy_refusals(
+        release=release(status=Status.APPROVED, approved_at=YESTERDAY),
+        now=INSIDE,
+        freezes=[],
+        readiness=[],
+        policy=policy(approval_validity_days=14),
+        approved_digests=[],
+    )
+    assert refusals == []
 
 
 @pytest.mark.parametrize(("changes", "refusals"), DEPLOY_REFUSALS)

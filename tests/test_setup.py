@@ -93,7 +93,9 @@ def test_production_settings_pass_check_deploy(tmp_path):
 def test_compose_file_names_the_production_services():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "syslog"}
+    # The change-log stream's syslog receiver starts only with --profile streaming.
+    assert services["syslog"]["profiles"] == ["streaming"]
     assert services["postgres"]["image"].startswith("postgres:15")
     assert services["redis"]["image"].startswith("redis:")
     web = " ".join(services["web"]["command"])
@@ -108,8 +110,13 @@ def test_compose_file_names_the_production_services():
         service = services[name]
         assert service["build"] == "."
         environment = service["environment"]
-        assert environment["DATABASE_URL"].startswith("postgres://")
+        # The runtime role, never the owner (it could rewrite the change log).
+        assert environment["DATABASE_URL"].startswith("postgres://relapp_app:")
+        assert environment["DATABASE_RUNTIME_ROLE"] == "relapp_app"
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:")
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate["environment"]["DATABASE_URL"].startswith("postgres://relapp:")
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install" in dockerfile and "collectstatic" in dockerfile
 

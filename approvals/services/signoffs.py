@@ -41,13 +41,19 @@ from audit.changelog import changelog_record
 from audit.models import Action
 from raci.models import Activity, Letter
 
+WRONG_PASSWORD = "Wrong password: the sign-off was not recorded."  # noqa: S105 (a message)
+
 
 class SignOffRefused(DomainError):
-    """A sign-off that may not be given. `forbidden` ones answer 403."""
+    """A sign-off that may not be given. `forbidden` ones answer 403.
 
-    def __init__(self, message: str, *, forbidden: bool = False):
+    `wrong_password` ones count towards the signature lockout (approvals.views).
+    """
+
+    def __init__(self, message: str, *, forbidden: bool = False, wrong_password: bool = False):
         super().__init__(message)
         self.forbidden = forbidden
+        self.wrong_password = wrong_password
 
 
 def release_signoff_state(release: Release):
@@ -83,7 +89,9 @@ def _live_signoff(activity, current) -> SignOff | None:
     ).first()
 
 
-def _refuse(*, release, actor, activity, message: str, forbidden: bool) -> SignOffRefused:
+def _refuse(
+    *, release, actor, activity, message: str, forbidden: bool, wrong_password: bool = False
+) -> SignOffRefused:
     changelog_record(
         action=Action.SIGNOFF_REFUSED,
         actor=actor,
@@ -91,7 +99,7 @@ def _refuse(*, release, actor, activity, message: str, forbidden: bool) -> SignO
         obj=activity,
         reason=message,
     )
-    return SignOffRefused(message, forbidden=forbidden)
+    return SignOffRefused(message, forbidden=forbidden, wrong_password=wrong_password)
 
 
 def _maybe_approve_release(*, release: Release, activities, current, actor) -> None:
@@ -169,7 +177,7 @@ def _signoff_refusal(
     if message:
         return message, False
     if not signer.check_password(password):
-        return "Wrong password: the sign-off was not recorded.", False
+        return WRONG_PASSWORD, False
     return "", False
 
 
@@ -282,7 +290,12 @@ def signoff_record(
             return signoff, True
         # Logged in this transaction, which commits; the refusal is raised after it.
         refusal = _refuse(
-            release=release, actor=signer, activity=activity, message=message, forbidden=forbidden
+            release=release,
+            actor=signer,
+            activity=activity,
+            message=message,
+            forbidden=forbidden,
+            wrong_password=message == WRONG_PASSWORD,
         )
     raise refusal
 
@@ -478,6 +491,7 @@ def signoff_verbal_respond(
                 activity=signoff.activity,
                 message="Wrong password: nothing was recorded.",
                 forbidden=False,
+                wrong_password=True,
             )
         elif confirm:
             return _verbal_confirm(release=release, signoff=signoff, actor=actor, note=note)

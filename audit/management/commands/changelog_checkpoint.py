@@ -6,8 +6,9 @@ from audit.services import changelog_checkpoint_write
 
 class Command(BaseCommand):
     help = (
-        "Write the change log's head (seq and hash) to CHANGELOG_CHECKPOINT_PATH and e-mail "
-        "it to CHANGELOG_CHECKPOINT_EMAILS, now (beat does it nightly)."
+        "Log a checkpoint and write the head, that entry itself (seq, hash, Ed25519 "
+        "signature), to CHANGELOG_CHECKPOINT_PATH and CHANGELOG_CHECKPOINT_EMAILS, now (beat "
+        "does it every CHANGELOG_CHECKPOINT_EVERY_ENTRIES entries or _MINUTES minutes)."
     )
 
     def handle(self, *args, **options) -> None:

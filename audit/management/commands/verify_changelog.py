@@ -1,16 +1,19 @@
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.chain import verify_export_file
-from audit.verify import changelog_checkpoints_compare, changelog_verify
+from audit.signing import changelog_signing_key, load_public_key
+from audit.verify import changelog_checkpoints_compare, changelog_stream_compare, changelog_verify
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the change log's hash chain: print the entry count and head hash, or the "
-        "first broken sequence number (exit status 1)."
+        "Verify the change log's hash chain and MACs, and compare it with checkpoints "
+        "(--anchors) and the streamed copy (--stream): print the entry count and head hash, "
+        "or the first broken sequence number of each check (exit status 1)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,14 +30,29 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--checkpoints",
+            "--anchors",
+            dest="checkpoints",
             nargs="?",
             const=True,
             default=None,
             metavar="PATH",
             help=(
                 "also compare the checkpoints file (default CHANGELOG_CHECKPOINT_PATH) with "
-                "the chain; catches a cut-off tail or a fully re-hashed chain"
+                "the chain, checking signatures; catches a cut-off tail or a re-hashed chain"
             ),
+        )
+        parser.add_argument(
+            "--public-key",
+            metavar="PEM",
+            help="Ed25519 public key for checkpoint signatures (default: the configured key's)",
+        )
+        parser.add_argument(
+            "--stream",
+            metavar="PATH",
+            help="also compare the streamed copy (JSON lines of exported entries) entry by entry",
+        )
+        parser.add_argument(
+            "--no-mac", action="store_true", help="do not check MACs even when keys are set"
         )
         parser.add_argument(
             "--chunk-size", type=int, default=5000, help="entries fetched per round trip"
@@ -54,29 +72,51 @@ class Command(BaseCommand):
                 from_seq=options["from_seq"],
                 to_seq=options["to_seq"],
                 chunk_size=options["chunk_size"],
+                mac=not options["no_mac"],
             )
         elapsed = time.monotonic() - started
-        if not result.ok:
-            raise CommandError(result.summary())
-        self.stdout.write(result.summary())
+        failures = [] if result.ok else [result.summary()]
+        if result.ok:
+            self.stdout.write(result.summary())
         if options["verbosity"] > 1 and elapsed > 0:
             self.stdout.write(f"{result.count / elapsed:,.0f} entries/s")
         if options["checkpoints"] is not None:
-            path = (
-                settings.CHANGELOG_CHECKPOINT_PATH
-                if options["checkpoints"] is True
-                else options["checkpoints"]
+            failures += self._anchors(options)
+        if options["stream"]:
+            failures += self._stream(options)
+        if failures:
+            raise CommandError("\n".join(failures))
+
+    def _anchors(self, options) -> list[str]:
+        path = options["checkpoints"]
+        if path is True:
+            path = settings.CHANGELOG_CHECKPOINT_PATH
+        try:
+            if options["public_key"]:
+                public_key = load_public_key(Path(options["public_key"]).read_text())
+            else:
+                private_key = changelog_signing_key()
+                public_key = private_key.public_key() if private_key is not None else None
+            read, problems = changelog_checkpoints_compare(path=path, public_key=public_key)
+        except (OSError, ValueError, KeyError) as exc:
+            raise CommandError(f"Cannot read checkpoints {path}: {exc}") from None
+        if problems:
+            return [
+                f"BROKEN at seq {problem.seq}: checkpoint line {problem.line}: {problem.problem}"
+                for problem in problems
+            ]
+        signed = "signed, " if public_key is not None else "signatures not checked, "
+        self.stdout.write(f"OK: {read} checkpoint(s) match the chain ({signed}{path})")
+        return []
+
+    def _stream(self, options) -> list[str]:
+        try:
+            result = changelog_stream_compare(
+                path=options["stream"], chunk_size=options["chunk_size"]
             )
-            try:
-                read, problems = changelog_checkpoints_compare(path=path)
-            except (OSError, ValueError, KeyError) as exc:
-                raise CommandError(f"Cannot read checkpoints {path}: {exc}") from None
-            if problems:
-                raise CommandError(
-                    "\n".join(
-                        f"BROKEN at seq {problem.seq}: checkpoint line {problem.line}: "
-                        f"{problem.problem}"
-                        for problem in problems
-                    )
-                )
-            self.stdout.write(f"OK: {read} checkpoint(s) match the chain")
+        except (OSError, ValueError, KeyError) as exc:
+            raise CommandError(f"Cannot read stream {options['stream']}: {exc}") from None
+        if not result.ok:
+            return [f"BROKEN at seq {result.seq}: stream line {result.line}: {result.problem}"]
+        self.stdout.write(f"OK: {result.count} entries match the stream {options['stream']}")
+        return []

@@ -1,0 +1,57 @@
+"""Idle timeout and absolute lifetime of a signed-in session."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+
+STARTED = "relapp_session_started"
+SEEN = "relapp_session_seen"
+# The last-seen time is written at most this often, not on every request.
+_SEEN_RESOLUTION = 30
+
+
+def session_stamp(session) -> None:
+    """Start the session's clocks (at sign-in)."""
+    now = int(time.time())
+    session[STARTED] = now
+    session[SEEN] = now
+
+
+class SessionLifetimeMiddleware:
+    """Sign out a session idle for SESSION_IDLE_MINUTES or older than SESSION_MAX_HOURS."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and hasattr(request, "session"):
+            self._check(request)
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> None:
+        now = int(time.time())
+        session = request.session
+        started = session.get(STARTED)
+        seen = session.get(SEEN)
+        if started is None or seen is None:  # a session from before this middleware
+            session_stamp(session)
+            return
+        idle = now - seen > settings.SESSION_IDLE_MINUTES * 60
+        expired = now - started > settings.SESSION_MAX_HOURS * 3600
+        if idle or expired:
+            logout(request)
+            messages.info(
+                request,
+                "You were signed out after "
+                + (
+                    f"{settings.SESSION_IDLE_MINUTES} minutes without activity."
+                    if idle
+                    else f"{settings.SESSION_MAX_HOURS} hours. Sign in again."
+                ),
+            )
+            return
+        if now - seen >= _SEEN_RESOLUTION:
+            session[SEEN] = now

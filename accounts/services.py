@@ -6,6 +6,7 @@ from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import F
@@ -110,3 +111,34 @@ def account_unlock(*, actor, username: str = "", ip_address: str = "") -> int:
             reason=f"Unlocked by {actor.get_username()}",
         )
     return count
+
+
+def user_roles_sync(*, user, idp_groups: set[str], source: str) -> None:
+    """Make `user`'s role groups follow the identity provider's groups at sign-in.
+
+    SSO_ROLE_GROUPS maps each role (Release managers, Auditors) to the
+    provider's group names (OIDC claim values or LDAP group DNs, compared
+    case-insensitively). A role the provider no longer gives is removed; the
+    other groups of the user are left alone. Each grant and revoke is logged.
+    """
+    wanted = {name.lower() for name in idp_groups}
+    with transaction.atomic():
+        for role, provider_groups in settings.SSO_ROLE_GROUPS.items():
+            group, _ = Group.objects.get_or_create(name=role)
+            should_have = any(name.lower() in wanted for name in provider_groups)
+            has = user.groups.filter(pk=group.pk).exists()
+            if should_have == has:
+                continue
+            if should_have:
+                user.groups.add(group)
+            else:
+                user.groups.remove(group)
+            changelog_record(
+                action=Action.PERMISSION_GRANTED if should_have else Action.PERMISSION_REVOKED,
+                actor=None,
+                actor_name=source,
+                obj=user,
+                before=None if should_have else {"user": user.get_username(), "role": role},
+                after={"user": user.get_username(), "role": role} if should_have else None,
+                reason=f"Role {'given' if should_have else 'removed'} by {source} group membership",
+            )

@@ -1,14 +1,57 @@
-"""The account page (sign out everywhere) and the lockout list for release managers."""
+"""Sign-in (local, LDAP, OpenID Connect), the account page and the lockout list."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.contrib.auth.views import LoginView
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_GET, require_POST
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts import selectors, services
 from relapp.http import require
+
+
+class SignInView(LoginView):
+    """Django's login page, plus "Sign in with <provider>" when OpenID Connect is configured.
+
+    The username/password form serves local accounts and LDAP; it is hidden
+    when neither is on.
+    """
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["password_login"] = settings.LOCAL_LOGIN_ENABLED or settings.LDAP_ENABLED
+        context["oidc_enabled"] = settings.OIDC_ENABLED
+        context["oidc_provider_name"] = settings.OIDC_PROVIDER_NAME
+        return context
+
+
+class OIDCCallbackView(OIDCAuthenticationCallbackView):
+    @property
+    def failure_url(self) -> str:
+        return resolve_url("login")
+
+    def login_failure(self) -> HttpResponse:
+        messages.error(self.request, f"Signing in with {settings.OIDC_PROVIDER_NAME} failed.")
+        return super().login_failure()
+
+
+def oidc_start(request: HttpRequest) -> HttpResponse:
+    """Send the browser to the provider (mozilla-django-oidc); 404 when OIDC is off."""
+    if not settings.OIDC_ENABLED:
+        raise Http404("Single sign-on is not configured.")
+    return OIDCAuthenticationRequestView.as_view()(request)
+
+
+def oidc_callback(request: HttpRequest) -> HttpResponse:
+    """The provider sends the browser back here with a code; 404 when OIDC is off."""
+    if not settings.OIDC_ENABLED:
+        raise Http404("Single sign-on is not configured.")
+    return OIDCCallbackView.as_view()(request)
 
 
 @login_required

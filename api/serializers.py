@@ -93,6 +93,10 @@ class SignOffSerializer(serializers.Serializer):
     printed_name = serializers.CharField()
     decision = serializers.CharField()
     method = serializers.CharField()
+    components = serializers.CharField(
+        help_text='The credentials given: "password" or "password+totp" (password and '
+        "authenticator code); empty for a verbal approval not yet confirmed."
+    )
     meaning = serializers.CharField()
     signed_at = serializers.DateTimeField()
     revision = serializers.IntegerField(source="revision_number")

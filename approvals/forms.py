@@ -260,7 +260,40 @@ class RadEditor:
         }
 
 
-class SignOffForm(forms.Form):
+class AuthenticatorCodeField(forms.CharField):
+    """The 6-digit code of the signer's authenticator app (relapp.credentials)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Authenticator code")
+        kwargs.setdefault("help_text", "The 6-digit code your authenticator app shows now.")
+        super().__init__(
+            required=False,
+            max_length=12,
+            widget=forms.TextInput(
+                attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": 8}
+            ),
+            **kwargs,
+        )
+
+    def clean(self, value):
+        code = "".join(super().clean(value).split())
+        if code and not (code.isascii() and code.isdigit() and len(code) == 6):
+            raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
+        return code
+
+
+class _CodeForm(forms.Form):
+    """A signing form that asks for the authenticator code when the signer has one."""
+
+    def __init__(self, *args, code_required: bool = False, show_code: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.show_code = show_code or code_required
+        field = self.fields["code"]
+        field.required = code_required
+        field.error_messages["required"] = "Enter the code from your authenticator app."
+
+
+class SignOffForm(_CodeForm):
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.HiddenInput)
     revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     comment = forms.CharField(
@@ -275,6 +308,7 @@ class SignOffForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Signing asks for your password again, like a signature.",
     )
+    code = AuthenticatorCodeField()
 
     def clean(self):
         data = super().clean()
@@ -293,7 +327,7 @@ class VerbalForm(forms.Form):
     )
 
 
-class VerbalResponseForm(forms.Form):
+class VerbalResponseForm(_CodeForm):
     response = forms.ChoiceField(
         choices=[("confirm", "Confirm: I gave this approval"), ("dispute", "Dispute: I did not")],
         widget=forms.RadioSelect,
@@ -302,6 +336,7 @@ class VerbalResponseForm(forms.Form):
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
     password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
+    code = AuthenticatorCodeField()
 
 
 class ReasonForm(forms.Form):

@@ -242,6 +242,11 @@ class ApprovalPolicy(models.Model):
         default=True,
         help_text="Performance or security findings the RAD marks as blocking stop the release.",
     )
+    signature_requires_two_components = models.BooleanField(
+        default=False,
+        help_text="Every signature needs the password and an authenticator code (TOTP); "
+        "signers without an authenticator are asked to set one up on their account page.",
+    )
 
     class Meta:
         verbose_name_plural = "approval policies"
@@ -289,6 +294,13 @@ class SignOffMethod(models.TextChoices):
     VERBAL = "verbal", "Verbal"
 
 
+class SignatureComponents(models.TextChoices):
+    """The credentials a signature (or a verbal record's confirmation) was given with."""
+
+    PASSWORD = "password", "Password"
+    PASSWORD_TOTP = "password+totp", "Password and authenticator code"
+
+
 class VerbalState(models.TextChoices):
     PENDING = "pending", "Awaiting confirmation"
     CONFIRMED = "confirmed", "Confirmed"
@@ -314,6 +326,13 @@ class SignOff(models.Model):
     revision_number = models.PositiveIntegerField()
     revision_sha256 = models.CharField(max_length=64)
     method = models.CharField(max_length=20, choices=SignOffMethod.choices)
+    components = models.CharField(
+        max_length=20,
+        choices=SignatureComponents.choices,
+        blank=True,
+        help_text="The credentials given: at signing, or for a verbal record at its "
+        "confirmation (empty until then).",
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

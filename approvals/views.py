@@ -1,9 +1,7 @@
 from datetime import date
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -37,6 +35,7 @@ from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
 from raci.selectors import raci_candidates, raci_matrix
+from relapp.credentials import has_authenticator, signature_failed
 from relapp.http import apply_errors, refuse, require, require_perm
 
 PAGE_SIZE = 25
@@ -307,6 +306,16 @@ def comment_create(request: HttpRequest, product: str, version: str) -> HttpResp
 # --- sign-offs ----------------------------------------------------------------
 
 
+def _code_options(user, release) -> dict[str, bool]:
+    """Whether a signing form asks for the authenticator code (relapp.credentials)."""
+    enrolled = has_authenticator(user)
+    policy = selectors.policy_for(release.product)
+    return {
+        "code_required": enrolled,
+        "show_code": enrolled or policy.signature_requires_two_components,
+    }
+
+
 def _progress_row(request, release, activity_id: int):
     current = services.rad_current(release)
     progress = selectors.release_progress(release=release, user=request.user, current=current)
@@ -334,14 +343,17 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
     if decision not in Decision.values:
         decision = Decision.APPROVE
     current_number = progress.current.number if progress.current else 1
+    code_options = _code_options(request.user, release)
     if request.method == "POST":
-        form = SignOffForm(request.POST)
+        form = SignOffForm(request.POST, **code_options)
         if form.is_valid():
             done = _signoff_submit(request, release=release, row=row, form=form)
             if done is not None:
                 return done
     else:
-        form = SignOffForm(initial={"decision": decision, "revision": current_number})
+        form = SignOffForm(
+            initial={"decision": decision, "revision": current_number}, **code_options
+        )
     artifacts = selectors.artifacts_for_release(release=release)
     artifacts_sha256 = artifact_set_sha256(artifacts) if artifacts else ""
     meaning = (
@@ -367,6 +379,7 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
             "meaning": meaning,
             "artifacts": artifacts,
             "artifacts_sha256": artifacts_sha256,
+            "enrol_first": code_options["show_code"] and not code_options["code_required"],
         },
     )
 
@@ -381,13 +394,14 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
             decision=form.cleaned_data["decision"],
             comment=form.cleaned_data["comment"],
             password=form.cleaned_data["password"],
+            code=form.cleaned_data["code"],
             revision_number=form.cleaned_data["revision"],
         )
     except services.SignOffRefused as error:
         if error.forbidden:
             raise PermissionDenied(str(error)) from None
-        if error.wrong_password:
-            locked = _signature_failed(request)
+        if error.wrong_credential:
+            locked = signature_failed(request)
             if locked is not None:
                 return locked
         form.add_error(None, str(error))
@@ -403,29 +417,6 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
         else:
             messages.info(request, "That decision was already recorded; nothing was added.")
     return redirect(release.get_absolute_url() + "#approvals")
-
-
-def _signature_failed(request: HttpRequest) -> HttpResponse | None:
-    """Count a wrong signature password; the sign-in page once the account is locked.
-
-    django-axes counts it (it listens to `user_login_failed`; `signature` in
-    the credentials selects the signature limit). At the limit it locks the
-    account and every session of it ends (accounts.services).
-    """
-    user_login_failed.send(
-        sender=__name__,
-        credentials={"username": request.user.get_username(), "signature": True},
-        request=request,
-    )
-    if not getattr(request, "axes_locked_out", False):
-        return None
-    logout(request)
-    messages.error(
-        request,
-        "Too many wrong signature passwords: you were signed out and your account is locked. "
-        "A release manager can unlock it, or try again after the cool-down.",
-    )
-    return redirect("login")
 
 
 @login_required
@@ -472,7 +463,8 @@ def verbal_record(
 def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
     signoff_obj = selectors.verbal_signoff_for_user(user=request.user, signoff_id=signoff_id)
     release = signoff_obj.release
-    form = VerbalResponseForm(request.POST or None)
+    code_options = _code_options(request.user, release)
+    form = VerbalResponseForm(request.POST or None, **code_options)
     if request.method == "POST" and form.is_valid():
         try:
             services.signoff_verbal_respond(
@@ -480,12 +472,13 @@ def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
                 actor=request.user,
                 confirm=form.cleaned_data["response"] == "confirm",
                 password=form.cleaned_data["password"],
+                code=form.cleaned_data["code"],
                 note=form.cleaned_data["note"],
             )
         except services.SignOffRefused as error:
             if error.forbidden:
                 raise PermissionDenied(str(error)) from None
-            locked = _signature_failed(request) if error.wrong_password else None
+            locked = signature_failed(request) if error.wrong_credential else None
             if locked is not None:
                 return locked
             form.add_error(None, str(error))
@@ -501,7 +494,12 @@ def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
     return render(
         request,
         "approvals/verbal_respond.html",
-        {"signoff": signoff_obj, "release": release, "form": form},
+        {
+            "signoff": signoff_obj,
+            "release": release,
+            "form": form,
+            "enrol_first": code_options["show_code"] and not code_options["code_required"],
+        },
     )
 
 

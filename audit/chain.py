@@ -163,6 +163,28 @@ class ChainVerifier:
         self._mac_since_seq = mac_since_seq
         self.result.macs_checked = bool(self._mac_keys)
 
+    @property
+    def expected_seq(self) -> int | None:
+        return self._expected_seq
+
+    @property
+    def prev_hash(self) -> str | None:
+        return self._prev_hash
+
+    def advance(self, *, count: int, last_seq: int, head_hash: str) -> None:
+        """Record `count` consecutive entries, up to `last_seq`, that a faster
+        check equivalent to `feed` has already passed (audit.verify's fast path)."""
+        if count <= 0:
+            return
+        result = self.result
+        result.count += count
+        if result.first_seq is None:
+            result.first_seq = last_seq - count + 1
+        result.last_seq = last_seq
+        result.head_hash = head_hash
+        self._expected_seq = last_seq + 1
+        self._prev_hash = head_hash
+
     def _mac_problem(self, entry: dict[str, Any]) -> str:
         """Why the entry's MAC does not verify, or "" (entries need `mac`, `mac_key_id`)."""
         if not self._mac_keys or entry["seq"] < self._mac_since_seq:

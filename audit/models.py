@@ -44,9 +44,12 @@ class Action(models.TextChoices):
     LOGOUT = "auth.logout", "Signed out"
     AUTH_LOCKED = "auth.locked", "Account locked"
     AUTH_UNLOCKED = "auth.unlocked", "Account unlocked"
+    AUTHENTICATOR_ENABLED = "auth.totp_enabled", "Authenticator enabled"
+    AUTHENTICATOR_DISABLED = "auth.totp_disabled", "Authenticator disabled"
     ACCESS_REFUSED = "access.refused", "Action refused"
     SERVICE_ACCOUNT_CHANGED = "service_account.changed", "Service account changed"
     WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
+    STREAM_DESTINATION_CHANGED = "stream.changed", "Audit stream destination changed"
     CHECKPOINT_WRITTEN = "changelog.checkpoint", "Change-log checkpoint written"
 
 

@@ -22,36 +22,132 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.chain import EXPORT_FIELDS, entry_document
-from audit.models import ChangeLogEntry
+from audit.changelog import changelog_record
+from audit.models import Action, ChangeLogEntry
 from auditstream.models import StreamDestination, StreamOutbox
 from auditstream.transport import DeliveryFailed, batch_send
 
 
 def stream_outbox_from_changelog(entry: ChangeLogEntry) -> None:
-    """Write the outbox rows for `entry`, in the caller's transaction."""
-    destinations = StreamDestination.objects.filter(
-        is_active=True, delivered_seq__lt=entry.seq
-    ).values_list("pk", flat=True)
-    StreamOutbox.objects.bulk_create(
-        [
-            StreamOutbox(destination_id=pk, seq=entry.seq, created_at=entry.created_at)
-            for pk in destinations
-        ]
-    )
+    """Write the outbox rows for `entry`, in the caller's transaction.
+
+    One INSERT ... SELECT, a single round trip: it runs while the writer holds
+    the chain-head lock, so every statement here slows every concurrent writer.
+    """
+    outbox, destinations = StreamOutbox._meta.db_table, StreamDestination._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {outbox} (destination_id, seq, created_at) "  # noqa: S608 (table names)
+            f"SELECT id, %s, %s FROM {destinations} WHERE is_active AND delivered_seq < %s",
+            [entry.seq, connection.ops.adapt_datetimefield_value(entry.created_at), entry.seq],
+        )
 
 
-def stream_destination_create(*, name: str, from_seq: int = 0, **fields: Any):
+# What a destination is configured with: the admin may change these, and
+# each change is written to the change log with before and after.
+CONFIG_FIELDS = (
+    "name",
+    "kind",
+    "is_active",
+    "host",
+    "port",
+    "use_tls",
+    "app_name",
+    "url",
+    "http_format",
+    "secret",
+)
+
+
+def _destination_snapshot(destination: StreamDestination) -> dict[str, Any]:
+    """The configuration as logged; the secret itself never enters the log, only whether one is set."""
+    snapshot = {field: getattr(destination, field) for field in CONFIG_FIELDS}
+    snapshot["secret"] = "(set)" if destination.secret else ""
+    snapshot["delivered_seq"] = destination.delivered_seq
+    return snapshot
+
+
+def stream_destination_create(
+    *, name: str, from_seq: int = 0, actor=None, **fields: Any
+) -> StreamDestination:
     """A new destination that is sent every entry after `from_seq`: by default the whole log.
 
     A copy that starts at the first entry can be compared with the database
     entry by entry (`verify_changelog --stream`).
     """
-    return StreamDestination.objects.create(name=name, delivered_seq=from_seq, **fields)
+    unknown = set(fields) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ValueError(f"not destination settings: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        destination = StreamDestination.objects.create(name=name, delivered_seq=from_seq, **fields)
+        changelog_record(
+            action=Action.STREAM_DESTINATION_CHANGED,
+            actor=actor,
+            obj=destination,
+            after={**_destination_snapshot(destination), "event": "created"},
+            reason="Audit stream destination created",
+        )
+    return destination
+
+
+def stream_destination_update(
+    *, destination: StreamDestination, actor, **changes: Any
+) -> StreamDestination:
+    """Change the configuration (never the cursor); one entry with before and after if anything changed."""
+    unknown = set(changes) - set(CONFIG_FIELDS)
+    if unknown:
+        raise ValueError(f"not destination settings: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        destination = StreamDestination.objects.select_for_update().get(pk=destination.pk)
+        before = _destination_snapshot(destination)
+        secret_changed = "secret" in changes and changes["secret"] != destination.secret
+        for field, value in changes.items():
+            setattr(destination, field, value)
+        destination.full_clean()
+        destination.save(update_fields=list(changes) or None)
+        after = _destination_snapshot(destination)
+        if secret_changed:
+            after["secret"] = "(changed)"  # noqa: S105 (a marker, not a secret)
+        if before != after:
+            event = "updated"
+            if set(changes) == {"is_active"}:
+                event = "resumed" if destination.is_active else "paused"
+            changelog_record(
+                action=Action.STREAM_DESTINATION_CHANGED,
+                actor=actor,
+                obj=destination,
+                before=before,
+                after={**after, "event": event},
+                reason=f"Audit stream destination {event}",
+            )
+    return destination
+
+
+def stream_destination_set_active(
+    *, destination: StreamDestination, actor, is_active: bool
+) -> StreamDestination:
+    """Pause (nothing is sent; entries stay owed from the cursor) or resume a destination."""
+    return stream_destination_update(destination=destination, actor=actor, is_active=is_active)
+
+
+def stream_destination_delete(*, destination: StreamDestination, actor) -> None:
+    """Remove a destination and what it is still owed, logged with its last configuration."""
+    with transaction.atomic():
+        destination = StreamDestination.objects.select_for_update().get(pk=destination.pk)
+        changelog_record(
+            action=Action.STREAM_DESTINATION_CHANGED,
+            actor=actor,
+            obj=destination,
+            before=_destination_snapshot(destination),
+            after={"event": "deleted"},
+            reason="Audit stream destination deleted",
+        )
+        destination.delete()
 
 
 def stream_documents(*, after_seq: int, limit: int) -> list[dict[str, Any]]:

@@ -11,9 +11,12 @@ then reports:
 - `verify_changelog` throughput (entries/s) on the database, with every
   entry's MAC checked, and of `--file` on the JSON export;
 - change-log writes per second from 8 concurrent writers (threads, one
-  connection each): MAC off and post-write hooks removed, MAC on, and MAC on
+  connection each): MAC off and post-write hooks removed, MAC on, MAC on
   with the hooks as installed (webhook and streaming outboxes, reminders),
-  with the ratios (`--trust-only` runs just the verification and this).
+  and then with a real stream destination (an HTTP receiver on loopback, so
+  every entry writes its outbox row), delivered afterwards or meanwhile by
+  a dispatcher process doing what the beat task does; with the ratios
+  (`--trust-only` runs just the verification and this).
 
 Run it against a throwaway cluster, never a real database:
 
@@ -42,6 +45,7 @@ import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -49,6 +53,7 @@ import time
 import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +84,8 @@ from audit.chain import (  # noqa: E402
 from audit.changelog import _post_write_hooks, changelog_record  # noqa: E402
 from audit.models import Action, ChangeLogEntry  # noqa: E402
 from audit.verify import changelog_verify  # noqa: E402
+from auditstream.models import DestinationKind, StreamDestination, StreamOutbox  # noqa: E402
+from auditstream.services import stream_destination_create  # noqa: E402
 
 COLUMNS = (
     "seq",
@@ -242,7 +249,9 @@ def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> N
         if seq % 200_000 == 0 or seq == entries:
             say(f"  filled {seq:,}")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE audit_changelogentry")
+        # VACUUM as autovacuum would have done to a long-lived table: sets the hint bits
+        # and visibility map, so the first scan is not also the one that writes them.
+        cursor.execute("VACUUM (ANALYZE) audit_changelogentry")
 
 
 # --- measurements ---------------------------------------------------------
@@ -306,8 +315,8 @@ def _writer(stop_at: float, counts: list[int], index: int) -> None:
         connection.close()
 
 
-def time_writers(*, writers: int, seconds: float, keyed: bool, hooks: bool) -> float:
-    """Entries per second from `writers` threads, each with its own connection."""
+def time_writers(*, writers: int, seconds: float, keyed: bool, hooks: bool) -> tuple[float, int]:
+    """Entries per second from `writers` threads, each with its own connection; and the count."""
     keys = {BENCH_MAC_KEY_ID: BENCH_MAC_KEY} if keyed else {}
     installed = list(_post_write_hooks)
     if not hooks:
@@ -330,19 +339,110 @@ def time_writers(*, writers: int, seconds: float, keyed: bool, hooks: bool) -> f
             elapsed = time.perf_counter() - started
     finally:
         _post_write_hooks[:] = installed
-    return sum(counts) / elapsed
+    return sum(counts) / elapsed, sum(counts)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A stream receiver on loopback: counts the JSON lines it is sent and answers 200."""
+
+    lines = 0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's spelling)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).lines += sum(1 for line in body.splitlines() if line.strip())
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+
+# The beat task's work in a loop, in its own process as a Celery worker would
+# be (a thread here would compete with the writers for the GIL): sends what is
+# owed until its stdin is closed, then the rest, and prints how many it sent.
+_DISPATCHER = """
+import os, sys, threading
+sys.path.insert(0, os.getcwd())
+import django
+django.setup()
+from auditstream.services import stream_dispatch
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+sent = 0
+while not done.is_set():
+    delivered = stream_dispatch()
+    sent += delivered
+    if not delivered:
+        done.wait(0.2)
+sent += stream_dispatch()
+print(sent)
+"""
+
+
+def _start_dispatcher() -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603 (this interpreter, fixed code)
+        [sys.executable, "-c", _DISPATCHER],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def time_writers_streaming(*, writers: int, seconds: float, deliver: bool) -> tuple[float, str]:
+    """MAC on, hooks on, and a real HTTP stream destination; with `deliver`, a dispatcher
+    process delivers the outbox meanwhile (otherwise it is delivered afterwards)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    _Receiver.lines = 0
+    head = ChangeLogEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    with override_settings(
+        CHANGELOG_MAC_KEYS={BENCH_MAC_KEY_ID: BENCH_MAC_KEY}, CHANGELOG_MAC_KEY_ID=BENCH_MAC_KEY_ID
+    ):
+        destination = stream_destination_create(
+            name="bench-receiver",
+            kind=DestinationKind.HTTP,
+            url=f"http://127.0.0.1:{server.server_address[1]}/ingest",
+            secret="bench-stream-secret",  # noqa: S106 (a throwaway receiver)
+            from_seq=head,  # owes the entries written from now on, not the filled history
+        )
+    dispatcher = _start_dispatcher() if deliver else None
+    try:
+        rate, written = time_writers(writers=writers, seconds=seconds, keyed=True, hooks=True)
+        owed_at_end = StreamOutbox.objects.filter(destination=destination).count()
+    finally:
+        dispatcher = dispatcher or _start_dispatcher()
+        delivered = int(dispatcher.communicate("")[0].strip() or 0)
+        server.shutdown()
+    destination.refresh_from_db()
+    detail = (
+        f"{written:,} entries written, {owed_at_end:,} outbox rows owed when the writers "
+        f"stopped; {delivered:,} delivered to {destination.address} ({_Receiver.lines:,} "
+        f"lines received), cursor at seq {destination.delivered_seq:,}"
+    )
+    StreamDestination.objects.filter(pk=destination.pk).delete()  # the next run starts clean
+    return rate, detail
 
 
 def bench_trust(*, writers: int, seconds: float) -> None:
     say(f"Change-log writes, {writers} concurrent writers, {seconds:.0f} s each")
     hooks = ", ".join(f"{hook.__module__}.{hook.__name__}" for hook in _post_write_hooks)
     say(f"  post-write hooks installed: {hooks or 'none'}")
-    plain = time_writers(writers=writers, seconds=seconds, keyed=False, hooks=False)
-    say(f"  MAC off, hooks off: {plain:,.0f} entries/s")
-    keyed = time_writers(writers=writers, seconds=seconds, keyed=True, hooks=False)
-    say(f"  MAC on,  hooks off: {keyed:,.0f} entries/s (ratio {keyed / plain:.2f})")
-    full = time_writers(writers=writers, seconds=seconds, keyed=True, hooks=True)
-    say(f"  MAC on,  hooks on:  {full:,.0f} entries/s (ratio {full / plain:.2f})")
+    plain, _ = time_writers(writers=writers, seconds=seconds, keyed=False, hooks=False)
+    say(f"  MAC off, hooks off (no streaming):  {plain:,.0f} entries/s")
+    keyed, _ = time_writers(writers=writers, seconds=seconds, keyed=True, hooks=False)
+    say(f"  MAC on,  hooks off (no streaming):  {keyed:,.0f} entries/s (ratio {keyed / plain:.2f})")
+    hooked, _ = time_writers(writers=writers, seconds=seconds, keyed=True, hooks=True)
+    say(
+        f"  MAC on,  hooks on, no destination:  {hooked:,.0f} entries/s "
+        f"(ratio {hooked / plain:.2f})"
+    )
+    for deliver, label in ((False, "outbox only, sent after"), (True, "sent meanwhile")):
+        full, detail = time_writers_streaming(writers=writers, seconds=seconds, deliver=deliver)
+        say(f"  MAC on,  streaming on ({label}): {full:,.0f} entries/s (ratio {full / plain:.2f})")
+        say(f"    {detail}")
     result = changelog_verify(mac=False)  # entries written with MAC off carry none
     assert result.ok, result.summary()
 
@@ -385,13 +485,21 @@ def main() -> None:
         size = cursor.fetchone()[0]
     say(f"Change log: {total:,} entries, table with indexes {size}")
 
-    say("verify_changelog (database, server-side cursor, chunk 5000, MACs checked)")
-    started = time.perf_counter()
-    result = changelog_verify()
-    elapsed = time.perf_counter() - started
-    assert result.ok and result.macs_checked, result.summary()
-    say(f"  {result.summary()}")
-    say(f"  {result.count:,} entries in {elapsed:.1f} s = {result.count / elapsed:,.0f} entries/s")
+    for workers in (1, os.cpu_count() or 1):
+        say(
+            f"verify_changelog (database, server-side cursors, chunk 5000, MACs checked, "
+            f"{workers} worker process(es))"
+        )
+        started = time.perf_counter()
+        # The filled entries: a --skip-fill rerun also holds the MAC-off writes of the last run.
+        result = changelog_verify(workers=workers, to_seq=args.entries)
+        elapsed = time.perf_counter() - started
+        assert result.ok and result.macs_checked, result.summary()
+        say(f"  {result.summary()}")
+        say(
+            f"  {result.count:,} entries in {elapsed:.1f} s = "
+            f"{result.count / elapsed:,.0f} entries/s"
+        )
     if args.trust_only:
         bench_trust(writers=args.writers, seconds=args.writer_seconds)
         return

@@ -110,6 +110,8 @@ INSTALLED_APPS = [
     "api",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
 ]
 
@@ -180,11 +182,6 @@ def _database_config() -> dict:
 DATABASES = {"default": _database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses locked accounts and addresses
-    "django.contrib.auth.backends.ModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
-]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous visitors get nothing.
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -379,6 +376,10 @@ AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_p
 AXES_VERBOSE = False
 # Locks are lifted on /account/lockouts/, which logs it; not through the admin.
 AXES_ENABLE_ADMIN = False
+# Signatures with two components (relapp.credentials): the password plus the
+# code of an authenticator app (TOTP, django-otp) that a local user enrols on
+# the account page. The issuer is the name the app shows next to the code.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Relapp")
 # Sessions: signed out after SESSION_IDLE_MINUTES without a request, and
 # SESSION_MAX_HOURS after signing in whatever happens.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
@@ -406,6 +407,90 @@ WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
 # The pipeline API refuses JSON bodies nested deeper or larger than this (400).
 API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
 API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1_000_000)
+
+
+# --- single sign-on: OIDC and LDAP ---
+# Local username/password accounts; off: only single sign-on signs in (the
+# password backend stays for the global permissions it answers).
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", True)
+# Roles from the identity provider: on every SSO sign-in the user is put in
+# (or taken out of) each role group whose provider groups they are in. The
+# values are OIDC group-claim values or LDAP group DNs, compared without case.
+# Semicolon-separated, since an LDAP DN holds commas.
+SSO_ROLE_GROUPS = {
+    role: [group.strip() for group in (env_str(name, "") or "").split(";") if group.strip()]
+    for role, name in (
+        ("Release managers", "SSO_RELEASE_MANAGER_GROUPS"),
+        ("Auditors", "SSO_AUDITOR_GROUPS"),
+    )
+}
+# OpenID Connect (mozilla-django-oidc): on when OIDC_RP_CLIENT_ID is set.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "", required=OIDC_ENABLED)
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str(
+    "OIDC_OP_AUTHORIZATION_ENDPOINT", "", required=OIDC_ENABLED
+)
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "", required=OIDC_ENABLED)
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "", required=OIDC_ENABLED)
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "", required=OIDC_ENABLED)
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile groups")
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+for _name in (
+    "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    "OIDC_OP_TOKEN_ENDPOINT",
+    "OIDC_OP_USER_ENDPOINT",
+    "OIDC_OP_JWKS_ENDPOINT",
+):
+    # Tokens and user data travel over these: plain http only when asked (a test issuer).
+    if globals()[_name].startswith("http://") and not env_bool("OIDC_ALLOW_HTTP", False):
+        raise ImproperlyConfigured(f"{_name} must be https:// (OIDC_ALLOW_HTTP=true for tests).")
+# LDAP / Active Directory (django-python3-ldap): on when LDAP_AUTH_URL is set.
+# The user binds as <LDAP_USERNAME_ATTRIBUTE>=<name>,<LDAP_AUTH_SEARCH_BASE>, or for
+# Active Directory as DOMAIN\\user (LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN).
+LDAP_AUTH_URL = env_list("LDAP_AUTH_URL", [])
+LDAP_ENABLED = bool(LDAP_AUTH_URL)
+LDAP_AUTH_USE_TLS = env_bool("LDAP_AUTH_USE_TLS", False)
+LDAP_AUTH_SEARCH_BASE = env_str("LDAP_AUTH_SEARCH_BASE", "", required=LDAP_ENABLED)
+LDAP_AUTH_OBJECT_CLASS = env_str("LDAP_AUTH_OBJECT_CLASS", "inetOrgPerson")
+LDAP_AUTH_USER_FIELDS = {
+    "username": env_str("LDAP_USERNAME_ATTRIBUTE", "uid"),
+    "first_name": "givenName",
+    "last_name": "sn",
+    "email": "mail",
+}
+LDAP_AUTH_USER_LOOKUP_FIELDS = ("username",)
+LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN = env_str("LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN", None)
+LDAP_AUTH_FORMAT_USERNAME = (
+    "django_python3_ldap.utils.format_username_active_directory"
+    if LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN
+    else "django_python3_ldap.utils.format_username_openldap"
+)
+LDAP_AUTH_CONNECTION_USERNAME = env_str("LDAP_AUTH_CONNECTION_USERNAME", None)
+LDAP_AUTH_CONNECTION_PASSWORD = env_str("LDAP_AUTH_CONNECTION_PASSWORD", None)
+LDAP_AUTH_CONNECT_TIMEOUT = env_int("LDAP_AUTH_CONNECT_TIMEOUT", 5)
+LDAP_AUTH_RECEIVE_TIMEOUT = env_int("LDAP_AUTH_RECEIVE_TIMEOUT", 10)
+LDAP_AUTH_SYNC_USER_RELATIONS = "accounts.backends.ldap_sync_user_relations"
+LDAP_GROUP_SEARCH_BASE = env_str("LDAP_GROUP_SEARCH_BASE", LDAP_AUTH_SEARCH_BASE)
+LDAP_GROUP_FILTER = env_str(
+    "LDAP_GROUP_FILTER",
+    "(|(&(objectClass=groupOfNames)(member={dn}))(&(objectClass=groupOfUniqueNames)(uniqueMember={dn}))(&(objectClass=group)(member={dn})))",
+)
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked accounts and addresses
+    "django.contrib.auth.backends.ModelBackend"
+    if LOCAL_LOGIN_ENABLED
+    else "accounts.backends.LocalPasswordBackend",
+    *(["accounts.backends.OIDCBackend"] if OIDC_ENABLED else []),
+    *(["django_python3_ldap.auth.LDAPBackend"] if LDAP_ENABLED else []),
+    "guardian.backends.ObjectPermissionBackend",
+]
 
 
 # --- change-log streaming and flooding ---

@@ -14,6 +14,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v rsyslogd >/dev/null || missing+=(rsyslog)
 dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v slapd >/dev/null || missing+=(slapd)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "Installing missing system packages: ${missing[*]}"
@@ -24,6 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
     exit 2
   fi
+fi
+
+# The test OpenID Connect provider (tests/oidc, oidc-provider on Node): its
+# packages from the lockfile, installed again only when the lockfile changes.
+OIDC_DIR="$ROOT/tests/oidc"
+if ! cmp -s "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.relapp-installed-lock"; then
+  command -v npm >/dev/null || { echo "Node.js 20+ with npm is needed for the OIDC tests." >&2; exit 2; }
+  echo "Installing the test OIDC provider's packages (npm ci)…"
+  (cd "$OIDC_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.relapp-installed-lock"
 fi
 
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -63,9 +74,11 @@ as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg" -l "$STATE/pg/server.log" -w -t 30 \
   start >/dev/null
 # Two database roles, as in production (README, Database roles): the owner
 # runs migrations; the runtime role may only INSERT and SELECT on the change
-# log (granted after every migrate, audit.roles). The suite itself connects
-# as the superuser so tests can play the attacker; tests/test_changelog_trust.py
-# connects as the runtime role to prove what it cannot do.
+# log (granted after every migrate, audit.roles). Neither is a superuser. The
+# suite itself connects as the superuser so tests can play the attacker;
+# tests/test_changelog_trust.py connects as the runtime role to prove what it
+# cannot do, and tampers as the owner role (RELAPP_TEST_OWNER_ROLE), which owns
+# the change log there and drops its triggers as any owner may.
 "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -v ON_ERROR_STOP=1 \
   -c "CREATE ROLE relapp_owner LOGIN CREATEDB" -c "CREATE ROLE relapp_app LOGIN" >/dev/null
 mkdir -p "$STATE/redis"
@@ -105,6 +118,7 @@ echo "PostgreSQL on 127.0.0.1:$PG_PORT, redis-server on 127.0.0.1:$REDIS_PORT, r
 unset DJANGO_SETTINGS_MODULE
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/relapp"
 export DATABASE_RUNTIME_ROLE=relapp_app
+export RELAPP_TEST_OWNER_ROLE=relapp_owner
 export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export RELAPP_TEST_REDIS_PORT="$REDIS_PORT"
 export RELAPP_TEST_SYSLOG_PORT="$SYSLOG_PORT" RELAPP_TEST_SYSLOG_DIR="$STATE/syslog"

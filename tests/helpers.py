@@ -47,8 +47,21 @@ def attacker(sql: str, params: tuple | None = None) -> None:
 # --- sign-offs --------------------------------------------------------------------
 
 
-def sign(release, user, name, *, decision="approve", comment="", password=PASSWORD, revision=None):
-    """`user` signs activity `name` of `release`, on its current RAD revision by default."""
+def sign(
+    release,
+    user,
+    name,
+    *,
+    decision="approve",
+    comment="",
+    password=PASSWORD,
+    revision=None,
+    code="",
+):
+    """`user` signs activity `name` of `release`, on its current RAD revision by default.
+
+    `code` is the authenticator code, for signers who enrolled one.
+    """
     if revision is None:
         revision = services.rad_current(release).number
     return services.signoff_record(
@@ -59,6 +72,7 @@ def sign(release, user, name, *, decision="approve", comment="", password=PASSWO
         comment=comment,
         password=password,
         revision_number=revision,
+        code=code,
     )
 
 

@@ -242,6 +242,7 @@ def test_the_release_shows_status_readiness_rad_and_signoffs(client, team, relea
         False,
     )
     assert signoff["revision_sha256"] == current.sha256
+    assert signoff["components"] == "password"
     services.rad_revise(release=release, content=complete_rad(scope="Changed"), actor=team["dev"])
     again = call(client, "get", BASE, token).json()
     assert again["rad"]["revision"] == 2

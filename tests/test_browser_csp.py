@@ -59,6 +59,7 @@ def test_the_main_pages_load_without_a_csp_violation(page, changelog_auditor, sc
         reverse("meetings:calendar_settings"),
         reverse("accounts:account"),
         reverse("accounts:lockout_list"),
+        reverse("accounts:authenticator"),
         reverse("password_change"),
         reverse("api:service_account_list"),
         reverse("api:webhook_list"),

@@ -257,6 +257,34 @@ def test_without_gaps_allowed_a_gap_is_a_missing_entry():
     assert (result.broken_seq, result.problem) == (2, "entry 2 is missing (next is 3)")
 
 
+def test_a_run_checked_elsewhere_is_taken_over_and_the_walk_goes_on():
+    entries = build(6)
+    verifier = chain.ChainVerifier()
+    assert verifier.feed(entries[0])
+    verifier.advance(count=3, last_seq=4, head_hash=entries[3]["hash"])
+    assert (verifier.expected_seq, verifier.prev_hash) == (5, entries[3]["hash"])
+    assert verifier.feed(entries[4]) and verifier.feed(entries[5])
+    result = verifier.result
+    assert (result.count, result.first_seq, result.last_seq) == (6, 1, 6)
+    assert result.head_hash == entries[5]["hash"]
+
+
+def test_a_run_taken_over_first_starts_the_range():
+    verifier = chain.ChainVerifier()
+    verifier.advance(count=3, last_seq=3, head_hash="c" * 64)
+    assert (verifier.result.count, verifier.result.first_seq, verifier.result.last_seq) == (3, 1, 3)
+
+
+def test_taking_over_nothing_changes_nothing():
+    entries = build(3)
+    verifier = chain.ChainVerifier()
+    assert verifier.feed(entries[0])
+    verifier.advance(count=0, last_seq=9, head_hash="f" * 64)
+    assert (verifier.expected_seq, verifier.prev_hash) == (2, entries[0]["hash"])
+    assert (verifier.result.count, verifier.result.last_seq) == (1, 1)
+    assert verifier.feed(entries[1])
+
+
 # --- MACs: a key outside the database binds the chain ------------------------------------
 
 KEYS = {"2025-01": b"first key", "2025-02": b"second key"}
@@ -324,11 +352,12 @@ MAC_BREAKS = [
 ]
 
 
+@pytest.mark.parametrize("index", [0, 1], ids=["the first entry", "a later entry"])
 @pytest.mark.parametrize(("changes", "problem"), MAC_BREAKS)
-def test_an_entry_without_a_good_mac_is_forged(changes, problem):
-    entries = tampered(with_macs(build(3)), 1, **changes)
+def test_an_entry_without_a_good_mac_is_forged(changes, problem, index):
+    entries = tampered(with_macs(build(3)), index, **changes)
     result = chain.verify_entries(entries, mac_keys=KEYS)
-    assert (result.broken_seq, result.problem) == (2, problem)
+    assert (result.broken_seq, result.problem) == (index + 1, problem)
 
 
 def test_a_chain_rewritten_and_re_hashed_without_the_key_is_found():

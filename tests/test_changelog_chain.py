@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError
 from django.db import DatabaseError, connection, transaction
 
+from audit import verify as audit_verify
 from audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_document, entry_hash
 from audit.changelog import changelog_record
 from audit.models import Action, ChangeLogEntry
@@ -201,3 +202,55 @@ def test_a_range_is_verified_and_anchored_on_the_entry_before_it(filler_entries)
     assert "BROKEN at seq 9" in broken_seq_reported("--from", "8")
     attacker("DELETE FROM audit_changelogentry WHERE seq = 3")
     assert "BROKEN at seq 3" in broken_seq_reported("--from", "4")
+
+
+# --- verifying in several processes -----------------------------------------------
+
+
+PARALLEL_TAMPERS = {
+    # 40 entries in two slices: 1..20 and 21..40.
+    "nothing": (None, None),
+    "edit in the second slice": ("UPDATE audit_changelogentry SET reason = 'x' WHERE seq = 30", 30),
+    "edit in the first slice": ("UPDATE audit_changelogentry SET reason = 'x' WHERE seq = 7", 7),
+    "delete the last of the first slice": ("DELETE FROM audit_changelogentry WHERE seq = 20", 20),
+    "delete the first of the second slice": ("DELETE FROM audit_changelogentry WHERE seq = 21", 21),
+    "edit the hash the second slice starts from": (
+        "UPDATE audit_changelogentry SET hash = repeat('e', 64) WHERE seq = 20",
+        20,
+    ),
+    "forge a MAC in the second slice": (
+        "UPDATE audit_changelogentry SET mac = repeat('0', 64) WHERE seq = 33",
+        33,
+    ),
+    "delete the head": ("DELETE FROM audit_changelogentry WHERE seq = 40", None),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(PARALLEL_TAMPERS))
+def test_worker_processes_report_exactly_what_one_pass_reports(name, settings, monkeypatch):
+    settings.CHANGELOG_MAC_KEYS = {"k1": "11" * 32}
+    settings.CHANGELOG_MAC_KEY_ID = "k1"
+    settings.CHANGELOG_MAC_SINCE_SEQ = 1
+    for index in range(40):
+        changelog_record(action=Action.COMMENT_ADDED, reason=f"entry {index}", after={"n": index})
+    statement, broken = PARALLEL_TAMPERS[name]
+    if statement:
+        with transaction.atomic():
+            attacker(statement)  # committed: the worker processes have their own connections
+    monkeypatch.setattr("audit.verify.PARALLEL_MIN_ENTRIES", 10)
+    walks = []
+    parallel = audit_verify._verify_parallel
+    monkeypatch.setattr(
+        audit_verify, "_verify_parallel", lambda **kw: walks.append(parallel(**kw)) or walks[-1]
+    )
+
+    in_workers = changelog_verify(workers=2)
+    one_pass = changelog_verify(workers=1)
+
+    assert in_workers == one_pass
+    assert in_workers.broken_seq == broken
+    # A clean log is answered by the workers; anything else by the one pass.
+    assert (walks[0] is not None) == (broken is None)
+    if walks[0] is not None:
+        assert (walks[0].count, walks[0].head_hash) == (one_pass.count, one_pass.head_hash)

@@ -25,12 +25,15 @@ from audit.chain import GENESIS_HASH, ChainVerifier
 from audit.changelog import changelog_record
 from audit.export import export_documents
 from audit.models import Action, ChangeLogEntry
+from audit.verify import changelog_verify
 from auditstream.models import DestinationKind, HttpFormat, StreamDestination, StreamOutbox
 from auditstream.services import (
     destination_claim,
     destination_send,
     retry_delay,
     stream_destination_create,
+    stream_destination_set_active,
+    stream_destination_update,
     stream_dispatch,
 )
 from auditstream.transport import (
@@ -117,9 +120,15 @@ def receiver():
 # --- the test command's rsyslog -----------------------------------------------------
 
 
+def new_destination(*, name: str, from_seq: int = 0, **fields) -> StreamDestination:
+    """A destination set up directly, without the service's change-log entry, so the
+    log holds exactly the entries each test writes (the entry is tested below)."""
+    return StreamDestination.objects.create(name=name, delivered_seq=from_seq, **fields)
+
+
 def syslog_destination(name: str) -> StreamDestination:
     """A destination to the test rsyslog whose messages land in their own file."""
-    return stream_destination_create(
+    return new_destination(
         name=name,
         kind=DestinationKind.SYSLOG,
         host="127.0.0.1",
@@ -146,7 +155,7 @@ def syslog_lines(destination: StreamDestination, *, count: int, timeout: float =
 
 
 def http_destination(receiver: Receiver, name: str = "siem", **fields) -> StreamDestination:
-    return stream_destination_create(
+    return new_destination(
         name=name, kind=DestinationKind.HTTP, url=receiver.url, secret=SECRET, **fields
     )
 
@@ -197,7 +206,7 @@ def test_a_new_destination_is_sent_the_whole_log_unless_told_to_start_later(rece
     write_entries(3)
     everything = http_destination(receiver)
     later = Receiver()
-    stream_destination_create(
+    new_destination(
         name="from-now", kind=DestinationKind.HTTP, url=later.url, secret=SECRET, from_seq=3
     )
     write_entries(1)
@@ -287,6 +296,70 @@ def test_the_admin_adds_a_destination_only_with_what_its_kind_needs(admin_client
     admin_client.post(change, form | {"delivered_seq": "99"})
     destination.refresh_from_db()
     assert destination.delivered_seq == 0  # the cursor is the sender's alone
+
+
+def destination_entries() -> list[ChangeLogEntry]:
+    return list(
+        ChangeLogEntry.objects.filter(action=Action.STREAM_DESTINATION_CHANGED).order_by("seq")
+    )
+
+
+@pytest.mark.django_db
+def test_every_destination_change_in_the_admin_is_logged_with_before_and_after(
+    admin_client, admin_user
+):
+    add = reverse("admin:auditstream_streamdestination_add")
+    form = {"name": "siem", "kind": "http", "is_active": "on", "delivered_seq": "0"}
+    form |= {"app_name": "relapp", "http_format": "jsonl"}
+    form |= {"url": "https://siem.example.com/ingest", "secret": SECRET}
+    assert admin_client.post(add, form).status_code == 302
+    destination = StreamDestination.objects.get(name="siem")
+    change = reverse("admin:auditstream_streamdestination_change", args=[destination.pk])
+    moved = form | {"url": "https://siem2.example.com/ingest", "secret": "another-secret"}
+    assert admin_client.post(change, moved).status_code == 302
+    assert admin_client.post(change, moved).status_code == 302  # nothing changed: no entry
+    changelist = reverse("admin:auditstream_streamdestination_changelist")
+    for action in ("pause_destinations", "resume_destinations"):
+        selected = {"action": action, "_selected_action": [destination.pk]}
+        assert admin_client.post(changelist, selected).status_code == 302
+    delete = reverse("admin:auditstream_streamdestination_delete", args=[destination.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not StreamDestination.objects.exists()
+
+    created, updated, paused, resumed, deleted = destination_entries()
+    assert {e.actor_id for e in (created, updated, paused, resumed, deleted)} == {admin_user.pk}
+    assert created.before is None
+    assert created.after["event"] == "created"
+    assert created.after["url"] == "https://siem.example.com/ingest"
+    assert created.after["secret"] == "(set)"  # the secret itself never enters the log
+    assert (updated.before["url"], updated.after["url"]) == (
+        "https://siem.example.com/ingest",
+        "https://siem2.example.com/ingest",
+    )
+    assert (updated.before["secret"], updated.after["secret"]) == ("(set)", "(changed)")
+    assert (paused.before["is_active"], paused.after["is_active"]) == (True, False)
+    assert paused.after["event"] == "paused"
+    assert (resumed.after["is_active"], resumed.after["event"]) == (True, "resumed")
+    assert deleted.before["name"] == "siem"
+    assert deleted.after == {"event": "deleted"}
+    assert all(SECRET not in json.dumps([e.before, e.after]) for e in destination_entries())
+    assert changelog_verify().ok
+
+
+@pytest.mark.django_db
+def test_destination_services_write_one_entry_per_change_in_its_transaction(receiver):
+    destination = stream_destination_create(
+        name="siem", kind=DestinationKind.HTTP, url=receiver.url, secret=SECRET
+    )
+    with pytest.raises(RuntimeError), transaction.atomic():
+        stream_destination_set_active(destination=destination, actor=None, is_active=False)
+        raise RuntimeError("the change rolls back")
+    assert StreamDestination.objects.get(pk=destination.pk).is_active
+    stream_destination_update(destination=destination, actor=None, name="siem")  # no change
+    assert [e.after["event"] for e in destination_entries()] == ["created"]
+    # The creation entry is the first the new destination owes: it is streamed too.
+    assert stream_dispatch() == 1
+    assert receiver.seqs() == [destination_entries()[0].seq]
 
 
 @pytest.mark.django_db

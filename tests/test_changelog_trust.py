@@ -11,7 +11,9 @@ first bad sequence number.
 
 import io
 import json
+import os
 import zipfile
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -283,15 +285,45 @@ def test_a_json_export_serves_as_the_stream(trust, tmp_path, filler_entries):
 # --- the eleven tampers -----------------------------------------------------------
 
 
-def owner_tampers(sql: str, params: tuple | list | None = None) -> None:
-    """Run SQL as the table owner who dropped the append-only triggers first."""
+TRIGGERS = ("audit_changelogentry_no_update_delete", "audit_changelogentry_no_truncate")
+
+
+def owner_role() -> str:
+    role = os.environ.get("RELAPP_TEST_OWNER_ROLE", "")
+    assert role, "make test creates the owner role and sets RELAPP_TEST_OWNER_ROLE"
+    return role
+
+
+@contextmanager
+def as_the_owner_without_triggers():
+    """Inside the test's transaction: the change log owned by the owner role, which is no
+    superuser, and everything in the block done as that role after it dropped the triggers.
+
+    Production migrates as the owner, so the owner owns the table; the test database was
+    created by the superuser, so ownership is handed over first (rolled back with the test).
+    SET ROLE makes every privilege check the owner's own, on this connection, so the
+    tampers see the entries the test wrote and have not committed.
+    """
+    role = connection.ops.quote_name(owner_role())
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DROP TRIGGER IF EXISTS audit_changelogentry_no_update_delete ON audit_changelogentry"
-        )
-        cursor.execute(
-            "DROP TRIGGER IF EXISTS audit_changelogentry_no_truncate ON audit_changelogentry"
-        )
+        cursor.execute(f"ALTER TABLE audit_changelogentry OWNER TO {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        assert cursor.fetchone() == (False,)
+        for trigger in TRIGGERS:
+            cursor.execute(f"DROP TRIGGER {trigger} ON audit_changelogentry")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+
+def owner_tampers(sql: str, params: tuple | list | None = None) -> None:
+    """Run SQL inside `as_the_owner_without_triggers` (the tamper table's tests)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone() == (owner_role(),), "tamper as the owner role"
         cursor.execute(sql, params)
 
 
@@ -428,9 +460,35 @@ def _public_key_text() -> str:
 @pytest.mark.parametrize("name", list(TAMPERS))
 def test_each_tamper_is_caught_and_the_first_bad_seq_named(name, witnessed_log):
     tamper, *expected = TAMPERS[name]
-    tamper()
+    with as_the_owner_without_triggers():
+        tamper()
     assert detections(witnessed_log) == tuple(expected)
     first = min(seq for seq in expected if seq is not None)
     with pytest.raises(CommandError) as caught:
         verify_changelog("--anchors", witnessed_log["anchors"], "--stream", witnessed_log["stream"])
     assert f"BROKEN at seq {first}:" in str(caught.value)
+
+
+def test_the_owner_role_is_no_superuser_yet_may_drop_the_triggers_of_its_table():
+    role = owner_role()
+    config = connection.settings_dict
+    raw = psycopg2.connect(
+        host=config["HOST"], port=config["PORT"], dbname=config["NAME"], user=role
+    )
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            assert cursor.fetchone() == (False,)
+            # Not a superuser: the replication-role switch the `attacker` helper uses is refused.
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute("SET session_replication_role = replica")
+    finally:
+        raw.rollback()
+        raw.close()
+    # As the owner (what `as_the_owner_without_triggers` does for every tamper):
+    with as_the_owner_without_triggers(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_changelogentry'::regclass "
+            "AND NOT tgisinternal"
+        )
+        assert cursor.fetchone() == (0,)

@@ -177,6 +177,7 @@ def test_the_signoffs_carry_their_manifestation_and_void_state(pack, release):
             signoff.revision_sha256,
         )
         assert document["method"] == signoff.method == "e-signature"
+        assert document["components"] == signoff.components == "password"
         assert document["void"] == signoff.is_void
         assert document["void_reason"] == signoff.void_reason
     voided = [d for d in documents if d["void"]]
@@ -194,7 +195,7 @@ def test_each_signoff_points_to_the_hashed_entry_that_repeats_it(pack):
         assert entry["hash"] == document["changelog"]["hash"]
         assert entry["action"] == Action.SIGNOFF_RECORDED
         assert entry["object_id"] == str(document["id"])
-        for field in (*manifest_fields, "revision", "sha256", "method"):
+        for field in (*manifest_fields, "revision", "sha256", "method", "components"):
             assert entry["after"][field] == document[field], field
 
 

@@ -50,6 +50,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from api import services as api_services
 from api.models import ApiToken, ServiceAccount, WebhookEndpoint
@@ -359,6 +360,7 @@ def _fingerprint() -> dict[str, Any]:
         "feeds": sorted(CalendarFeed.objects.values_list("user_id", "token_sha256")),
         "unread": Notification.objects.filter(read_at__isnull=True).count(),
         "passwords": sorted(get_user_model().objects.values_list("pk", "password")),
+        "authenticators": sorted(TOTPDevice.objects.values_list("pk", "confirmed")),
     }
 
 
@@ -759,6 +761,11 @@ def lock_lifted(out: Outcome) -> None:
     assert entry.after["username"] == "nobody"
 
 
+def authenticator_pending(out: Outcome) -> None:
+    assert TOTPDevice.objects.filter(user=out.user, confirmed=False).count() == 1
+    assert not TOTPDevice.objects.filter(user=out.user, confirmed=True).exists()
+
+
 def login_page(out: Outcome) -> None:
     if out.persona == ANONYMOUS:
         out.sees('name="password"')
@@ -864,6 +871,15 @@ CASES = [
             }
         ),
     ),
+    # Single sign-on is not configured in the matrix's world: both OIDC
+    # endpoints answer 404 (tests/test_sso.py runs them against a provider).
+    Case("accounts:oidc_start", "GET", everyone(404, anonymous=404), plain("accounts:oidc_start")),
+    Case(
+        "accounts:oidc_callback",
+        "GET",
+        everyone(404, anonymous=404),
+        plain("accounts:oidc_callback"),
+    ),
     Case(
         "accounts:account",
         "GET",
@@ -892,6 +908,36 @@ CASES = [
         plain("accounts:lockout_lift"),
         lock_lifted,
         const({"kind": "account", "value": "nobody"}),
+    ),
+    Case(
+        "accounts:authenticator",
+        "GET",
+        everyone(200),
+        plain("accounts:authenticator"),
+        shows("Set up an authenticator app"),
+    ),
+    Case(
+        "accounts:authenticator_start",
+        "POST",
+        everyone(302),
+        plain("accounts:authenticator_start"),
+        authenticator_pending,
+    ),
+    Case(
+        "accounts:authenticator_confirm",
+        "POST",
+        everyone(400),
+        plain("accounts:authenticator_confirm"),
+        shows("There is no authenticator set-up to confirm"),
+        const({"code": "000000"}),
+    ),
+    Case(
+        "accounts:authenticator_disable",
+        "POST",
+        everyone(400),
+        plain("accounts:authenticator_disable"),
+        shows("You have no authenticator to remove."),
+        const({"password": PASSWORD, "code": "000000"}),
     ),
     Case(
         "password_change_done",

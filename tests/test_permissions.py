@@ -1,8 +1,8 @@
 """Who holds which permission (raci/permissions.py): the RACI letters, the role
 groups, what a person sees and the "Your access" sentences.
 
-The tables restate docs/permissions.md on their own, so a wrong
-entry in the module fails a test here.
+The tables restate docs/permissions.md on their own, so a wrong entry in the
+module fails a test here.
 """
 
 import pytest
@@ -87,7 +87,8 @@ def test_the_role_groups_are_repaired_not_duplicated():
 
 @pytest.mark.django_db
 def test_a_same_named_permission_of_another_app_is_never_granted():
-    # A model that moved apps (freeze windows did) can leave its old content type behind.
+    # A model that moved apps (freeze windows did) can leave its old content type
+    # behind; this one sorts before "approvals", so a lookup by codename alone finds it.
     stale = ContentType.objects.create(app_label="accounts", model="freezewindow")
     Permission.objects.create(content_type=stale, codename="add_freezewindow", name="stale")
     Group.objects.filter(name="Release managers").delete()

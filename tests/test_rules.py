@@ -3,6 +3,34 @@
 The rules are pure functions: every case here feeds them unsaved model
 instances and reads the sentence a user would see. Only the last test goes
 through the sign-off service and the database, to show a refusal is logged.
+
+`make mutate` breaks the rules, the lifecycle, the permissions and the change
+log's chain one change at a time; these tests, tests/test_lifecycle.py,
+tests/test_permissions.py and tests/test_chain.py kill every mutant except
+these, which change nothing a user or an auditor could notice:
+
+- raci.permissions releases_visible_to 13, 14, 15: dropping `use_groups=True`,
+  `with_superuser=True` or `accept_global_perms=True` leaves guardian's default,
+  which is the same value (passed anyway, as the house style asks).
+- raci.permissions checker_for, has_release_perm, release_perms_revoke ("no
+  tests"): nothing in Relapp calls them.
+- audit.chain entry_hash 6, entry_mac 9 and 11, _json_entries 3, 19 and 34,
+  _csv_entries 6, verify_export_file 6: a codec or digest name in upper case
+  ("UTF-8", "ASCII", "SHA256") names the same codec or digest.
+- audit.chain _json_entries 1, 17 and 32, verify_export_file 4: `encoding=None`
+  reads the locale's encoding, UTF-8 wherever Relapp runs (tests included).
+- audit.chain canonical_json 4: `ensure_ascii=None` is as false as False.
+- audit.chain ChainVerifier.feed 14 and 15: `seq > expected` becomes
+  `seq >= expected` where seq != expected already holds; feed 35: `linked =
+  None` is as false as False.
+- audit.chain csv_cell 4: `str(value)` of a str is the value itself.
+- audit.chain _json_entries 15: the header line keeps its newline before
+  "]}", which JSON allows; 23, 25, 26: other characters stripped from the end
+  of an entry line never end one Relapp writes.
+- audit.chain verify_export_file 39: the first entry is fed with its own seq
+  as the expected one, so not checking it is the same.
+- audit.chain ChainVerifier._mac_problem 13 and 33: a missing key id or MAC
+  replaced by another string that is not a key id or a MAC either.
 """
 
 from datetime import UTC, date, datetime, timedelta

@@ -267,6 +267,7 @@ def policy_save(*, policy: ApprovalPolicy, actor, changed: list[str]) -> Approva
         "suite_min_pass_rates",
         "zero_failure_suites",
         "block_marked_findings",
+        "signature_requires_two_components",
     ]
     with transaction.atomic():
         previous = ApprovalPolicy.objects.select_for_update().filter(pk=policy.pk).first()

@@ -40,20 +40,20 @@ from approvals.services.rad import rad_current
 from audit.changelog import changelog_record
 from audit.models import Action
 from raci.models import Activity, Letter
-
-WRONG_PASSWORD = "Wrong password: the sign-off was not recorded."  # noqa: S105 (a message)
+from relapp.credentials import CredentialCheck, signature_credentials_check
 
 
 class SignOffRefused(DomainError):
     """A sign-off that may not be given. `forbidden` ones answer 403.
 
-    `wrong_password` ones count towards the signature lockout (approvals.views).
+    `wrong_credential` ones (a wrong password or authenticator code) count
+    towards the signature lockout (approvals.views).
     """
 
-    def __init__(self, message: str, *, forbidden: bool = False, wrong_password: bool = False):
+    def __init__(self, message: str, *, forbidden: bool = False, wrong_credential: bool = False):
         super().__init__(message)
         self.forbidden = forbidden
-        self.wrong_password = wrong_password
+        self.wrong_credential = wrong_credential
 
 
 def release_signoff_state(release: Release):
@@ -90,7 +90,7 @@ def _live_signoff(activity, current) -> SignOff | None:
 
 
 def _refuse(
-    *, release, actor, activity, message: str, forbidden: bool, wrong_password: bool = False
+    *, release, actor, activity, message: str, forbidden: bool, wrong_credential: bool = False
 ) -> SignOffRefused:
     changelog_record(
         action=Action.SIGNOFF_REFUSED,
@@ -99,7 +99,7 @@ def _refuse(
         obj=activity,
         reason=message,
     )
-    return SignOffRefused(message, forbidden=forbidden, wrong_password=wrong_password)
+    return SignOffRefused(message, forbidden=forbidden, wrong_credential=wrong_credential)
 
 
 def _maybe_approve_release(*, release: Release, activities, current, actor) -> None:
@@ -149,12 +149,13 @@ def _validate_decision(decision: str, comment: str) -> None:
 
 
 def _signoff_refusal(
-    *, signer, release, activity, current, ready, decision, revision_number, password
+    *, signer, release, activity, current, ready, decision, revision_number
 ) -> tuple[str, bool]:
     """(why the signature is refused, whether that is a 403); ("", False) when it may land.
 
-    The rules decide in order: who may sign (separation of duties), what the
-    release's state allows, and last the signer's password.
+    The rules decide in order: who may sign (separation of duties) and what the
+    release's state allows; the credentials are checked after them
+    (`_credentials_check`).
     """
     verdict = signoff_verdict(
         user=signer,
@@ -174,11 +175,17 @@ def _signoff_refusal(
         revision_number=revision_number,
         current_number=current.number,
     )
-    if message:
-        return message, False
-    if not signer.check_password(password):
-        return WRONG_PASSWORD, False
-    return "", False
+    return message, False
+
+
+def _credentials_check(*, release, signer, password: str, code: str) -> CredentialCheck:
+    """The password, plus the authenticator code when the signer has one or the policy asks."""
+    return signature_credentials_check(
+        user=signer,
+        password=password,
+        code=code,
+        require_two=policy_for(release.product).signature_requires_two_components,
+    )
 
 
 def _signoff_create(*, release, activity, current, signer, decision, comment, **method) -> SignOff:
@@ -242,12 +249,15 @@ def signoff_record(
     comment: str,
     password: str,
     revision_number: int,
+    code: str = "",
 ) -> tuple[SignOff, bool]:
     """Record an e-signature. Returns (sign-off, created); a replay returns the first one.
 
-    Refusals (not the Accountable, separation of duties, wrong password, stale
-    revision, not ready) are logged and raise SignOffRefused; nothing else is
-    written.
+    `code` is the authenticator code (relapp.credentials): required when the
+    signer has an authenticator; the record names the components given.
+    Refusals (not the Accountable, separation of duties, stale revision, not
+    ready, wrong password or code, two components required) are logged and
+    raise SignOffRefused; nothing else is written.
     """
     comment = comment.strip()
     _validate_decision(decision, comment)
@@ -266,8 +276,11 @@ def signoff_record(
             ready=ready,
             decision=decision,
             revision_number=revision_number,
-            password=password,
         )
+        check = CredentialCheck()
+        if not message:
+            check = _credentials_check(release=release, signer=signer, password=password, code=code)
+            message = check.refusal
         if not message:
             signoff = _signoff_create(
                 release=release,
@@ -277,6 +290,7 @@ def signoff_record(
                 decision=decision,
                 comment=comment,
                 method=SignOffMethod.E_SIGNATURE,
+                components=check.components,
             )
             changelog_record(
                 action=Action.SIGNOFF_RECORDED,
@@ -295,7 +309,7 @@ def signoff_record(
             activity=activity,
             message=message,
             forbidden=forbidden,
-            wrong_password=message == WRONG_PASSWORD,
+            wrong_credential=check.wrong_credential,
         )
     raise refusal
 
@@ -329,6 +343,7 @@ def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
         "artifacts_sha256": signoff.artifacts_sha256,
         "artifacts": signoff.artifacts,
         "method": signoff.method,
+        "components": signoff.components,
         "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
     }
 
@@ -471,9 +486,13 @@ def _ask_to_confirm(signoff_id: int) -> None:
 
 
 def signoff_verbal_respond(
-    *, signoff: SignOff, actor, confirm: bool, password: str, note: str = ""
+    *, signoff: SignOff, actor, confirm: bool, password: str, note: str = "", code: str = ""
 ) -> SignOff:
-    """The named Accountable confirms (it then counts) or disputes (it is voided) a verbal record."""
+    """The named Accountable confirms (it then counts) or disputes (it is voided) a verbal record.
+
+    The answer is signed like an e-signature: the password, plus the
+    authenticator code when the Accountable has one or the policy asks.
+    """
     with transaction.atomic():
         release = release_lock(signoff.release)
         signoff = SignOff.objects.select_for_update().get(pk=signoff.pk)
@@ -483,27 +502,37 @@ def signoff_verbal_respond(
             raise DomainError("This verbal approval has already been answered.")
         if signoff.is_void:
             raise DomainError("This verbal approval was voided and needs no answer.")
-        if not actor.check_password(password):
+        check = _credentials_check(release=release, signer=actor, password=password, code=code)
+        if not check.ok:
             # Logged in this transaction, which commits; the refusal is raised after it.
             refusal = _refuse(
                 release=release,
                 actor=actor,
                 activity=signoff.activity,
-                message="Wrong password: nothing was recorded.",
+                message=check.refusal.replace(
+                    "the sign-off was not recorded", "nothing was recorded"
+                ),
                 forbidden=False,
-                wrong_password=True,
+                wrong_credential=check.wrong_credential,
             )
         elif confirm:
-            return _verbal_confirm(release=release, signoff=signoff, actor=actor, note=note)
+            return _verbal_confirm(
+                release=release,
+                signoff=signoff,
+                actor=actor,
+                note=note,
+                components=check.components,
+            )
         else:
             return _verbal_dispute(release=release, signoff=signoff, actor=actor, note=note)
     raise refusal
 
 
-def _verbal_confirm(*, release, signoff, actor, note: str) -> SignOff:
+def _verbal_confirm(*, release, signoff, actor, note: str, components: str) -> SignOff:
     signoff.verbal_state = VerbalState.CONFIRMED
     signoff.verbal_confirmed_at = db_now()
-    signoff.save(update_fields=["verbal_state", "verbal_confirmed_at"])
+    signoff.components = components
+    signoff.save(update_fields=["verbal_state", "verbal_confirmed_at", "components"])
     changelog_record(
         action=Action.VERBAL_CONFIRMED,
         actor=actor,
@@ -512,6 +541,7 @@ def _verbal_confirm(*, release, signoff, actor, note: str) -> SignOff:
         after={
             "verbal_state": "confirmed",
             "confirmed_at": signoff.verbal_confirmed_at.isoformat(),
+            "components": components,
         },
         reason=note,
     )

@@ -57,6 +57,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk-size", type=int, default=5000, help="entries fetched per round trip"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes sharing a long range (default: one per CPU; 1: a single pass)",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
@@ -73,6 +79,7 @@ class Command(BaseCommand):
                 to_seq=options["to_seq"],
                 chunk_size=options["chunk_size"],
                 mac=not options["no_mac"],
+                workers=options["workers"],
             )
         elapsed = time.monotonic() - started
         failures = [] if result.ok else [result.summary()]

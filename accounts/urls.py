@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import authenticator_views, views
+from accounts import authenticator_views, reauth_views, views
 
 app_name = "accounts"
 
@@ -27,4 +27,9 @@ urlpatterns = [
     ),
     path("oidc/start/", views.oidc_start, name="oidc_start"),
     path("oidc/callback/", views.oidc_callback, name="oidc_callback"),
+    path(
+        "oidc/signoff-callback/",
+        reauth_views.oidc_signoff_callback,
+        name="oidc_signoff_callback",
+    ),
 ]

@@ -310,6 +310,15 @@ class SignOffForm(_CodeForm):
     )
     code = AuthenticatorCodeField()
 
+    def __init__(self, *args, at_provider: bool = False, **kwargs):
+        """`at_provider`: the signer signs by signing in again at the OIDC provider (no password)."""
+        super().__init__(*args, **kwargs)
+        self.at_provider = at_provider
+        if at_provider:
+            self.show_code = False
+            del self.fields["password"]
+            del self.fields["code"]
+
     def clean(self):
         data = super().clean()
         if data.get("decision") == Decision.REJECT and not (data.get("comment") or "").strip():

@@ -299,6 +299,7 @@ class SignatureComponents(models.TextChoices):
 
     PASSWORD = "password", "Password"
     PASSWORD_TOTP = "password+totp", "Password and authenticator code"
+    SSO_REAUTH = "sso-reauth", "Signed in again at the single sign-on provider"
 
 
 class VerbalState(models.TextChoices):

@@ -1,5 +1,6 @@
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,7 +36,12 @@ from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
 from raci.selectors import raci_candidates, raci_matrix
-from relapp.credentials import has_authenticator, signature_failed
+from relapp.credentials import (
+    has_authenticator,
+    reauth_start,
+    signature_failed,
+    signs_at_provider,
+)
 from relapp.http import apply_errors, refuse, require, require_perm
 
 PAGE_SIZE = 25
@@ -343,10 +349,15 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
     if decision not in Decision.values:
         decision = Decision.APPROVE
     current_number = progress.current.number if progress.current else 1
+    at_provider = signs_at_provider(request)
     code_options = _code_options(request.user, release)
+    if at_provider:
+        code_options = {"code_required": False, "show_code": False, "at_provider": True}
     if request.method == "POST":
         form = SignOffForm(request.POST, **code_options)
         if form.is_valid():
+            if at_provider:
+                return _signoff_at_provider(request, release=release, row=row, form=form)
             done = _signoff_submit(request, release=release, row=row, form=form)
             if done is not None:
                 return done
@@ -380,8 +391,31 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
             "artifacts": artifacts,
             "artifacts_sha256": artifacts_sha256,
             "enrol_first": code_options["show_code"] and not code_options["code_required"],
+            "at_provider": at_provider,
+            "provider_name": settings.OIDC_PROVIDER_NAME,
         },
     )
+
+
+def _signoff_at_provider(request, *, release, row, form) -> HttpResponse:
+    """Keep the pending signature in the session and send the signer to the provider.
+
+    accounts' callback records it once the provider says the signer signed in
+    again after this click (relapp.credentials.provider_reauthentication).
+    """
+    url = reauth_start(
+        request,
+        {
+            "release_id": release.pk,
+            "product": release.product.slug,
+            "version": release.version,
+            "activity_id": row.activity.pk,
+            "decision": form.cleaned_data["decision"],
+            "comment": form.cleaned_data["comment"],
+            "revision": form.cleaned_data["revision"],
+        },
+    )
+    return redirect(url)
 
 
 def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:

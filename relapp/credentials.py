@@ -11,14 +11,21 @@ This module sits below approvals in the layers (pyproject.toml), so the
 sign-off services can check credentials without importing accounts.
 """
 
-from dataclasses import dataclass
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import BACKEND_SESSION_KEY, logout
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 PASSWORD = "password"  # noqa: S105 (a component's name)
@@ -121,3 +128,113 @@ def signature_failed(request: HttpRequest) -> HttpResponse | None:
         "locked. A release manager can unlock it, or try again after the cool-down.",
     )
     return redirect("login")
+
+
+# --- signing by re-authenticating at the OpenID Connect provider ---------------------
+#
+# A signer who signed in through the provider has no local password. They sign
+# by signing in again there: the sign-off page stores the pending signature
+# (the intent) in the session and sends the browser to the provider with
+# prompt=login and max_age=0; accounts' callback verifies the ID token
+# (mozilla-django-oidc) and builds a ProviderReauthentication with
+# `provider_reauthentication` below, which is the only way to make one. The
+# sign-off service accepts that object in place of a password.
+
+SSO_REAUTH = "sso-reauth"
+SSO_BACKEND = "accounts.backends.OIDCBackend"
+REAUTH_SESSION_KEY = "signoff_reauth"
+REAUTH_MAX_SECONDS = 600  # an intent older than this is refused
+REAUTH_SKEW_SECONDS = 60  # clock difference tolerated between Relapp and the provider
+
+_SEAL = object()
+
+
+@dataclass(frozen=True)
+class ProviderReauthentication:
+    """Proof that `user_pk` signed in again at the provider after clicking "sign"."""
+
+    user_pk: int
+    auth_time: int
+    seal: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.seal is not _SEAL:
+            raise TypeError("Only provider_reauthentication() makes a ProviderReauthentication.")
+
+
+def signs_at_provider(request: HttpRequest) -> bool:
+    """True when the signer has no local password and signed in through the OIDC provider."""
+    user = request.user
+    return bool(
+        settings.OIDC_ENABLED
+        and user.is_authenticated
+        and not user.has_usable_password()
+        and request.session.get(BACKEND_SESSION_KEY) == SSO_BACKEND
+    )
+
+
+def reauth_start(request: HttpRequest, intent: dict) -> str:
+    """Store the pending signature in the session; the provider's authorization URL.
+
+    `intent` names the release, activity, decision, comment and revision; the
+    click time, state, nonce and PKCE verifier are added here.
+    """
+    verifier = secrets.token_urlsafe(64)
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    request.session[REAUTH_SESSION_KEY] = {
+        **intent,
+        "clicked_at": time.time(),
+        "state": state,
+        "nonce": nonce,
+        "code_verifier": verifier,
+    }
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    params = {
+        "response_type": "code",
+        "client_id": settings.OIDC_RP_CLIENT_ID,
+        "redirect_uri": request.build_absolute_uri(reverse("accounts:oidc_signoff_callback")),
+        "scope": settings.OIDC_RP_SCOPES,
+        "state": state,
+        "nonce": nonce,
+        "prompt": "login",
+        "max_age": "0",
+        "login_hint": request.user.get_username(),
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    return f"{settings.OIDC_OP_AUTHORIZATION_ENDPOINT}?{urlencode(params)}"
+
+
+def provider_reauthentication(
+    *, user, claims: dict, intent: dict, now: float | None = None
+) -> tuple[ProviderReauthentication | None, str]:
+    """(proof, "") when verified ID token `claims` show `user` signed in after the click.
+
+    Otherwise (None, why). The token's signature and nonce are checked by the
+    caller (mozilla-django-oidc's verify_token) before this.
+    """
+    now = time.time() if now is None else now
+    name = settings.OIDC_PROVIDER_NAME
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    try:
+        expired = float(claims.get("exp")) < now - REAUTH_SKEW_SECONDS
+    except (TypeError, ValueError):
+        expired = True
+    if settings.OIDC_RP_CLIENT_ID not in audiences or expired:
+        return None, f"{name} sent an ID token not meant for Relapp now: not recorded."
+    if str(claims.get(settings.OIDC_USERNAME_CLAIM) or "") != user.get_username():
+        return None, f"You signed in at {name} as someone else: the sign-off was not recorded."
+    try:
+        auth_time = int(claims.get("auth_time"))
+    except (TypeError, ValueError):
+        return None, f"{name} did not say when you signed in: the sign-off was not recorded."
+    clicked_at = float(intent.get("clicked_at") or 0)
+    if auth_time < int(clicked_at):
+        return None, (
+            f"{name} did not ask for your password again (your sign-in there predates the "
+            "click): the sign-off was not recorded."
+        )
+    if auth_time > now + REAUTH_SKEW_SECONDS or now - clicked_at > REAUTH_MAX_SECONDS:
+        return None, f"The sign-in at {name} came too late: the sign-off was not recorded."
+    return ProviderReauthentication(user_pk=user.pk, auth_time=auth_time, seal=_SEAL), ""

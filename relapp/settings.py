@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -545,38 +544,6 @@ CACHES = {
 }
 
 
-# Every periodic task in one place; anything dynamic is a database row a task claims.
-CELERY_BEAT_SCHEDULE = {
-    "approvals-expire": {
-        "task": "approvals.approvals_expire",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    "changelog-checkpoint": {
-        "task": "audit.changelog_checkpoint",
-        "schedule": crontab(hour=2, minute=15),  # nightly, UTC
-    },
-    "reminders-dispatch": {
-        "task": "meetings.tasks.reminders_dispatch_task",
-        "schedule": float(REMINDER_DISPATCH_SECONDS),
-    },
-    "webhooks-dispatch": {
-        "task": "api.webhooks_dispatch",
-        "schedule": float(WEBHOOK_DISPATCH_SECONDS),
-        "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
-    },
-    "changelog-stream-dispatch": {
-        "task": "auditstream.stream_dispatch",
-        "schedule": float(CHANGELOG_STREAM_DISPATCH_SECONDS),
-        "options": {"expires": float(CHANGELOG_STREAM_DISPATCH_SECONDS)},
-    },
-    "refusals-summarise": {
-        "task": "relapp.refusals_summarise",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-}
-
 # --- change-log trust (roles, MAC keys, signed checkpoints) ---
 # The database role the web, worker and beat processes connect as. Migrations
 # run as the owner (DATABASE_URL pointing at the owner for `migrate`); after
@@ -636,8 +603,37 @@ CHANGELOG_CHECKPOINT_EVERY_MINUTES = env_int("CHANGELOG_CHECKPOINT_EVERY_MINUTES
 CHANGELOG_CHECKPOINT_POLL_SECONDS = env_int("CHANGELOG_CHECKPOINT_POLL_SECONDS", 30)
 if min(CHANGELOG_CHECKPOINT_EVERY_ENTRIES, CHANGELOG_CHECKPOINT_EVERY_MINUTES) < 1:
     raise ImproperlyConfigured("CHANGELOG_CHECKPOINT_EVERY_* must be at least 1.")
-CELERY_BEAT_SCHEDULE["changelog-checkpoint"] = {
-    "task": "audit.changelog_checkpoint_due",
-    "schedule": float(CHANGELOG_CHECKPOINT_POLL_SECONDS),
-    "options": {"expires": float(CHANGELOG_CHECKPOINT_POLL_SECONDS)},
+
+
+# Every periodic task in one place; anything dynamic is a database row a task claims.
+CELERY_BEAT_SCHEDULE = {
+    "approvals-expire": {
+        "task": "approvals.approvals_expire",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    "changelog-checkpoint": {
+        "task": "audit.changelog_checkpoint_due",
+        "schedule": float(CHANGELOG_CHECKPOINT_POLL_SECONDS),
+        "options": {"expires": float(CHANGELOG_CHECKPOINT_POLL_SECONDS)},
+    },
+    "reminders-dispatch": {
+        "task": "meetings.tasks.reminders_dispatch_task",
+        "schedule": float(REMINDER_DISPATCH_SECONDS),
+    },
+    "webhooks-dispatch": {
+        "task": "api.webhooks_dispatch",
+        "schedule": float(WEBHOOK_DISPATCH_SECONDS),
+        "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
+    },
+    "changelog-stream-dispatch": {
+        "task": "auditstream.stream_dispatch",
+        "schedule": float(CHANGELOG_STREAM_DISPATCH_SECONDS),
+        "options": {"expires": float(CHANGELOG_STREAM_DISPATCH_SECONDS)},
+    },
+    "refusals-summarise": {
+        "task": "relapp.refusals_summarise",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }

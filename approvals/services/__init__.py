@@ -35,6 +35,7 @@ from approvals.services.signoffs import (
     signoff_manifest,
     signoff_record,
     signoff_record_verbal,
+    signoff_refusal_record,
     signoff_verbal_respond,
 )
 
@@ -67,6 +68,7 @@ __all__ = [
     "signoff_manifest",
     "signoff_record",
     "signoff_record_verbal",
+    "signoff_refusal_record",
     "signoff_verbal_respond",
     "signoffs_void",
 ]

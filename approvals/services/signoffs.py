@@ -40,7 +40,12 @@ from approvals.services.rad import rad_current
 from audit.changelog import changelog_record
 from audit.models import Action
 from raci.models import Activity, Letter
-from relapp.credentials import CredentialCheck, signature_credentials_check
+from relapp.credentials import (
+    SSO_REAUTH,
+    CredentialCheck,
+    ProviderReauthentication,
+    signature_credentials_check,
+)
 
 
 class SignOffRefused(DomainError):
@@ -178,8 +183,21 @@ def _signoff_refusal(
     return message, False
 
 
-def _credentials_check(*, release, signer, password: str, code: str) -> CredentialCheck:
-    """The password, plus the authenticator code when the signer has one or the policy asks."""
+def _credentials_check(
+    *, release, signer, password: str, code: str, reauthenticated=None
+) -> CredentialCheck:
+    """The password, plus the authenticator code when the signer has one or the policy asks.
+
+    A ProviderReauthentication (built only by relapp.credentials after accounts'
+    callback verified the provider's ID token) stands in for both: the signer
+    signed in again at the provider after clicking.
+    """
+    if reauthenticated is not None:
+        if isinstance(reauthenticated, ProviderReauthentication) and (
+            reauthenticated.user_pk == signer.pk
+        ):
+            return CredentialCheck(components=SSO_REAUTH)
+        return CredentialCheck(refusal="The re-authentication is not this signer's.")
     return signature_credentials_check(
         user=signer,
         password=password,
@@ -250,11 +268,14 @@ def signoff_record(
     password: str,
     revision_number: int,
     code: str = "",
+    reauthenticated: ProviderReauthentication | None = None,
 ) -> tuple[SignOff, bool]:
     """Record an e-signature. Returns (sign-off, created); a replay returns the first one.
 
     `code` is the authenticator code (relapp.credentials): required when the
     signer has an authenticator; the record names the components given.
+    `reauthenticated` replaces password and code for a signer who signed in
+    again at the OIDC provider (components "sso-reauth").
     Refusals (not the Accountable, separation of duties, stale revision, not
     ready, wrong password or code, two components required) are logged and
     raise SignOffRefused; nothing else is written.
@@ -279,7 +300,13 @@ def signoff_record(
         )
         check = CredentialCheck()
         if not message:
-            check = _credentials_check(release=release, signer=signer, password=password, code=code)
+            check = _credentials_check(
+                release=release,
+                signer=signer,
+                password=password,
+                code=code,
+                reauthenticated=reauthenticated,
+            )
             message = check.refusal
         if not message:
             signoff = _signoff_create(
@@ -312,6 +339,18 @@ def signoff_record(
             wrong_credential=check.wrong_credential,
         )
     raise refusal
+
+
+def signoff_refusal_record(*, release: Release, activity_id: int, signer, message: str) -> None:
+    """Log a signature refused before it reached signoff_record (a failed re-authentication)."""
+    activity = Activity.objects.filter(release=release, pk=activity_id).first()
+    changelog_record(
+        action=Action.SIGNOFF_REFUSED,
+        actor=signer,
+        release=release,
+        obj=activity,
+        reason=message,
+    )
 
 
 def _replayed(*, activity, current, signer, decision) -> SignOff | None:

@@ -1,0 +1,236 @@
+"""Signing by re-authenticating at the OpenID Connect provider (issue 10, item 2, SSO users).
+
+A signer who signed in through the provider has no local password: the sign
+dialog sends them to sign in again there (prompt=login, max_age=0), and the
+callback records the signature only when the verified ID token names them
+and says they signed in after the click. Runs against the real provider of
+tests/test_sso.py (tests/oidc/provider.mjs).
+"""
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from django.conf import settings as dj_settings
+from django.test import Client
+from django.urls import reverse
+
+from approvals import services
+from approvals.models import SignOff
+from audit.models import Action
+from relapp.credentials import REAUTH_SESSION_KEY, ProviderReauthentication
+from tests.factories import PASSWORD, activity
+from tests.helpers import entries, sign
+from tests.test_sso import CALLBACK, Provider, configure_oidc, provider_running
+
+SIGN_CALLBACK = "http://testserver/account/oidc/signoff-callback/"
+OIDC_BACKEND = "accounts.backends.OIDCBackend"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory) -> Iterator[Provider]:
+    with provider_running(tmp_path_factory.mktemp("oidc"), f"{CALLBACK},{SIGN_CALLBACK}") as p:
+        yield p
+
+
+@pytest.fixture
+def po_at_provider(provider, settings, team) -> Client:
+    """po, the Accountable of "Business scope", signed in through the provider (no password)."""
+    configure_oidc(settings, provider)
+    accounts = {"po": {"password": "po-provider-password", "email": "po@relapp.test"}}
+    accounts["bo"] = {"password": "bo-provider-password", "email": "bo@relapp.test"}
+    provider.set_accounts(accounts)
+    po = team["po"]
+    po.set_unusable_password()
+    po.save()
+    client = Client()
+    client.force_login(po, backend=OIDC_BACKEND)
+    return client
+
+
+def signoff_url(release, name="Business scope") -> str:
+    return reverse(
+        "approvals:signoff",
+        kwargs={
+            "product": release.product.slug,
+            "version": release.version,
+            "activity_id": activity(release, name).pk,
+        },
+    )
+
+
+def click_sign(client: Client, release, *, decision="approve", comment="") -> str:
+    """Submit the sign dialog; the provider's authorization URL it redirects to."""
+    response = client.post(
+        signoff_url(release), {"decision": decision, "comment": comment, "revision": 1}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response["Location"]
+
+
+def sign_in_at_provider(url: str, username: str, password: str) -> str:
+    """Follow the provider like a browser, answering its login form; the callback URL."""
+    browser = requests.Session()
+    for _ in range(10):
+        response = browser.get(url, allow_redirects=False, timeout=10)
+        if response.status_code in (302, 303):
+            url = urljoin(url, response.headers["Location"])
+            if url.startswith(SIGN_CALLBACK):
+                return url
+            continue
+        assert 'name="password"' in response.text, response.text[:500]
+        response = browser.post(
+            urljoin(url, f"{urlsplit(url).path}/login"),
+            data={"login": username, "password": password},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert response.status_code in (302, 303), response.text[:500]
+        url = urljoin(url, response.headers["Location"])
+    raise AssertionError("The provider kept redirecting.")
+
+
+def come_back(client: Client, callback_url: str, **override):
+    parts = urlsplit(callback_url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()} | override
+    return client.get(parts.path, query)
+
+
+def release_page_message(client: Client, response) -> str:
+    assert response.status_code == 302
+    return client.get(response["Location"]).content.decode()
+
+
+def test_the_dialog_asks_an_sso_signer_to_sign_in_again_at_the_provider(po_at_provider, release):
+    page = po_at_provider.get(signoff_url(release)).content.decode()
+    assert "Sign by signing in again at Test IdP" in page
+    assert 'name="password"' not in page
+
+
+def test_a_local_signer_still_gets_the_password_field(provider, settings, team, release):
+    configure_oidc(settings, provider)
+    client = Client()
+    client.force_login(team["po"])
+    page = client.get(signoff_url(release)).content.decode()
+    assert 'name="password"' in page and "signing in again at" not in page
+
+
+def test_the_click_goes_to_the_provider_with_prompt_login_and_max_age_0(po_at_provider, release):
+    url = click_sign(po_at_provider, release)
+    query = parse_qs(urlsplit(url).query)
+    intent = po_at_provider.session[REAUTH_SESSION_KEY]
+    assert url.split("?")[0] == dj_settings.OIDC_OP_AUTHORIZATION_ENDPOINT
+    assert query["prompt"] == ["login"] and query["max_age"] == ["0"]
+    assert query["state"] == [intent["state"]] and query["nonce"] == [intent["nonce"]]
+    assert query["redirect_uri"] == [SIGN_CALLBACK]
+    assert intent["activity_id"] == activity(release, "Business scope").pk
+    assert SignOff.objects.count() == 0
+
+
+def test_the_form_rules_still_hold_without_a_password(po_at_provider, release):
+    response = po_at_provider.post(
+        signoff_url(release), {"decision": "reject", "comment": "", "revision": 1}
+    )
+    assert response.status_code == 200
+    assert "Say why you reject" in response.content.decode()
+    assert REAUTH_SESSION_KEY not in po_at_provider.session
+
+
+def test_signing_in_again_at_the_provider_records_the_signature(po_at_provider, release):
+    callback = sign_in_at_provider(click_sign(po_at_provider, release), "po", "po-provider-password")
+
+    response = come_back(po_at_provider, callback)
+
+    assert response.status_code == 302
+    assert response["Location"] == release.get_absolute_url() + "#approvals"
+    print([e.reason for e in entries(Action.SIGNOFF_REFUSED)])
+    [signoff] = SignOff.objects.all()
+    assert (signoff.signer.username, signoff.decision, signoff.method) == (
+        "po",
+        "approve",
+        "e-signature",
+    )
+    assert signoff.components == "sso-reauth"
+    assert "Business scope" in signoff.meaning
+    [recorded] = entries(Action.SIGNOFF_RECORDED)
+    assert recorded.after == services.signoff_manifest(signoff)
+    assert recorded.after["components"] == "sso-reauth"
+    assert REAUTH_SESSION_KEY not in po_at_provider.session
+    assert "Your decision is recorded" in release_page_message(po_at_provider, response)
+
+
+def test_a_sign_in_at_the_provider_before_the_click_is_refused(po_at_provider, release):
+    callback = sign_in_at_provider(click_sign(po_at_provider, release), "po", "po-provider-password")
+    # As if the provider had reused an earlier sign-in: the click came after it.
+    session = po_at_provider.session
+    session[REAUTH_SESSION_KEY] = session[REAUTH_SESSION_KEY] | {
+        "clicked_at": session[REAUTH_SESSION_KEY]["clicked_at"] + 120
+    }
+    session.save()
+
+    response = come_back(po_at_provider, callback)
+
+    assert SignOff.objects.count() == 0
+    [refused] = entries(Action.SIGNOFF_REFUSED)
+    assert "predates the click" in refused.reason
+    assert "predates the click" in release_page_message(po_at_provider, response)
+    assert REAUTH_SESSION_KEY not in po_at_provider.session
+
+
+def test_a_callback_with_a_wrong_state_is_refused(po_at_provider, release):
+    callback = sign_in_at_provider(click_sign(po_at_provider, release), "po", "po-provider-password")
+
+    response = come_back(po_at_provider, callback, state="not-the-state")
+
+    assert SignOff.objects.count() == 0
+    [refused] = entries(Action.SIGNOFF_REFUSED)
+    assert "does not match" in refused.reason
+    assert "does not match" in release_page_message(po_at_provider, response)
+    # The intent is gone: the real answer cannot be replayed after the refusal.
+    come_back(po_at_provider, callback)
+    assert SignOff.objects.count() == 0
+
+
+def test_another_users_sign_in_at_the_provider_is_refused(po_at_provider, release):
+    callback = sign_in_at_provider(click_sign(po_at_provider, release), "bo", "bo-provider-password")
+
+    response = come_back(po_at_provider, callback)
+
+    assert SignOff.objects.count() == 0
+    [refused] = entries(Action.SIGNOFF_REFUSED)
+    assert "as someone else" in refused.reason
+    assert "as someone else" in release_page_message(po_at_provider, response)
+
+
+def test_a_made_up_code_is_refused_not_a_server_error(po_at_provider, release):
+    click_sign(po_at_provider, release)
+    state = po_at_provider.session[REAUTH_SESSION_KEY]["state"]
+
+    response = po_at_provider.get(SIGN_CALLBACK, {"code": "made-up", "state": state})
+
+    assert response.status_code == 302
+    assert SignOff.objects.count() == 0
+    assert len(entries(Action.SIGNOFF_REFUSED)) == 1
+
+
+def test_a_callback_without_a_pending_signature_records_nothing(po_at_provider, release):
+    response = po_at_provider.get(SIGN_CALLBACK, {"code": "x", "state": "y"})
+    assert response.status_code == 302
+    assert SignOff.objects.count() == 0
+
+
+def test_the_service_accepts_a_reauthentication_only_from_relapp_credentials(team, release):
+    with pytest.raises(TypeError):
+        ProviderReauthentication(user_pk=team["po"].pk, auth_time=0)
+    assert sign(release, team["po"], "Business scope", password=PASSWORD)[0].components == (
+        "password"
+    )
+
+
+def test_the_callback_is_404_when_sso_is_off(client, team, settings):
+    settings.OIDC_ENABLED = False
+    client.force_login(team["po"])
+    assert client.get(SIGN_CALLBACK).status_code == 404

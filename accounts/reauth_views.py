@@ -33,7 +33,10 @@ logger = logging.getLogger(__name__)
 
 
 def _verified_claims(request: HttpRequest, intent: dict) -> tuple[dict | None, str]:
-    """(the ID token's claims, "") after exchanging the code; (None, why) when that fails."""
+    """(the ID token's claims over the userinfo ones, "") after exchanging the code.
+
+    (None, why) when that fails.
+    """
     name = settings.OIDC_PROVIDER_NAME
     if request.GET.get("error"):
         return None, f"{name} did not confirm your sign-in: the sign-off was not recorded."
@@ -59,12 +62,19 @@ def _verified_claims(request: HttpRequest, intent: dict) -> tuple[dict | None, s
             }
         )
         claims = backend.verify_token(token_info["id_token"], nonce=intent.get("nonce"))
+        # The username claim may only be in the userinfo answer (as for sign-in,
+        # accounts.backends); it must describe the ID token's subject.
+        userinfo = backend.get_userinfo(
+            token_info.get("access_token"), token_info["id_token"], claims
+        )
     except Exception as exc:  # noqa: BLE001 (any token failure is a refused signature, not a 500)
         logger.warning("Signature re-authentication failed: %s", exc)
         return None, f"{name} could not confirm your sign-in: the sign-off was not recorded."
-    if not isinstance(claims, dict):
+    if not (isinstance(claims, dict) and isinstance(userinfo, dict)) or userinfo.get(
+        "sub"
+    ) != claims.get("sub"):
         return None, f"{name} could not confirm your sign-in: the sign-off was not recorded."
-    return claims, ""
+    return {**userinfo, **claims}, ""
 
 
 def _refused(request: HttpRequest, release, intent: dict, message: str) -> HttpResponse:

@@ -38,6 +38,7 @@ from raci.forms import RaciGridForm
 from raci.selectors import raci_candidates, raci_matrix
 from relapp.credentials import (
     has_authenticator,
+    reauth_origin,
     reauth_start,
     signature_failed,
     signs_at_provider,
@@ -378,7 +379,7 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
         if progress.current
         else ""
     )
-    return render(
+    response = render(
         request,
         "approvals/signoff.html",
         {
@@ -395,6 +396,10 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
             "provider_name": settings.OIDC_PROVIDER_NAME,
         },
     )
+    if at_provider:
+        # The form's POST redirects to the provider: CSP form-action covers redirects.
+        response._csp_update = {"form-action": [reauth_origin()]}
+    return response
 
 
 def _signoff_at_provider(request, *, release, row, form) -> HttpResponse:

@@ -16,7 +16,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -171,6 +171,12 @@ def signs_at_provider(request: HttpRequest) -> bool:
         and not user.has_usable_password()
         and request.session.get(BACKEND_SESSION_KEY) == SSO_BACKEND
     )
+
+
+def reauth_origin() -> str:
+    """The provider's origin, which the sign dialog's form may redirect to (CSP form-action)."""
+    parts = urlsplit(settings.OIDC_OP_AUTHORIZATION_ENDPOINT)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def reauth_start(request: HttpRequest, intent: dict) -> str:

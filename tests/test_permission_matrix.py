@@ -871,7 +871,7 @@ CASES = [
             }
         ),
     ),
-    # Single sign-on is not configured in the matrix's world: both OIDC
+    # Single sign-on is not configured in the matrix's world: the OIDC
     # endpoints answer 404 (tests/test_sso.py runs them against a provider).
     Case("accounts:oidc_start", "GET", everyone(404, anonymous=404), plain("accounts:oidc_start")),
     Case(
@@ -879,6 +879,14 @@ CASES = [
         "GET",
         everyone(404, anonymous=404),
         plain("accounts:oidc_callback"),
+    ),
+    # Signing by re-authenticating at the provider (tests/test_sso_signature.py):
+    # anonymous visitors are sent to sign in first; with OIDC off, 404.
+    Case(
+        "accounts:oidc_signoff_callback",
+        "GET",
+        everyone(404),
+        plain("accounts:oidc_signoff_callback"),
     ),
     Case(
         "accounts:account",

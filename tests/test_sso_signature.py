@@ -7,6 +7,7 @@ and says they signed in after the click. Runs against the real provider of
 tests/test_sso.py (tests/oidc/provider.mjs).
 """
 
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -19,7 +20,11 @@ from django.urls import reverse
 from approvals import services
 from approvals.models import SignOff
 from audit.models import Action
-from relapp.credentials import REAUTH_SESSION_KEY, ProviderReauthentication
+from relapp.credentials import (
+    REAUTH_SESSION_KEY,
+    ProviderReauthentication,
+    provider_reauthentication,
+)
 from tests.factories import PASSWORD, activity
 from tests.helpers import entries, sign
 from tests.test_sso import CALLBACK, Provider, configure_oidc, provider_running
@@ -105,9 +110,13 @@ def release_page_message(client: Client, response) -> str:
 
 
 def test_the_dialog_asks_an_sso_signer_to_sign_in_again_at_the_provider(po_at_provider, release):
-    page = po_at_provider.get(signoff_url(release)).content.decode()
+    response = po_at_provider.get(signoff_url(release))
+    page = response.content.decode()
     assert "Sign by signing in again at Test IdP" in page
     assert 'name="password"' not in page
+    # The form's POST redirects to the provider, which CSP form-action must allow here.
+    issuer = dj_settings.OIDC_OP_AUTHORIZATION_ENDPOINT.split("/", 3)[:3]
+    assert f"form-action 'self' {'/'.join(issuer)}" in response["Content-Security-Policy"]
 
 
 def test_a_local_signer_still_gets_the_password_field(provider, settings, team, release):
@@ -140,13 +149,14 @@ def test_the_form_rules_still_hold_without_a_password(po_at_provider, release):
 
 
 def test_signing_in_again_at_the_provider_records_the_signature(po_at_provider, release):
-    callback = sign_in_at_provider(click_sign(po_at_provider, release), "po", "po-provider-password")
+    callback = sign_in_at_provider(
+        click_sign(po_at_provider, release), "po", "po-provider-password"
+    )
 
     response = come_back(po_at_provider, callback)
 
     assert response.status_code == 302
     assert response["Location"] == release.get_absolute_url() + "#approvals"
-    print([e.reason for e in entries(Action.SIGNOFF_REFUSED)])
     [signoff] = SignOff.objects.all()
     assert (signoff.signer.username, signoff.decision, signoff.method) == (
         "po",
@@ -163,7 +173,9 @@ def test_signing_in_again_at_the_provider_records_the_signature(po_at_provider, 
 
 
 def test_a_sign_in_at_the_provider_before_the_click_is_refused(po_at_provider, release):
-    callback = sign_in_at_provider(click_sign(po_at_provider, release), "po", "po-provider-password")
+    callback = sign_in_at_provider(
+        click_sign(po_at_provider, release), "po", "po-provider-password"
+    )
     # As if the provider had reused an earlier sign-in: the click came after it.
     session = po_at_provider.session
     session[REAUTH_SESSION_KEY] = session[REAUTH_SESSION_KEY] | {
@@ -181,7 +193,9 @@ def test_a_sign_in_at_the_provider_before_the_click_is_refused(po_at_provider, r
 
 
 def test_a_callback_with_a_wrong_state_is_refused(po_at_provider, release):
-    callback = sign_in_at_provider(click_sign(po_at_provider, release), "po", "po-provider-password")
+    callback = sign_in_at_provider(
+        click_sign(po_at_provider, release), "po", "po-provider-password"
+    )
 
     response = come_back(po_at_provider, callback, state="not-the-state")
 
@@ -195,7 +209,9 @@ def test_a_callback_with_a_wrong_state_is_refused(po_at_provider, release):
 
 
 def test_another_users_sign_in_at_the_provider_is_refused(po_at_provider, release):
-    callback = sign_in_at_provider(click_sign(po_at_provider, release), "bo", "bo-provider-password")
+    callback = sign_in_at_provider(
+        click_sign(po_at_provider, release), "bo", "bo-provider-password"
+    )
 
     response = come_back(po_at_provider, callback)
 
@@ -230,7 +246,83 @@ def test_the_service_accepts_a_reauthentication_only_from_relapp_credentials(tea
     )
 
 
+def test_the_service_refuses_another_signers_reauthentication(po_at_provider, team, release):
+    intent = {"clicked_at": time.time() - 1}
+    claims = {
+        "preferred_username": "qa",
+        "aud": "relapp",
+        "exp": time.time() + 60,
+        "auth_time": int(time.time()),
+    }
+    proof, why = provider_reauthentication(user=team["qa"], claims=claims, intent=intent)
+    assert proof is not None and why == ""
+    with pytest.raises(services.SignOffRefused):
+        services.signoff_record(
+            release=release,
+            activity_id=activity(release, "Business scope").pk,
+            signer=team["po"],
+            decision="approve",
+            comment="",
+            password="",
+            revision_number=1,
+            reauthenticated=proof,
+        )
+    assert SignOff.objects.count() == 0
+    assert len(entries(Action.SIGNOFF_REFUSED)) == 1
+
+
 def test_the_callback_is_404_when_sso_is_off(client, team, settings):
     settings.OIDC_ENABLED = False
     client.force_login(team["po"])
     assert client.get(SIGN_CALLBACK).status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_sso_user_signs_their_activity_by_signing_in_again_with_chromium(
+    page, live_server, settings, tmp_path, screenshot, team, release
+):
+    callbacks = [
+        f"{live_server.url}/account/oidc/callback/",
+        f"{live_server.url}/account/oidc/signoff-callback/",
+    ]
+    with provider_running(tmp_path, ",".join(callbacks)) as provider:
+        configure_oidc(settings, provider)
+        provider.set_accounts(
+            {
+                "po": {
+                    "password": "po-provider-password",
+                    "email": "po@relapp.test",
+                    "name": "Pat Owner",
+                }
+            }
+        )
+        po = team["po"]
+        po.set_unusable_password()
+        po.save()
+        page.goto("/login/")
+        page.get_by_role("link", name="Sign in with Test IdP").click()
+        page.wait_for_url(f"{provider.issuer}/interaction/**")
+        page.fill("#login", "po")
+        page.fill("#password", "po-provider-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+        page.goto(release.get_absolute_url())
+        page.locator(f'a[href="{signoff_url(release)}?decision=approve"]').click()
+        button = page.get_by_role("button", name="Sign by signing in again at Test IdP")
+        assert page.locator('input[name="password"]').count() == 0
+        screenshot("sso-sign-dialog")
+        button.click()
+        # The provider asks for the password again, although its session is live.
+        page.wait_for_url(f"{provider.issuer}/interaction/**")
+        screenshot("sso-sign-provider-asks-again")
+        page.fill("#login", "po")
+        page.fill("#password", "po-provider-password")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}{release.get_absolute_url()}**")
+        components = page.get_by_test_id("signoff-components").first
+        assert "signed in again at the single sign-on provider" in components.inner_text()
+        screenshot("sso-signed")
+    [signoff] = SignOff.objects.all()
+    assert (signoff.signer.username, signoff.components) == ("po", "sso-reauth")

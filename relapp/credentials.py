@@ -27,6 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_python3_ldap.ldap import connection as ldap_connection
 
 PASSWORD = "password"  # noqa: S105 (a component's name)
 PASSWORD_TOTP = "password+totp"  # noqa: S105 (a component's name)
@@ -83,6 +84,21 @@ def totp_verify(device: TOTPDevice, code: str) -> bool:
         return locked.verify_token(code)
 
 
+def password_valid(*, user, password: str) -> bool:
+    """The signer's password: the local one, or for a directory account a fresh LDAP bind.
+
+    Directory accounts have no usable local password (django-python3-ldap sets
+    none); their password is checked by binding to the directory again, so an
+    LDAP signer signs with the same password they sign in with.
+    """
+    if user.has_usable_password():
+        return user.check_password(password)
+    if not (getattr(settings, "LDAP_ENABLED", False) and password):
+        return False
+    with ldap_connection(username=user.get_username(), password=password) as bound:
+        return bound is not None
+
+
 def signature_credentials_check(
     *, user, password: str, code: str = "", require_two: bool = False
 ) -> CredentialCheck:
@@ -96,7 +112,7 @@ def signature_credentials_check(
     device = totp_device(user)
     if device is None and require_two:
         return CredentialCheck(refusal=ENROL_FIRST)
-    if not user.check_password(password):
+    if not password_valid(user=user, password=password):
         return CredentialCheck(refusal=WRONG_PASSWORD, wrong_credential=True)
     if device is None:
         return CredentialCheck(components=PASSWORD)

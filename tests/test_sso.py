@@ -25,6 +25,7 @@ from django.test import Client
 
 from audit.models import Action
 from raci.permissions import AUDITORS, RELEASE_MANAGERS
+from relapp.credentials import WRONG_PASSWORD, signature_credentials_check
 from tests.factories import PASSWORD
 from tests.helpers import axe_serious_violations, entries
 
@@ -512,3 +513,14 @@ def test_oidc_refuses_plain_http_endpoints_unless_allowed():
     assert _settings_from({**env, "OIDC_ALLOW_HTTP": "true"}).returncode == 0
     missing = _settings_from({"OIDC_RP_CLIENT_ID": "relapp"})
     assert "OIDC_RP_CLIENT_SECRET is required" in missing.stderr
+
+
+def test_a_directory_signer_signs_with_the_directory_password(client, db, ldap):
+    client.post("/login/", {"username": "lee", "password": "lee-directory-password"})
+    lee = get_user_model().objects.get(username="lee")
+    assert not lee.has_usable_password()
+    signed = signature_credentials_check(user=lee, password="lee-directory-password")
+    assert signed.ok and signed.components == "password"
+    wrong = signature_credentials_check(user=lee, password="lee-guessed-wrong")
+    assert wrong.refusal == WRONG_PASSWORD and wrong.wrong_credential
+    assert signature_credentials_check(user=lee, password="").wrong_credential

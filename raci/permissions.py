@@ -76,25 +76,6 @@ def ensure_role_groups(**kwargs) -> None:
         group.permissions.add(*wanted)
 
 
-def checker_for(user, releases: Iterable | None = None) -> ObjectPermissionChecker:
-    """One checker per page; prefetch once so rows cost no queries."""
-    checker = ObjectPermissionChecker(user)
-    if releases is not None:
-        releases = list(releases)
-        if releases and user.is_active and not user.is_superuser:
-            checker.prefetch_perms(releases)
-    return checker
-
-
-def has_release_perm(user, codename: str, release, checker=None) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser or user.has_perm(f"approvals.{codename}"):
-        return True
-    checker = checker or ObjectPermissionChecker(user)
-    return checker.has_perm(codename, release)
-
-
 ALL_RELEASE_PERMS = frozenset(
     {
         VIEW,
@@ -193,16 +174,6 @@ def release_perms_grant(*, user, release, codenames: Iterable[str]) -> list[str]
             assign_perm(f"approvals.{codename}", user, release)
             granted.append(codename)
     return granted
-
-
-def release_perms_revoke(*, user, release, codenames: Iterable[str]) -> list[str]:
-    revoked = []
-    checker = ObjectPermissionChecker(user)
-    for codename in codenames:
-        if checker.has_perm(codename, release):
-            remove_perm(f"approvals.{codename}", user, release)
-            revoked.append(codename)
-    return revoked
 
 
 ACTION_LABELS: tuple[tuple[str, str], ...] = (

@@ -12,8 +12,6 @@ these, which change nothing a user or an auditor could notice:
 - raci.permissions releases_visible_to 13, 14, 15: dropping `use_groups=True`,
   `with_superuser=True` or `accept_global_perms=True` leaves guardian's default,
   which is the same value (passed anyway, as the house style asks).
-- raci.permissions checker_for, has_release_perm, release_perms_revoke ("no
-  tests"): nothing in Relapp calls them.
 - audit.chain entry_hash 6, entry_mac 9 and 11, _json_entries 3, 19 and 34,
   _csv_entries 6, verify_export_file 6: a codec or digest name in upper case
   ("UTF-8", "ASCII", "SHA256") names the same codec or digest.

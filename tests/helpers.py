@@ -3,10 +3,18 @@
 Test modules import from here and from tests.factories, never from each other.
 """
 
+import contextlib
 import io
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+import requests
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -15,6 +23,7 @@ from api.services import service_account_create
 from approvals import services
 from audit.models import ChangeLogEntry
 from meetings.services import meeting_schedule
+from raci.permissions import AUDITORS, RELEASE_MANAGERS
 from tests.factories import ACCOUNTABLES, PASSWORD, activity, complete_rad
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -185,3 +194,121 @@ def axe_serious_violations(page) -> list[dict]:
         for v in results.response["violations"]
         if v["impact"] in {"serious", "critical"}
     ]
+
+
+# --- the OpenID Connect test provider (tests/oidc/provider.mjs) ---------------------
+
+OIDC_DIR = Path(__file__).resolve().parent / "oidc"
+CALLBACK = "http://testserver/account/oidc/callback/"
+CLIENT_SECRET = "relapp-test-client-secret"
+BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.OIDCBackend",
+    "django_python3_ldap.auth.LDAPBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- the OpenID Connect provider ---------------------------------------------------
+
+
+class Provider:
+    def __init__(self, issuer: str, accounts_file: Path):
+        self.issuer = issuer
+        self.accounts_file = accounts_file
+        self.discovery = requests.get(
+            f"{issuer}/.well-known/openid-configuration", timeout=5
+        ).json()
+
+    def set_accounts(self, accounts: dict) -> None:
+        """The provider re-reads this file on every request."""
+        self.accounts_file.write_text(json.dumps(accounts), encoding="utf-8")
+
+    def set_groups(self, username: str, groups: list[str]) -> None:
+        accounts = json.loads(self.accounts_file.read_text(encoding="utf-8"))
+        accounts[username]["groups"] = groups
+        self.set_accounts(accounts)
+
+
+@contextlib.contextmanager
+def provider_running(state: Path, redirect_uri: str) -> Iterator[Provider]:
+    """tests/oidc/provider.mjs on a free loopback port, with one client for `redirect_uri`."""
+    if not (OIDC_DIR / "node_modules" / "oidc-provider").exists():
+        pytest.fail("Run `npm ci` in tests/oidc (scripts/test.sh does) before this module.")
+    accounts_file = state / "accounts.json"
+    accounts_file.write_text("{}", encoding="utf-8")
+    port = free_port()
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "PORT": str(port),
+        "ACCOUNTS_FILE": str(accounts_file),
+        "CLIENT_ID": "relapp",
+        "CLIENT_SECRET": CLIENT_SECRET,
+        "REDIRECT_URIS": redirect_uri,
+    }
+    log_path = state / "provider.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            ["node", str(OIDC_DIR / "provider.mjs")],
+            cwd=OIDC_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(100):
+                if "ready" in log_path.read_text():
+                    break
+                assert process.poll() is None, log_path.read_text()
+                time.sleep(0.1)
+            else:
+                pytest.fail("The OIDC provider did not start:\n" + log_path.read_text())
+            yield Provider(f"http://127.0.0.1:{port}", accounts_file)
+        finally:
+            process_stop(process)
+
+
+def configure_oidc(settings, provider: Provider) -> Provider:
+    """Relapp configured for the provider, which knows ann (release manager) and bo."""
+    found = provider.discovery
+    settings.OIDC_ENABLED = True
+    settings.OIDC_PROVIDER_NAME = "Test IdP"
+    settings.OIDC_RP_CLIENT_ID = "relapp"
+    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = found["authorization_endpoint"]
+    settings.OIDC_OP_TOKEN_ENDPOINT = found["token_endpoint"]
+    settings.OIDC_OP_USER_ENDPOINT = found["userinfo_endpoint"]
+    settings.OIDC_OP_JWKS_ENDPOINT = found["jwks_uri"]
+    settings.AUTHENTICATION_BACKENDS = BACKENDS
+    settings.SSO_ROLE_GROUPS = {
+        RELEASE_MANAGERS: ["relapp-release-managers"],
+        AUDITORS: ["relapp-auditors"],
+    }
+    provider.set_accounts(
+        {
+            "ann": {
+                "password": "ann-provider-password",
+                "email": "ann@relapp.test",
+                "name": "Ann Lind",
+                "groups": ["relapp-release-managers", "everyone"],
+            },
+            "bo": {"password": "bo-provider-password", "email": "bo@relapp.test", "groups": []},
+        }
+    )
+    return provider

@@ -1690,15 +1690,8 @@ class Row:
 
 ROWS = [Row(case, persona) for case in ALL_CASES for persona in case.expect]
 
-# Rows the product fails today, with the rule it breaks. Strict: once fixed, the
-# row passes, the suite fails, and the entry here is deleted.
-KNOWN_DEFECTS: dict[str, str] = {}
-
-
 def _param(row: Row):
-    reason = KNOWN_DEFECTS.get(str(row))
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(row, id=str(row), marks=marks)
+    return pytest.param(row, id=str(row))
 
 
 # --- the tests -------------------------------------------------------------------------

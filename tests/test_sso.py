@@ -7,7 +7,6 @@ driven with its test client; the provider's pages with `requests`, like a
 browser that stops at Relapp's callback and hands it to the test client.
 """
 
-import contextlib
 import json
 import shutil
 import socket
@@ -27,132 +26,29 @@ from audit.models import Action
 from raci.permissions import AUDITORS, RELEASE_MANAGERS
 from relapp.credentials import WRONG_PASSWORD, signature_credentials_check
 from tests.factories import PASSWORD
-from tests.helpers import axe_serious_violations, entries
+from tests.helpers import (
+    BACKENDS,
+    CALLBACK,
+    Provider,
+    axe_serious_violations,
+    configure_oidc,
+    entries,
+    free_port,
+    process_stop,
+    provider_running,
+)
 
 HERE = Path(__file__).resolve().parent
-CALLBACK = "http://testserver/account/oidc/callback/"
-CLIENT_SECRET = "relapp-test-client-secret"
 ROOT_DN, ROOT_PASSWORD = "cn=admin,dc=relapp,dc=test", "directory-admin-password"
 PEOPLE, GROUPS = "ou=people,dc=relapp,dc=test", "ou=groups,dc=relapp,dc=test"
 LEE_DN, KIM_DN = f"uid=lee,{PEOPLE}", f"uid=kim,{PEOPLE}"
 RM_GROUP, AUDITOR_GROUP = f"cn=release-managers,{GROUPS}", f"cn=auditors,{GROUPS}"
-BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    "accounts.backends.OIDCBackend",
-    "django_python3_ldap.auth.LDAPBackend",
-    "guardian.backends.ObjectPermissionBackend",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-# --- the OpenID Connect provider ---------------------------------------------------
-
-
-class Provider:
-    def __init__(self, issuer: str, accounts_file: Path):
-        self.issuer = issuer
-        self.accounts_file = accounts_file
-        self.discovery = requests.get(
-            f"{issuer}/.well-known/openid-configuration", timeout=5
-        ).json()
-
-    def set_accounts(self, accounts: dict) -> None:
-        """The provider re-reads this file on every request."""
-        self.accounts_file.write_text(json.dumps(accounts), encoding="utf-8")
-
-    def set_groups(self, username: str, groups: list[str]) -> None:
-        accounts = json.loads(self.accounts_file.read_text(encoding="utf-8"))
-        accounts[username]["groups"] = groups
-        self.set_accounts(accounts)
-
-
-@contextlib.contextmanager
-def provider_running(state: Path, redirect_uri: str) -> Iterator[Provider]:
-    """tests/oidc/provider.mjs on a free loopback port, with one client for `redirect_uri`."""
-    if not (HERE / "oidc" / "node_modules" / "oidc-provider").exists():
-        pytest.fail("Run `npm ci` in tests/oidc (scripts/test.sh does) before this module.")
-    accounts_file = state / "accounts.json"
-    accounts_file.write_text("{}", encoding="utf-8")
-    port = _free_port()
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "PORT": str(port),
-        "ACCOUNTS_FILE": str(accounts_file),
-        "CLIENT_ID": "relapp",
-        "CLIENT_SECRET": CLIENT_SECRET,
-        "REDIRECT_URIS": redirect_uri,
-    }
-    log_path = state / "provider.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            ["node", str(HERE / "oidc" / "provider.mjs")],
-            cwd=HERE / "oidc",
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            for _ in range(100):
-                if "ready" in log_path.read_text():
-                    break
-                assert process.poll() is None, log_path.read_text()
-                time.sleep(0.1)
-            else:
-                pytest.fail("The OIDC provider did not start:\n" + log_path.read_text())
-            yield Provider(f"http://127.0.0.1:{port}", accounts_file)
-        finally:
-            _stop(process)
 
 
 @pytest.fixture(scope="module")
 def oidc_provider(tmp_path_factory) -> Iterator[Provider]:
     with provider_running(tmp_path_factory.mktemp("oidc"), CALLBACK) as provider:
         yield provider
-
-
-def configure_oidc(settings, provider: Provider) -> Provider:
-    """Relapp configured for the provider, which knows ann (release manager) and bo."""
-    found = provider.discovery
-    settings.OIDC_ENABLED = True
-    settings.OIDC_PROVIDER_NAME = "Test IdP"
-    settings.OIDC_RP_CLIENT_ID = "relapp"
-    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
-    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = found["authorization_endpoint"]
-    settings.OIDC_OP_TOKEN_ENDPOINT = found["token_endpoint"]
-    settings.OIDC_OP_USER_ENDPOINT = found["userinfo_endpoint"]
-    settings.OIDC_OP_JWKS_ENDPOINT = found["jwks_uri"]
-    settings.AUTHENTICATION_BACKENDS = BACKENDS
-    settings.SSO_ROLE_GROUPS = {
-        RELEASE_MANAGERS: ["relapp-release-managers"],
-        AUDITORS: ["relapp-auditors"],
-    }
-    provider.set_accounts(
-        {
-            "ann": {
-                "password": "ann-provider-password",
-                "email": "ann@relapp.test",
-                "name": "Ann Lind",
-                "groups": ["relapp-release-managers", "everyone"],
-            },
-            "bo": {"password": "bo-provider-password", "email": "bo@relapp.test", "groups": []},
-        }
-    )
-    return provider
 
 
 @pytest.fixture
@@ -358,7 +254,7 @@ def slapd(tmp_path_factory) -> Iterator[str]:
     slapadd = ["slapadd", "-q", "-F", str(state / "slapd.d")]
     subprocess.run([*slapadd, "-n", "0", "-l", str(state / "config.ldif")], check=True)
     subprocess.run([*slapadd, "-n", "1", "-l", str(HERE / "ldap" / "directory.ldif")], check=True)
-    port = _free_port()
+    port = free_port()
     url = f"ldap://127.0.0.1:{port}"
     log = (state / "slapd.log").open("w")
     process = subprocess.Popen(
@@ -375,7 +271,7 @@ def slapd(tmp_path_factory) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        _stop(process)
+        process_stop(process)
         log.close()
 
 

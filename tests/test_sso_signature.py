@@ -26,8 +26,7 @@ from relapp.credentials import (
     provider_reauthentication,
 )
 from tests.factories import PASSWORD, activity
-from tests.helpers import entries, sign
-from tests.test_sso import CALLBACK, Provider, configure_oidc, provider_running
+from tests.helpers import CALLBACK, Provider, configure_oidc, entries, provider_running, sign
 
 SIGN_CALLBACK = "http://testserver/account/oidc/signoff-callback/"
 OIDC_BACKEND = "accounts.backends.OIDCBackend"

@@ -12,6 +12,9 @@ these, which change nothing a user or an auditor could notice:
 - raci.permissions releases_visible_to 13, 14, 15: dropping `use_groups=True`,
   `with_superuser=True` or `accept_global_perms=True` leaves guardian's default,
   which is the same value (passed anyway, as the house style asks).
+- raci.permissions release_perms_for 8, 9, 11: splitting "app_label.codename"
+  at every dot, at the last one or at the first two gives the same codename,
+  and codenames have no dot.
 - audit.chain entry_hash 6, entry_mac 9 and 11, _json_entries 3, 19 and 34,
   _csv_entries 6, verify_export_file 6: a codec or digest name in upper case
   ("UTF-8", "ASCII", "SHA256") names the same codec or digest.

@@ -1690,6 +1690,7 @@ class Row:
 
 ROWS = [Row(case, persona) for case in ALL_CASES for persona in case.expect]
 
+
 def _param(row: Row):
     return pytest.param(row, id=str(row))
 

@@ -27,7 +27,12 @@ from accounts.backends import OIDCBackend
 from approvals import selectors as approvals_selectors
 from approvals import services as approvals_services
 from approvals.lifecycle import IllegalTransition
-from relapp.credentials import REAUTH_SESSION_KEY, provider_reauthentication
+from relapp.credentials import (
+    REAUTH_SESSION_KEY,
+    provider_reauthentication,
+    signature_failed,
+    signed_in_as_someone_else,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +113,14 @@ def oidc_signoff_callback(request: HttpRequest) -> HttpResponse:
     if claims is not None:
         proof, why = provider_reauthentication(user=request.user, claims=claims, intent=intent)
     if proof is None:
-        return _refused(request, release, intent, why)
+        refused = _refused(request, release, intent, why)
+        if claims is not None and signed_in_as_someone_else(user=request.user, claims=claims):
+            # Someone else's identity at the provider is an attempt at unauthorized
+            # use: it counts toward the signature lockout like a wrong password.
+            return signature_failed(request) or refused
+        return refused
+    if intent.get("kind") == "verbal":
+        return _verbal_answer(request, release, intent, proof)
     try:
         _, created = approvals_services.signoff_record(
             release=release,
@@ -131,4 +143,37 @@ def oidc_signoff_callback(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your decision is recorded, signed at the provider.")
         else:
             messages.info(request, "That decision was already recorded; nothing was added.")
+    return redirect(release.get_absolute_url() + "#approvals")
+
+
+def _verbal_answer(request: HttpRequest, release, intent: dict, proof) -> HttpResponse:
+    """Record the confirmation or dispute of a verbal approval, signed at the provider."""
+    signoff = approvals_selectors.verbal_signoff_for_user(
+        user=request.user, signoff_id=int(intent.get("signoff_id") or 0)
+    )
+    if signoff.release_id != release.pk:
+        raise Http404("No such verbal approval.")
+    confirm = bool(intent.get("confirm"))
+    try:
+        approvals_services.signoff_verbal_respond(
+            signoff=signoff,
+            actor=request.user,
+            confirm=confirm,
+            password="",
+            note=intent.get("note") or "",
+            reauthenticated=proof,
+        )
+    except approvals_services.SignOffRefused as error:
+        if error.forbidden:
+            raise Http404("No such verbal approval.") from None
+        messages.error(request, str(error))  # logged by the service
+    except approvals_services.DomainError as error:
+        messages.error(request, str(error))
+    else:
+        if confirm:
+            messages.success(
+                request, "Thank you: your verbal approval is confirmed, signed at the provider."
+            )
+        else:
+            messages.warning(request, "Your dispute is recorded; the approval was voided.")
     return redirect(release.get_absolute_url() + "#approvals")

@@ -347,6 +347,15 @@ class VerbalResponseForm(_CodeForm):
     password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
     code = AuthenticatorCodeField()
 
+    def __init__(self, *args, at_provider: bool = False, **kwargs):
+        """`at_provider`: the Accountable answers by signing in again at the OIDC provider."""
+        super().__init__(*args, **kwargs)
+        self.at_provider = at_provider
+        if at_provider:
+            self.show_code = False
+            del self.fields["password"]
+            del self.fields["code"]
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(

@@ -29,7 +29,7 @@ from approvals.forms import (
     VerbalResponseForm,
 )
 from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
-from approvals.models import Decision
+from approvals.models import Decision, VerbalState
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
 from approvals.rules import meaning_text
 from audit.selectors import changelog_for_release
@@ -502,8 +502,13 @@ def verbal_record(
 def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
     signoff_obj = selectors.verbal_signoff_for_user(user=request.user, signoff_id=signoff_id)
     release = signoff_obj.release
+    at_provider = signs_at_provider(request)
     code_options = _code_options(request.user, release)
+    if at_provider:
+        code_options = {"code_required": False, "show_code": False, "at_provider": True}
     form = VerbalResponseForm(request.POST or None, **code_options)
+    if request.method == "POST" and form.is_valid() and at_provider:
+        return _verbal_respond_at_provider(request, signoff=signoff_obj, form=form)
     if request.method == "POST" and form.is_valid():
         try:
             services.signoff_verbal_respond(
@@ -530,7 +535,7 @@ def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
             else:
                 messages.warning(request, "Your dispute is recorded; the approval was voided.")
             return redirect(release)
-    return render(
+    response = render(
         request,
         "approvals/verbal_respond.html",
         {
@@ -538,8 +543,39 @@ def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
             "release": release,
             "form": form,
             "enrol_first": code_options["show_code"] and not code_options["code_required"],
+            "at_provider": at_provider,
+            "provider_name": settings.OIDC_PROVIDER_NAME,
         },
     )
+    if at_provider:
+        response._csp_update = {"form-action": [reauth_origin()]}
+    return response
+
+
+def _verbal_respond_at_provider(request, *, signoff, form) -> HttpResponse:
+    """Keep the pending answer in the session and send the Accountable to the provider.
+
+    accounts' callback records the confirmation or dispute once the provider
+    says they signed in again after this click, as for a sign-off.
+    """
+    if signoff.verbal_state != VerbalState.PENDING or signoff.is_void:
+        messages.error(request, "This verbal approval has already been answered.")
+        return redirect(signoff.release)
+    release = signoff.release
+    url = reauth_start(
+        request,
+        {
+            "kind": "verbal",
+            "signoff_id": signoff.pk,
+            "release_id": release.pk,
+            "product": release.product.slug,
+            "version": release.version,
+            "activity_id": signoff.activity_id,
+            "confirm": form.cleaned_data["response"] == "confirm",
+            "note": form.cleaned_data["note"],
+        },
+    )
+    return redirect(url)
 
 
 @login_required

@@ -227,6 +227,15 @@ def reauth_start(request: HttpRequest, intent: dict) -> str:
     return f"{settings.OIDC_OP_AUTHORIZATION_ENDPOINT}?{urlencode(params)}"
 
 
+def signed_in_as_someone_else(*, user, claims: dict) -> bool:
+    """True when the provider's verified claims name another account than the signer.
+
+    An attempt to sign with someone else's identity: the callback counts it
+    toward the signature lockout like a wrong password.
+    """
+    return str(claims.get(settings.OIDC_USERNAME_CLAIM) or "") != user.get_username()
+
+
 def provider_reauthentication(
     *, user, claims: dict, intent: dict, now: float | None = None
 ) -> tuple[ProviderReauthentication | None, str]:
@@ -245,7 +254,7 @@ def provider_reauthentication(
         expired = True
     if settings.OIDC_RP_CLIENT_ID not in audiences or expired:
         return None, f"{name} sent an ID token not meant for Relapp now: not recorded."
-    if str(claims.get(settings.OIDC_USERNAME_CLAIM) or "") != user.get_username():
+    if signed_in_as_someone_else(user=user, claims=claims):
         return None, f"You signed in at {name} as someone else: the sign-off was not recorded."
     try:
         auth_time = int(claims.get("auth_time"))

@@ -9,6 +9,7 @@ tests/test_sso.py (tests/oidc/provider.mjs).
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -16,6 +17,7 @@ import requests
 from django.conf import settings as dj_settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals import services
 from approvals.models import SignOff
@@ -325,3 +327,130 @@ def test_an_sso_user_signs_their_activity_by_signing_in_again_with_chromium(
         screenshot("sso-signed")
     [signoff] = SignOff.objects.all()
     assert (signoff.signer.username, signoff.components) == ("po", "sso-reauth")
+
+
+# --- verbal approvals answered by signing in again at the provider -------------------
+
+
+def record_verbal(release, recorder):
+    return services.signoff_record_verbal(
+        release=release,
+        activity_id=activity(release, "Business scope").pk,
+        recorded_by=recorder,
+        channel="phone call",
+        given_at=timezone.now() - timedelta(minutes=1),
+        note="",
+    )
+
+
+def answer_verbal(client: Client, verbal, response: str, note: str = "") -> str:
+    """Submit the verbal-approval answer; the provider's authorization URL it redirects to."""
+    url = reverse("approvals:verbal_respond", kwargs={"signoff_id": verbal.pk})
+    page = client.get(url).content.decode()
+    assert 'name="password"' not in page
+    assert "signing in again at" in page
+    answered = client.post(url, {"response": response, "note": note})
+    assert answered.status_code == 302, answered.content.decode()[:2000]
+    assert answered["Location"].startswith(dj_settings.OIDC_OP_AUTHORIZATION_ENDPOINT)
+    return answered["Location"]
+
+
+def test_an_sso_accountable_confirms_a_verbal_approval_at_the_provider(
+    po_at_provider, team, release
+):
+    verbal = record_verbal(release, team["rm"])
+    callback = sign_in_at_provider(
+        answer_verbal(po_at_provider, verbal, "confirm"), "po", "po-provider-password"
+    )
+
+    response = come_back(po_at_provider, callback)
+
+    verbal.refresh_from_db()
+    assert (verbal.verbal_state, verbal.components) == ("confirmed", "sso-reauth")
+    [confirmed] = entries(Action.VERBAL_CONFIRMED)
+    assert (confirmed.actor.username, confirmed.after["components"]) == ("po", "sso-reauth")
+    assert "verbal approval is confirmed" in release_page_message(po_at_provider, response)
+
+
+def test_an_sso_accountable_disputes_a_verbal_approval_at_the_provider(
+    po_at_provider, team, release
+):
+    verbal = record_verbal(release, team["rm"])
+    callback = sign_in_at_provider(
+        answer_verbal(po_at_provider, verbal, "dispute", note="I never said yes"),
+        "po",
+        "po-provider-password",
+    )
+
+    come_back(po_at_provider, callback)
+
+    verbal.refresh_from_db()
+    assert verbal.verbal_state == "disputed"
+    assert verbal.is_void
+    assert "I never said yes" in verbal.void_reason
+    assert len(entries(Action.VERBAL_DISPUTED)) == 1
+
+
+def test_a_verbal_confirmation_by_someone_else_at_the_provider_is_refused(
+    po_at_provider, team, release
+):
+    verbal = record_verbal(release, team["rm"])
+    callback = sign_in_at_provider(
+        answer_verbal(po_at_provider, verbal, "confirm"), "bo", "bo-provider-password"
+    )
+
+    come_back(po_at_provider, callback)
+
+    verbal.refresh_from_db()
+    assert verbal.verbal_state == "pending"
+    assert entries(Action.VERBAL_CONFIRMED) == []
+    [refused] = entries(Action.SIGNOFF_REFUSED)
+    assert "as someone else" in refused.reason
+
+
+def test_the_pending_answer_cannot_be_swapped_for_another_users_verbal_record(
+    po_at_provider, team, release
+):
+    """The intent names a verbal record; the callback still only answers the signer's own."""
+    theirs = services.signoff_record_verbal(
+        release=release,
+        activity_id=activity(release, "Test thresholds").pk,
+        recorded_by=team["rm"],
+        channel="phone call",
+        given_at=timezone.now() - timedelta(minutes=1),
+        note="",
+    )
+    mine = record_verbal(release, team["rm"])
+    url = answer_verbal(po_at_provider, mine, "confirm")
+    session = po_at_provider.session
+    session[REAUTH_SESSION_KEY] = session[REAUTH_SESSION_KEY] | {"signoff_id": theirs.pk}
+    session.save()
+    callback = sign_in_at_provider(url, "po", "po-provider-password")
+
+    response = come_back(po_at_provider, callback)
+
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert (theirs.verbal_state, mine.verbal_state) == ("pending", "pending")
+
+
+def test_signing_in_as_someone_else_three_times_ends_the_session_and_locks(
+    po_at_provider, team, release
+):
+    """Another person's identity at the provider counts like a wrong signature password."""
+    for attempt in range(3):
+        callback = sign_in_at_provider(
+            click_sign(po_at_provider, release), "bo", "bo-provider-password"
+        )
+        response = come_back(po_at_provider, callback)
+        assert response.status_code == 302
+        if attempt < 2:  # the first two are refused, the session goes on
+            assert response["Location"] == release.get_absolute_url() + "#approvals"
+            assert entries(Action.AUTH_LOCKED) == []
+    assert response["Location"] == reverse("login")
+    assert "_auth_user_id" not in po_at_provider.session
+    [lock] = entries(Action.AUTH_LOCKED)
+    assert (lock.after["username"], lock.after["via"]) == ("po", "signature")
+    assert len(entries(Action.SIGNOFF_REFUSED)) == 3
+    assert not SignOff.objects.exists()

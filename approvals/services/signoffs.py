@@ -525,12 +525,21 @@ def _ask_to_confirm(signoff_id: int) -> None:
 
 
 def signoff_verbal_respond(
-    *, signoff: SignOff, actor, confirm: bool, password: str, note: str = "", code: str = ""
+    *,
+    signoff: SignOff,
+    actor,
+    confirm: bool,
+    password: str,
+    note: str = "",
+    code: str = "",
+    reauthenticated: ProviderReauthentication | None = None,
 ) -> SignOff:
     """The named Accountable confirms (it then counts) or disputes (it is voided) a verbal record.
 
     The answer is signed like an e-signature: the password, plus the
-    authenticator code when the Accountable has one or the policy asks.
+    authenticator code when the Accountable has one or the policy asks; an
+    Accountable who signed in through the provider signs in again there
+    instead (`reauthenticated`, as for signoff_record).
     """
     with transaction.atomic():
         release = release_lock(signoff.release)
@@ -541,7 +550,13 @@ def signoff_verbal_respond(
             raise DomainError("This verbal approval has already been answered.")
         if signoff.is_void:
             raise DomainError("This verbal approval was voided and needs no answer.")
-        check = _credentials_check(release=release, signer=actor, password=password, code=code)
+        check = _credentials_check(
+            release=release,
+            signer=actor,
+            password=password,
+            code=code,
+            reauthenticated=reauthenticated,
+        )
         if not check.ok:
             # Logged in this transaction, which commits; the refusal is raised after it.
             refusal = _refuse(

@@ -10,13 +10,19 @@ import logging
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
+from django.db import transaction
+from django_python3_ldap.auth import LDAPBackend as DirectoryBackend
 from ldap3 import Connection
 from ldap3.utils.conv import escape_filter_chars
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
+from accounts.models import ExternalIdentity
 from accounts.services import user_roles_sync
+
+OIDC = "oidc"
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +67,29 @@ class OIDCBackend(OIDCAuthenticationBackend):
         # provider account that happens to have the same name.
         if any(user.has_usable_password() for user in users):
             raise SuspiciousOperation("A local account already has this username.")
+        # Nor is an SSO account taken over by another provider account that
+        # now carries its username: the subject must be the one recorded.
+        subject = str(claims.get("sub") or "")
+        known = ExternalIdentity.objects.filter(provider=OIDC, user__in=users)
+        if not subject or any(identity.subject != subject for identity in known):
+            raise SuspiciousOperation("Another provider account had this username.")
+        if ExternalIdentity.objects.filter(provider=OIDC, subject=subject).exclude(user__in=users):
+            raise SuspiciousOperation("This provider account belongs to another username.")
         return users
 
     def create_user(self, claims: dict):
-        user = self.UserModel.objects.create_user(
-            self._username(claims), email=claims.get("email") or ""
-        )
+        with transaction.atomic():
+            user = self.UserModel.objects.create_user(
+                self._username(claims), email=claims.get("email") or ""
+            )
+            ExternalIdentity.objects.create(user=user, provider=OIDC, subject=claims["sub"])
         return self.update_user(user, claims)
 
     def update_user(self, user, claims: dict):
+        # Accounts created before subjects were recorded are bound at their next sign-in.
+        ExternalIdentity.objects.get_or_create(
+            user=user, provider=OIDC, defaults={"subject": str(claims["sub"])}
+        )
         user.email = claims.get("email") or user.email
         user.first_name = str(claims.get("given_name") or user.first_name)[:150]
         user.last_name = str(claims.get("family_name") or user.last_name)[:150]
@@ -79,6 +99,22 @@ class OIDCBackend(OIDCAuthenticationBackend):
             groups = [groups]
         user_roles_sync(user=user, idp_groups={str(g) for g in groups}, source="OIDC")
         return user
+
+
+class LDAPBackend(DirectoryBackend):
+    """django-python3-ldap, never signing in to a local account (one with a password).
+
+    The directory's "alice" is not necessarily Relapp's local "alice": the
+    local account keeps its own password, and the directory is not even
+    asked (so its sign-in cannot rewrite the local account's name and e-mail).
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        users = get_user_model().objects
+        local = users.filter(username=username).first() if username else None
+        if local is not None and local.has_usable_password():
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def ldap_sync_user_relations(user, ldap_attributes, *, connection: Connection, dn: str) -> None:

@@ -487,7 +487,7 @@ AUTHENTICATION_BACKENDS = [
     if LOCAL_LOGIN_ENABLED
     else "accounts.backends.LocalPasswordBackend",
     *(["accounts.backends.OIDCBackend"] if OIDC_ENABLED else []),
-    *(["django_python3_ldap.auth.LDAPBackend"] if LDAP_ENABLED else []),
+    *(["accounts.backends.LDAPBackend"] if LDAP_ENABLED else []),
     "guardian.backends.ObjectPermissionBackend",
 ]
 

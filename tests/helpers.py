@@ -205,7 +205,7 @@ BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "accounts.backends.OIDCBackend",
-    "django_python3_ldap.auth.LDAPBackend",
+    "accounts.backends.LDAPBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 

@@ -192,6 +192,37 @@ def test_a_provider_account_never_takes_over_a_local_account(client, db, oidc, m
     assert roles("ann") == set()
 
 
+def test_another_provider_account_given_a_known_username_is_refused(client, db, oidc):
+    """A provider that reuses "ann" for someone else does not get them ann's account."""
+    through_provider(Client(), requests.Session(), "ann", "ann-provider-password")
+    ann = get_user_model().objects.get(username="ann")
+    assert list(ann.external_identities.values_list("provider", "subject")) == [("oidc", "ann")]
+    oidc.set_accounts(
+        {"new-hire": {"username": "ann", "password": "new-hire-password", "groups": []}}
+    )
+
+    response = through_provider(client, requests.Session(), "new-hire", "new-hire-password")
+
+    assert response["Location"] == "/login/"
+    assert signed_in_as(client) is None
+    assert get_user_model().objects.filter(username="ann").count() == 1
+    [failed] = entries(Action.LOGIN_FAILED)
+    assert failed.actor is None
+
+
+def test_an_sso_account_from_before_subjects_were_recorded_is_bound_at_sign_in(
+    client, db, oidc, make_user
+):
+    ann = make_user("ann")
+    ann.set_unusable_password()
+    ann.save()
+
+    through_provider(client, requests.Session(), "ann", "ann-provider-password")
+
+    assert signed_in_as(client) == "ann"
+    assert ann.external_identities.get().subject == "ann"
+
+
 def test_local_passwords_can_be_switched_off(client, db, oidc, make_user, settings):
     make_user("carol")
     settings.LOCAL_LOGIN_ENABLED = False
@@ -321,6 +352,21 @@ def test_a_wrong_ldap_password_is_refused_and_logged(client, db, ldap):
     assert failed.after == {"username": "lee"}
 
 
+def test_the_directory_never_signs_in_to_a_local_account(client, db, ldap, make_user):
+    """Relapp's local "lee" is not the directory's lee: the directory password is refused."""
+    lee = make_user("lee", first_name="Local")
+
+    response = client.post("/login/", {"username": "lee", "password": "lee-directory-password"})
+
+    assert response.status_code == 200
+    assert signed_in_as(client) is None
+    lee.refresh_from_db()
+    assert (lee.first_name, lee.has_usable_password()) == ("Local", True)
+    assert roles("lee") == set()
+    [failed] = entries(Action.LOGIN_FAILED)
+    assert failed.after == {"username": "lee"}
+
+
 def test_ldap_roles_follow_group_membership_at_every_sign_in(client, db, ldap):
     client.post("/login/", {"username": "kim", "password": "kim-directory-password"})
     assert roles("kim") == {AUDITORS}
@@ -384,7 +430,7 @@ def test_sso_is_configured_from_the_environment():
         "axes.backends.AxesStandaloneBackend",
         "accounts.backends.LocalPasswordBackend",
         "accounts.backends.OIDCBackend",
-        "django_python3_ldap.auth.LDAPBackend",
+        "accounts.backends.LDAPBackend",
         "guardian.backends.ObjectPermissionBackend",
     ]
     assert role_groups == {

@@ -56,7 +56,7 @@ const provider = new Provider(issuer, {
         const [given, ...family] = (current.name || sub).split(" ");
         return {
           sub,
-          preferred_username: sub,
+          preferred_username: current.username || sub,
           email: current.email,
           name: current.name || sub,
           given_name: given,

@@ -59,11 +59,6 @@ def readiness_refusals(
     return refusals
 
 
-def check_reasons(*, checks: Iterable, required: Iterable[str]) -> list[str]:
-    """A required gate check that is missing or not passing stops the release."""
-    return [r.message for r in check_refusals(checks=checks, required=required)]
-
-
 def check_refusals(*, checks: Iterable, required: Iterable[str]) -> list["Refusal"]:
     by_name = {check.name: check for check in checks}
     refusals = []
@@ -87,16 +82,6 @@ def defect_reasons(defects: Iterable[dict]) -> list[str]:
         f"Open {defect['severity']} defect: {defect['title']}."
         for defect in defects
         if defect["state"] in OPEN_DEFECT_STATES and defect["severity"] in SEVERE_DEFECTS
-    ]
-
-
-def rehearsal_reasons(*, rehearsed_on: str | None, max_age_days: int, today: date) -> list[str]:
-    """The rollback must have been rehearsed within the policy's number of days."""
-    return [
-        r.message
-        for r in rehearsal_refusals(
-            rehearsed_on=rehearsed_on, max_age_days=max_age_days, today=today
-        )
     ]
 
 
@@ -236,24 +221,6 @@ def decision_refusal(
     if decision == Decision.APPROVE and ready_reasons:
         return "Not ready for sign-off: " + " ".join(ready_reasons)
     return ""
-
-
-def deploy_reasons(*, release, now: datetime, freezes: Sequence) -> list[str]:
-    """Why `release` may not deploy at `now`; empty when it may (docs/lifecycle.md, the deploy check).
-
-    `freezes` are the freeze windows in force at `now`.
-    """
-    reasons: list[str] = []
-    if release.status == Status.HALTED:
-        reasons.append(f"The release is halted: {release.status_reason or 'no reason given'}.")
-    elif release.status != Status.APPROVED:
-        reasons.append(f"The release is {release.get_status_display().lower()}, not approved.")
-    if now < release.window_start:
-        reasons.append(f"The deployment window opens at {release.window_start.isoformat()}.")
-    elif now >= release.window_end:
-        reasons.append(f"The deployment window closed at {release.window_end.isoformat()}.")
-    reasons.extend(freeze_reasons(release=release, freezes=freezes))
-    return reasons
 
 
 def deploy_instant(now: datetime) -> tuple[datetime, datetime]:

@@ -175,11 +175,6 @@ def deploy_check_now(*, release: Release, now=None, artifact: str = "") -> list[
     )
 
 
-def deploy_reasons_now(*, release: Release, now=None) -> list[str]:
-    """The sentences of `deploy_check_now`."""
-    return [refusal.message for refusal in deploy_check_now(release=release, now=now)]
-
-
 def artifacts_for_release(*, release: Release) -> list[Artifact]:
     return list(release.artifacts.order_by("name"))
 

@@ -280,7 +280,6 @@ CHECKS = [
 @pytest.mark.parametrize(("required", "checks", "refusals"), CHECKS)
 def test_required_gate_checks_must_pass(required, checks, refusals):
     assert rules.check_refusals(checks=checks, required=required) == refusals
-    assert rules.check_reasons(checks=checks, required=required) == [r.message for r in refusals]
 
 
 DEFECTS = [
@@ -345,7 +344,6 @@ REHEARSALS = [
 def test_the_rollback_must_have_been_rehearsed_recently(rehearsed_on, refusals):
     arguments = {"rehearsed_on": rehearsed_on, "max_age_days": 30, "today": TODAY}
     assert rules.rehearsal_refusals(**arguments) == refusals
-    assert rules.rehearsal_reasons(**arguments) == [r.message for r in refusals]
 
 
 # --- test results against the policy's thresholds -------------------------------------
@@ -1184,9 +1182,17 @@ DEPLOY = [
 
 
 @pytest.mark.parametrize(("changes", "now", "freezes", "reasons"), DEPLOY)
-def test_deploy_reasons(changes, now, freezes, reasons):
-    fields = {"status": Status.APPROVED, **changes}
-    assert rules.deploy_reasons(release=release(**fields), now=now, freezes=freezes) == reasons
+def test_deploy_refusals_state_window_and_freezes(changes, now, freezes, reasons):
+    fields = {"status": Status.APPROVED, "approved_at": YESTERDAY, **changes}
+    refusals = rules.deploy_refusals(
+        release=release(**fields),
+        now=now,
+        freezes=freezes,
+        readiness=[],
+        policy=policy(approval_validity_days=14),
+        approved_digests=[],
+    )
+    assert [refusal.message for refusal in refusals] == reasons
 
 
 def test_a_deploy_check_looks_at_the_one_instant_it_is_asked():

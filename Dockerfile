@@ -18,4 +18,4 @@ RUN SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput \
 USER relapp
 EXPOSE 8000
 # Migrations run once per deploy, before the new web processes start.
-CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn relapp.wsgi:application --bind 0.0.0.0:8000 --no-control-socket"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn relapp.wsgi:application --bind 0.0.0.0:8000 --no-control-socket --timeout ${GUNICORN_TIMEOUT:-120} --graceful-timeout 30"]

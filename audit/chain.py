@@ -316,6 +316,9 @@ def _json_entries(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
                     line = line.rstrip("\n").rstrip(",")
                     if line in {"]}", ""}:
                         continue
+                    if line.startswith('],"trailer":'):
+                        header["trailer"] = json.loads("{" + line[2:])["trailer"]
+                        return
                     yield json.loads(line)
 
         return header, lines()
@@ -327,11 +330,49 @@ def _json_entries(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]
     return document, iter(entries)
 
 
-def _csv_entries(path: Path) -> Iterator[dict[str, Any]]:
+CSV_TRAILER = "#trailer"
+
+
+def csv_trailer_row(trailer: dict[str, Any]) -> list[str]:
+    """The last row of a CSV export: what it holds, so a cut file is noticed."""
+    return [
+        CSV_TRAILER,
+        *(f"{name}={'' if value is None else value}" for name, value in trailer.items()),
+    ]
+
+
+def _csv_trailer(record: dict[str, Any]) -> dict[str, Any]:
+    cells = [record[field] for field in EXPORT_FIELDS[1:4] if record.get(field)]
+    trailer: dict[str, Any] = {}
+    for cell in cells:
+        name, _, value = cell.partition("=")
+        trailer[name] = int(value) if name in ("count", "last_seq") and value else (value or None)
+    return trailer
+
+
+def _csv_entries(path: Path, found: dict[str, Any]) -> Iterator[dict[str, Any]]:
     # utf-8-sig: a spreadsheet that re-saves the file may add a byte-order mark.
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for record in csv.DictReader(handle):
+            if record.get("seq") == CSV_TRAILER:
+                found["trailer"] = _csv_trailer(record)
+                return
             yield _entry_from_csv(record)
+
+
+def _trailer_problem(result: VerifyResult, trailer: dict[str, Any] | None) -> str:
+    """Why the trailer does not match what was read, or "" (a cut file has no trailer)."""
+    if trailer is None:
+        after = f"after seq {result.last_seq}" if result.last_seq else "before its first entry"
+        return f"the file ends {after} without its trailer: the export was cut short"
+    expected = (trailer.get("count"), trailer.get("last_seq"), trailer.get("head_hash"))
+    if expected != (result.count, result.last_seq, result.head_hash):
+        return (
+            f"the trailer promises {trailer.get('count')} entries up to seq "
+            f"{trailer.get('last_seq')}, the file holds {result.count} up to seq "
+            f"{result.last_seq}: entries were cut or added"
+        )
+    return ""
 
 
 def verify_export_file(path: str | Path, *, contiguous: bool = False) -> VerifyResult:
@@ -351,23 +392,32 @@ def verify_export_file(path: str | Path, *, contiguous: bool = False) -> VerifyR
         if header.get("format") != EXPORT_FORMAT:
             raise ValueError(f"not a Relapp change-log export (format {header.get('format')!r})")
         filtered = bool(header.get("filters"))
+        # Exports before version 2 had no trailer; from 2 on it is required.
+        needs_trailer = isinstance(header.get("version"), int) and header["version"] >= 2
+        found = header
     else:
-        entries = _csv_entries(path)
+        found = {}
+        entries = _csv_entries(path, found)
         filtered = True  # a CSV file carries no header saying otherwise
+        needs_trailer = True
     entries = iter(entries)
     first = next(entries, None)
-    if first is None:
-        return VerifyResult()
     verifier = ChainVerifier(
-        first_seq=first["seq"],
-        prev_hash=GENESIS_HASH if first["seq"] == 1 else first["prev_hash"],
+        first_seq=first["seq"] if first else None,
+        prev_hash=GENESIS_HASH if first is None or first["seq"] == 1 else first["prev_hash"],
         allow_gaps=filtered and not contiguous,
     )
-    if verifier.feed(first):
+    if first is not None and verifier.feed(first):
         for entry in entries:
             if not verifier.feed(entry):
                 break
-    return verifier.result
+    result = verifier.result
+    if result.ok and needs_trailer:
+        problem = _trailer_problem(result, found.get("trailer"))
+        if problem:
+            result.broken_seq = (result.last_seq or 0) + 1
+            result.problem = problem
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

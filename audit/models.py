@@ -51,6 +51,7 @@ class Action(models.TextChoices):
     WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
     STREAM_DESTINATION_CHANGED = "stream.changed", "Audit stream destination changed"
     CHECKPOINT_WRITTEN = "changelog.checkpoint", "Change-log checkpoint written"
+    EXPORT_REQUESTED = "changelog.export", "Change-log export prepared"
 
 
 class ChangeLogEntry(models.Model):

@@ -472,8 +472,8 @@ def _stream_entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for number, line in enumerate(handle, start=1):
             text = line.strip().rstrip(",")
             start = text.find("{")
-            if start < 0 or text.endswith('"entries":['):
-                continue  # blank, or the frame of a JSON export
+            if start < 0 or text.endswith('"entries":[') or text.startswith('],"trailer":'):
+                continue  # blank, or the frame of a JSON export (its header or trailer)
             record = json.loads(text[start:])
             if isinstance(record.get("event"), dict):
                 record = record["event"]

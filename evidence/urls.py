@@ -10,6 +10,13 @@ urlpatterns = [
     path("unauthorized/", views.unauthorized_list, name="unauthorized_list"),
     path("export.csv", views.changelog_export_csv, name="changelog_export_csv"),
     path("export.json", views.changelog_export_json, name="changelog_export_json"),
+    path("exports/", views.changelog_export_start, name="changelog_export_start"),
+    path("exports/<int:job_id>/", views.changelog_export_job, name="changelog_export_job"),
+    path(
+        "exports/<int:job_id>/download/",
+        views.changelog_export_download,
+        name="changelog_export_download",
+    ),
     path(
         "evidence/<slug:product>/<str:version>.zip",
         views.evidence_pack,

@@ -5,14 +5,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from approvals.models import Release
 from approvals.selectors import release_get_for_user, unauthorized_deployments
@@ -25,7 +26,9 @@ from audit.selectors import (
     changelog_page,
     changelog_queryset,
 )
+from evidence import services
 from evidence.forms import ChangelogFilterForm, UnauthorizedFilterForm
+from evidence.models import ExportJob
 from evidence.pack import evidence_pack_build, evidence_pack_filename
 from relapp.http import require_perm
 
@@ -201,4 +204,53 @@ def _unauthorized_csv(rows) -> StreamingHttpResponse:
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="unauthorized-deployments.csv"'
+    return response
+
+
+# --- exports prepared by the worker ----------------------------------------------------
+
+
+@require_POST
+@login_required
+def changelog_export_start(request: HttpRequest) -> HttpResponse:
+    """Ask a worker to write the whole (filtered) export to a file; show its progress."""
+    _require_changelog_access(request)
+    try:
+        job = services.export_job_request(
+            user=request.user,
+            fmt=request.POST.get("format", ""),
+            query=request.POST.get("query", ""),
+        )
+    except services.ExportRefused as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain")
+    return redirect("evidence:changelog_export_job", job_id=job.pk)
+
+
+def _own_job(request: HttpRequest, job_id: int) -> ExportJob:
+    """The user's own export (404 for anyone else's: an export is its requester's)."""
+    _require_changelog_access(request)
+    return get_object_or_404(ExportJob, pk=job_id, requested_by=request.user)
+
+
+@require_GET
+@login_required
+def changelog_export_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _own_job(request, job_id)
+    recent = ExportJob.objects.filter(requested_by=request.user).exclude(pk=job.pk)[:5]
+    return render(request, "evidence/export_job.html", {"job": job, "recent": recent})
+
+
+@require_GET
+@login_required
+def changelog_export_download(request: HttpRequest, job_id: int) -> FileResponse:
+    job = _own_job(request, job_id)
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404("This export is not ready.")
+    response = FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=job.file.name.rsplit("/", 1)[-1],
+        content_type="text/csv; charset=utf-8" if job.format == "csv" else "application/json",
+    )
+    response["Cache-Control"] = "no-store"
     return response

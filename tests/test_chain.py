@@ -437,11 +437,15 @@ def write_json(path, entries, *, filters=None, one_per_line=True, fmt=chain.EXPO
     return path
 
 
-def write_csv(path, entries, *, bom=False):
+def write_csv(path, entries, *, bom=False, trailer=True):
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(chain.EXPORT_FIELDS)
         writer.writerows(chain.csv_row(e) for e in entries)
+        if trailer:
+            last = entries[-1] if entries else {"seq": None, "hash": None}
+            counts = {"count": len(entries), "last_seq": last["seq"], "head_hash": last["hash"]}
+            writer.writerow(chain.csv_trailer_row(counts))
     return path
 
 
@@ -614,3 +618,56 @@ def test_the_command_reads_its_arguments_from_the_command_line(tmp_path, monkeyp
     monkeypatch.setattr("sys.argv", ["chain.py", str(path)])
     assert chain.main() == 0
     assert capsys.readouterr().out.startswith("OK: 1 entries")
+
+
+# --- trailers: a file cut short is named, not passed -----------------------------------
+
+
+def write_json_v2(path, entries, *, trailer=None):
+    """A version-2 JSON export as audit.export writes it, with `trailer` (None: cut before it)."""
+    header = {"format": chain.EXPORT_FORMAT, "version": 2, "head_seq": len(entries), "filters": {}}
+    opening = json.dumps(header, separators=(",", ":"))[:-1] + ',"entries":[\n'
+    lines = ",\n".join(json.dumps(e, sort_keys=True, separators=(",", ":")) for e in entries)
+    ending = "" if trailer is None else f'\n],"trailer":{json.dumps(trailer)}}}\n'
+    path.write_text(opening + lines + ending, encoding="utf-8")
+    return path
+
+
+def test_a_json_export_without_its_trailer_was_cut(tmp_path):
+    entries = build(5)
+    result = chain.verify_export_file(write_json_v2(tmp_path / "log.json", entries[:3]))
+    assert (result.ok, result.broken_seq) == (False, 4)
+    assert "ends after seq 3 without its trailer" in result.problem
+
+
+def test_a_json_export_with_its_trailer_verifies(tmp_path):
+    entries = build(3)
+    trailer = {"count": 3, "last_seq": 3, "head_hash": entries[-1]["hash"]}
+    result = chain.verify_export_file(
+        write_json_v2(tmp_path / "log.json", entries, trailer=trailer)
+    )
+    assert (result.ok, result.count) == (True, 3)
+
+
+def test_a_trailer_that_promises_more_entries_than_the_file_holds_fails(tmp_path):
+    entries = build(5)
+    trailer = {"count": 5, "last_seq": 5, "head_hash": entries[-1]["hash"]}
+    path = write_json_v2(tmp_path / "log.json", entries[:4], trailer=trailer)
+    result = chain.verify_export_file(path)
+    assert result.broken_seq == 5
+    assert "promises 5 entries up to seq 5, the file holds 4 up to seq 4" in result.problem
+
+
+def test_an_empty_version_2_export_needs_its_trailer_too(tmp_path):
+    assert not chain.verify_export_file(write_json_v2(tmp_path / "a.json", [])).ok
+    empty = {"count": 0, "last_seq": None, "head_hash": None}
+    assert chain.verify_export_file(write_json_v2(tmp_path / "b.json", [], trailer=empty)).ok
+
+
+def test_a_csv_export_without_its_trailer_row_was_cut(tmp_path):
+    entries = build(4)
+    result = chain.verify_export_file(write_csv(tmp_path / "log.csv", entries, trailer=False))
+    assert (result.ok, result.broken_seq) == (False, 5)
+    assert "without its trailer" in result.problem
+    cut = write_csv(tmp_path / "cut.csv", entries[:2], trailer=False)
+    assert chain.verify_export_file(cut).broken_seq == 3

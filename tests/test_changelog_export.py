@@ -51,7 +51,8 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(client, changelo
     failed = [row for row in rows if row["action"] == Action.LOGIN_FAILED]
     assert [row["reason"] for row in failed] == list(HOSTILE.values())
     assert [row["actor_name"] for row in failed] == list(HOSTILE.values())
-    for row in rows:
+    assert rows[-1]["seq"] == "#trailer"
+    for row in rows[:-1]:
         for cell in row.values():
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
 
@@ -193,7 +194,7 @@ def test_the_export_stops_at_the_head_it_started_from(filler_entries):
     filler_entries(3)  # written while the download is running
     rest = "".join(chunks)
     rows = list(csv.reader(io.StringIO(header + first + rest)))
-    assert [row[0] for row in rows[1:]] == ["1", "2", "3"]
+    assert [row[0] for row in rows[1:]] == ["1", "2", "3", "#trailer"]
 
 
 def test_exports_are_downloads_with_the_filtered_set(client, changelog_auditor, filler_entries):
@@ -204,4 +205,27 @@ def test_exports_are_downloads_with_the_filtered_set(client, changelog_auditor, 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="changelog-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [row[0] for row in rows[1:]] == ["3"]
+    assert [row[0] for row in rows[1:]] == ["3", "#trailer"]
+
+
+@pytest.mark.parametrize("url", [JSON, CSV], ids=["json", "csv"])
+def test_a_streamed_export_cut_short_is_named_by_verify_changelog(
+    client, changelog_auditor, filler_entries, tmp_path, url
+):
+    """A download that stops early (a worker timeout) fails verification, naming the cut."""
+    filler_entries(5)
+    client.force_login(changelog_auditor)
+    response = client.get(url)
+    chunks = list(response.streaming_content)
+    whole = tmp_path / "whole"
+    whole.write_bytes(b"".join(chunks))
+    assert "OK: " in verify_changelog("--file", str(whole))
+    cut = tmp_path / "cut"
+    cut.write_bytes(b"".join(chunks[:-1]))  # everything but the trailer's chunk
+
+    with pytest.raises(CommandError) as failed:
+        verify_changelog("--file", str(cut))
+
+    head = ChangeLogEntry.objects.order_by("-seq").first()
+    assert f"BROKEN at seq {head.seq + 1}" in str(failed.value)
+    assert f"ends after seq {head.seq} without its trailer" in str(failed.value)

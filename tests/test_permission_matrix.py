@@ -46,6 +46,7 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -69,6 +70,7 @@ from approvals.models import (
     SignOff,
 )
 from audit.models import Action, ChangeLogEntry
+from evidence.models import ExportJob
 from meetings import services as meeting_services
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
@@ -185,6 +187,7 @@ class World:
     token: str  # the account's bearer token
     token_id: int
     webhook: WebhookEndpoint
+    export_job: ExportJob  # AUDITOR's prepared change-log export, ready to download
     submitted_seq: int  # the change-log entry of `review`'s submission
 
     @property
@@ -324,8 +327,17 @@ def _build_world() -> World:
         token=token,
         token_id=ApiToken.objects.get(service_account=account).pk,
         webhook=webhook,
+        export_job=_export_job(team["auditor"]),
         submitted_seq=submitted.seq,
     )
+
+
+def _export_job(requester) -> ExportJob:
+    job = ExportJob.objects.create(
+        requested_by=requester, format="csv", status=ExportJob.Status.DONE, rows_done=1
+    )
+    job.file.save(f"matrix-{job.pk}.csv", ContentFile(b"seq\r\n#trailer,count=0\r\n"))
+    return job
 
 
 @pytest.fixture(scope="module")
@@ -625,6 +637,21 @@ def entry_shown(out: Outcome) -> None:
 
 def export_has_entry(out: Outcome) -> None:
     out.sees(ChangeLogEntry.objects.get(seq=out.world.submitted_seq).hash)
+
+
+def export_job_rows() -> dict[str, int | str]:
+    """A prepared export is its requester's (AUDITOR): other log readers get 404."""
+    return {**global_rows(LOG_READERS, 404), AUDITOR: 200}
+
+
+def export_job_queued(out: Outcome) -> None:
+    job = ExportJob.objects.filter(requested_by=out.user).latest("pk")
+    assert out.response["Location"] == reverse("evidence:changelog_export_job", args=[job.pk])
+    assert job.status == ExportJob.Status.QUEUED
+
+
+def export_file_served(out: Outcome) -> None:
+    assert b"#trailer" in b"".join(out.response.streaming_content)
 
 
 def evidence_pack_zipped(out: Outcome) -> None:
@@ -1371,6 +1398,28 @@ CASES = [
         global_rows(LOG_READERS, 200),
         plain("evidence:changelog_export_json"),
         export_has_entry,
+    ),
+    Case(
+        "evidence:changelog_export_start",
+        "POST",
+        global_rows(LOG_READERS, 302),
+        plain("evidence:changelog_export_start"),
+        export_job_queued,
+        const({"format": "csv", "query": ""}),
+    ),
+    Case(
+        "evidence:changelog_export_job",
+        "GET",
+        export_job_rows(),
+        lambda world: reverse("evidence:changelog_export_job", args=[world.export_job.pk]),
+        shows("Ready to download"),
+    ),
+    Case(
+        "evidence:changelog_export_download",
+        "GET",
+        export_job_rows(),
+        lambda world: reverse("evidence:changelog_export_download", args=[world.export_job.pk]),
+        export_file_served,
     ),
     Case(
         "evidence:evidence_pack",

@@ -9,6 +9,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -236,6 +237,16 @@ def _own_job(request: HttpRequest, job_id: int) -> ExportJob:
 @login_required
 def changelog_export_job(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _own_job(request, job_id)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {
+                "status": job.status,
+                "finished": job.finished,
+                "percent": job.percent,
+                "rows_done": job.rows_done,
+                "rows_total": job.rows_total,
+            }
+        )
     recent = ExportJob.objects.filter(requested_by=request.user).exclude(pk=job.pk)[:5]
     return render(request, "evidence/export_job.html", {"job": job, "recent": recent})
 

@@ -15,7 +15,7 @@ from audit.changelog import changelog_record
 from audit.models import Action, ChangeLogEntry
 from evidence import services
 from evidence.models import ExportJob
-from tests.helpers import entries, verify_changelog
+from tests.helpers import axe_serious_violations, entries, sign_in, verify_changelog
 
 START = reverse("evidence:changelog_export_start")
 
@@ -101,7 +101,15 @@ def test_a_job_not_ready_has_nothing_to_download(client, changelog_auditor):
     job = services.export_job_request(user=changelog_auditor, fmt="json", query="")
     client.force_login(changelog_auditor)
     page = client.get(job_url(job)).content.decode()
-    assert "Waiting for a worker" in page and 'http-equiv="refresh"' in page
+    assert "Waiting for a worker" in page and "export_progress.js" in page
+    status = client.get(job_url(job), HTTP_ACCEPT="application/json").json()
+    assert status == {
+        "status": "queued",
+        "finished": False,
+        "percent": 0,
+        "rows_done": 0,
+        "rows_total": 0,
+    }
     assert client.get(job_url(job, "evidence:changelog_export_download")).status_code == 404
 
 
@@ -132,3 +140,33 @@ def test_only_change_log_readers_may_ask_for_an_export(client, team):
     assert not ExportJob.objects.exists()
     [refused] = entries(Action.ACCESS_REFUSED)
     assert refused.actor == team["qa"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 360])
+def test_an_auditor_prepares_an_export_in_chromium(
+    page, screenshot, changelog_auditor, settings, tmp_path, width
+):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    page.set_viewport_size({"width": width, "height": 900})
+    fill(3)
+    sign_in(page, "auditor")
+    page.goto("/changelog/")
+    page.get_by_role("button", name="Prepare JSON file").click()
+    page.wait_for_load_state("load")
+    assert page.get_by_role("heading", name="Waiting for a worker").is_visible()
+    assert axe_serious_violations(page) == []
+    screenshot(f"export-job-waiting-{width}")
+
+    services.export_job_run(job_id=ExportJob.objects.get().pk)  # as the worker would
+    # The page follows the job by itself and shows the download once it is ready.
+    page.get_by_role("heading", name="Ready to download").wait_for(timeout=10_000)
+    with page.expect_download() as download:
+        page.get_by_test_id("export-download").click()
+    saved = tmp_path / "download.json"
+    download.value.save_as(saved)
+    assert "OK: " in verify_changelog("--file", str(saved))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert axe_serious_violations(page) == []
+    screenshot(f"export-job-ready-{width}")

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from audit.changelog import changelog_record
 from audit.models import Action
 from tests.factories import build_team, persona, release_in_review, user_create
-from tests.helpers import ARTIFACTS, sign_in
+from tests.helpers import ARTIFACTS, process_env, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,21 +118,6 @@ class WorkerProcess:
         self.popen.wait()
 
 
-def _worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    from django.db import connection
-
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "relapp.settings_test"
-    # The worker must use the database pytest-django created (test_<name>).
-    settings_dict = connection.settings_dict
-    env["DATABASE_URL"] = (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
-        f"/{settings_dict['NAME']}"
-    )
-    env.update(extra or {})
-    return env
-
-
 @pytest.fixture
 def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start real `celery worker` processes against the test Redis and database."""
@@ -161,7 +146,7 @@ def start_worker(tmp_path) -> Iterator[Callable[..., WorkerProcess]]:
             popen = subprocess.Popen(  # noqa: S603
                 command,
                 cwd=ROOT,
-                env=_worker_env(env),
+                env=process_env(env),
                 start_new_session=True,
                 stdin=subprocess.DEVNULL,
                 stdout=output,

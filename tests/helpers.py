@@ -6,6 +6,7 @@ Test modules import from here and from tests.factories, never from each other.
 import contextlib
 import io
 import json
+import os
 import socket
 import subprocess
 import time
@@ -312,3 +313,19 @@ def configure_oidc(settings, provider: Provider) -> Provider:
         }
     )
     return provider
+
+
+def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for another Relapp process (a Celery worker, a web server) in a test.
+
+    It uses the database pytest-django created (test_<name>) and the test settings.
+    """
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "relapp.settings_test"
+    settings_dict = connection.settings_dict
+    env["DATABASE_URL"] = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
+        f"/{settings_dict['NAME']}"
+    )
+    env.update(extra or {})
+    return env

@@ -2,6 +2,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import models
+from django.urls import reverse_lazy
 
 from approvals.models import Product, Release
 from audit.models import Action
@@ -15,11 +17,56 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def release_label(release: Release) -> str:
+    """How a release is typed into a release field: "<product slug> <version>"."""
+    return f"{release.product.slug} {release.version}"
+
+
+def release_lookup(text: str) -> Release | None:
+    """The release named by `text`: its number (as in ?release=12) or "<product> <version>".
+
+    The product may be given by slug or by name, in any case.
+    """
+    text = " ".join(text.split())
+    releases = Release.objects.select_related("product")
+    if text.isdigit():
+        return releases.filter(pk=int(text)).first()
+    product, _, version = text.rpartition(" ")
+    if not product:
+        return None
+    return (
+        releases.filter(version=version)
+        .filter(models.Q(product__slug__iexact=product) | models.Q(product__name__iexact=product))
+        .first()
+    )
+
+
+class ReleaseSearchInput(forms.TextInput):
+    """A text field that suggests releases as one types (static/js/release_suggest.js).
+
+    Without JavaScript one types "<product> <version>"; nothing lists every
+    release, so the page stays the same size however many releases exist.
+    """
+
+    template_name = "evidence/release_search_input.html"
+
+    def __init__(self, **kwargs):
+        attrs = {
+            "autocomplete": "off",
+            "placeholder": "e.g. payments-api 2.4.0",
+            "spellcheck": "false",
+            "list": "release-options",
+            "data-suggest-url": reverse_lazy("evidence:release_suggestions"),
+        }
+        super().__init__(attrs=attrs, **kwargs)
+
+
 class ChangelogFilterForm(forms.Form):
-    release = forms.ModelChoiceField(
-        queryset=Release.objects.select_related("product").order_by("product__name", "-id"),
+    release = forms.CharField(
         required=False,
-        empty_label="Any release",
+        max_length=200,
+        widget=ReleaseSearchInput(),
+        help_text="Product and version; suggestions appear as you type.",
     )
     product = forms.ModelChoiceField(
         queryset=Product.objects.order_by("name"),
@@ -33,6 +80,26 @@ class ChangelogFilterForm(forms.Form):
     action = forms.ChoiceField(required=False, choices=[("", "Any action"), *Action.choices])
     date_from = forms.DateField(required=False, label="From date", widget=DateInput())
     date_to = forms.DateField(required=False, label="To date", widget=DateInput())
+
+    def __init__(self, data=None, **kwargs):
+        # ?release=<number> (links from release pages) shows as "<product> <version>".
+        if data is not None and str(data.get("release", "")).strip().isdigit():
+            found = release_lookup(data["release"])
+            if found is not None:
+                data = data.copy()
+                data["release"] = release_label(found)
+        super().__init__(data, **kwargs)
+
+    def clean_release(self) -> Release | None:
+        text = self.cleaned_data["release"].strip()
+        if not text:
+            return None
+        release = release_lookup(text)
+        if release is None:
+            raise forms.ValidationError(
+                "No release matches. Type the product and version, e.g. payments-api 2.4.0."
+            )
+        return release
 
     def clean_actor(self):
         username = self.cleaned_data["actor"].strip()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("unauthorized/", views.unauthorized_list, name="unauthorized_list"),
     path("export.csv", views.changelog_export_csv, name="changelog_export_csv"),
     path("export.json", views.changelog_export_json, name="changelog_export_json"),
+    path("releases/", views.release_suggestions, name="release_suggestions"),
     path("exports/", views.changelog_export_start, name="changelog_export_start"),
     path("exports/<int:job_id>/", views.changelog_export_job, name="changelog_export_job"),
     path(

@@ -3,6 +3,7 @@ import io
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import (
     FileResponse,
     Http404,
@@ -28,7 +29,7 @@ from audit.selectors import (
     changelog_queryset,
 )
 from evidence import services
-from evidence.forms import ChangelogFilterForm, UnauthorizedFilterForm
+from evidence.forms import ChangelogFilterForm, UnauthorizedFilterForm, release_label
 from evidence.models import ExportJob
 from evidence.pack import evidence_pack_build, evidence_pack_filename
 from relapp.http import require_perm
@@ -265,3 +266,26 @@ def changelog_export_download(request: HttpRequest, job_id: int) -> FileResponse
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+@login_required
+def release_suggestions(request: HttpRequest) -> JsonResponse:
+    """Up to 20 releases matching what was typed into a release filter (as JSON)."""
+    _require_changelog_access(request)
+    text = " ".join(request.GET.get("q", "").split())[:100]
+    found = []
+    if text:
+        words = text.split(" ")
+        releases = Release.objects.select_related("product")
+        for word in words:
+            releases = releases.filter(
+                Q(product__slug__icontains=word)
+                | Q(product__name__icontains=word)
+                | Q(version__icontains=word)
+            )
+        found = [
+            {"value": release_label(r), "label": f"{r.product.name} {r.version}"}
+            for r in releases.order_by("-created_at", "-id")[:20]
+        ]
+    return JsonResponse({"releases": found})

@@ -257,3 +257,50 @@ def test_a_tampered_entry_says_it_does_not_verify(client, changelog_auditor, fil
     assert "Does not verify" in body
     assert "stored hash does not match this entry's contents" in body
     assert "Verified" in client.get(entry_url(3)).content.decode()
+
+
+# --- the release filter: a search field, not a list of every release ------------------
+
+
+def test_the_release_filter_lists_no_releases_whatever_their_number(client, changelog_auditor):
+    for number in range(30):
+        release_of("pay", f"1.{number}.0", created_by=changelog_auditor)
+    client.force_login(changelog_auditor)
+    page = client.get(LIST).content.decode()
+    assert "1.29.0" not in page and "<select" not in page.split('name="release"')[0][-200:]
+    assert 'list="release-options"' in page
+
+
+def test_a_release_is_found_by_product_and_version_or_by_number(
+    client, changelog_auditor, two_releases
+):
+    pay, _ = two_releases
+    client.force_login(changelog_auditor)
+    assert seqs(client.get(LIST, {"release": "pay 1.0.0"})) == [3, 1]
+    assert seqs(client.get(LIST, {"release": "PAY 1.0.0"})) == [3, 1]
+    by_number = client.get(LIST, {"release": pay.pk})
+    assert seqs(by_number) == [3, 1]
+    assert 'value="pay 1.0.0"' in by_number.content.decode()  # shown as typed
+
+
+def test_an_unknown_release_is_a_field_error_not_an_empty_page(client, changelog_auditor):
+    client.force_login(changelog_auditor)
+    page = client.get(LIST, {"release": "pay 9.9.9"}).content.decode()
+    assert "No release matches" in page
+    assert 'value="pay 9.9.9"' in page  # what was typed is kept
+
+
+def test_suggestions_match_every_word_and_stop_at_twenty(client, changelog_auditor, team):
+    for number in range(25):
+        release_of("pay", f"3.{number}.0", created_by=changelog_auditor)
+    client.force_login(changelog_auditor)
+    found = client.get(reverse("evidence:release_suggestions"), {"q": "pay 3.1"}).json()
+    values = [r["value"] for r in found["releases"]]
+    assert values and all(v.startswith("pay 3.1") for v in values)
+    assert (
+        len(client.get(reverse("evidence:release_suggestions"), {"q": "pay"}).json()["releases"])
+        == 20
+    )
+    assert client.get(reverse("evidence:release_suggestions"), {"q": ""}).json() == {"releases": []}
+    client.force_login(team["qa"])
+    assert client.get(reverse("evidence:release_suggestions"), {"q": "pay"}).status_code == 403

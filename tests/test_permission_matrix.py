@@ -1400,6 +1400,13 @@ CASES = [
         export_has_entry,
     ),
     Case(
+        "evidence:release_suggestions",
+        "GET",
+        global_rows(LOG_READERS, 200),
+        lambda world: reverse("evidence:release_suggestions") + "?q=payments",
+        shows("Payments API 2.8.0"),
+    ),
+    Case(
         "evidence:changelog_export_start",
         "POST",
         global_rows(LOG_READERS, 302),

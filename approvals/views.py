@@ -435,6 +435,7 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
             password=form.cleaned_data["password"],
             code=form.cleaned_data["code"],
             revision_number=form.cleaned_data["revision"],
+            cutoff_acknowledged=form.cleaned_data.get("cutoff_acknowledged", False),
         )
     except services.SignOffRefused as error:
         if error.forbidden:

@@ -51,6 +51,11 @@ class Action(models.TextChoices):
     WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
     STREAM_DESTINATION_CHANGED = "stream.changed", "Audit stream destination changed"
     CHECKPOINT_WRITTEN = "changelog.checkpoint", "Change-log checkpoint written"
+    MONITORING_TICKED = "monitoring.ticked", "Post-deploy checklist item ticked"
+    DEPLOYMENT_VERIFICATION_FAILED = (
+        "deployment.verification_failed",
+        "Deployment verification failed",
+    )
 
 
 class ChangeLogEntry(models.Model):

@@ -23,6 +23,7 @@ from approvals.models import (
 )
 from approvals.rules import (
     counts_toward_approval,
+    cutoff_ack_refusal,
     decision_refusal,
     is_required,
     meaning_text,
@@ -269,6 +270,7 @@ def signoff_record(
     revision_number: int,
     code: str = "",
     reauthenticated: ProviderReauthentication | None = None,
+    cutoff_acknowledged: bool = False,
 ) -> tuple[SignOff, bool]:
     """Record an e-signature. Returns (sign-off, created); a replay returns the first one.
 
@@ -298,6 +300,15 @@ def signoff_record(
             decision=decision,
             revision_number=revision_number,
         )
+        late_scope = _scope_changed_after_cutoff(release, current)
+        if not message:
+            message = cutoff_ack_refusal(
+                required=policy_for(release.product).cutoff_ack_required,
+                is_go_no_go=activity.is_go_no_go,
+                decision=decision,
+                scope_changed=late_scope,
+                acknowledged=cutoff_acknowledged,
+            )
         check = CredentialCheck()
         if not message:
             check = _credentials_check(
@@ -318,6 +329,7 @@ def signoff_record(
                 comment=comment,
                 method=SignOffMethod.E_SIGNATURE,
                 components=check.components,
+                cutoff_acknowledged=late_scope and cutoff_acknowledged,
             )
             changelog_record(
                 action=Action.SIGNOFF_RECORDED,
@@ -339,6 +351,15 @@ def signoff_record(
             wrong_credential=check.wrong_credential,
         )
     raise refusal
+
+
+def _scope_changed_after_cutoff(release: Release, current) -> bool:
+    """Whether any revision up to the current one changed the scope after the cut-off."""
+    if current is None:
+        return False
+    return release.revisions.filter(
+        number__lte=current.number, scope_changed_after_cutoff=True
+    ).exists()
 
 
 def signoff_refusal_record(*, release: Release, activity_id: int, signer, message: str) -> None:
@@ -384,6 +405,7 @@ def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
         "method": signoff.method,
         "components": signoff.components,
         "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
+        **({"cutoff_acknowledged": True} if signoff.cutoff_acknowledged else {}),
     }
 
 

@@ -279,8 +279,7 @@ class ApprovalPolicy(models.Model):
     required_risk_categories = models.JSONField(
         default=list,
         blank=True,
-        help_text="Risk categories the RAD must assess at least once, e.g. "
-        '["legal", "support"].',
+        help_text='Risk categories the RAD must assess at least once, e.g. ["legal", "support"].',
     )
     risk_judge_activity = models.CharField(
         max_length=120,

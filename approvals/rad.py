@@ -94,7 +94,9 @@ def rad_normalise(content: dict[str, Any]) -> dict[str, Any]:
                 "impact": min(max(int(r.get("impact") or 1), 1), 5),
                 "mitigation": _text(r.get("mitigation")),
                 "owner": _text(r.get("owner")),
-                "category": r.get("category") if r.get("category") in RISK_CATEGORIES else "technical",
+                "category": r.get("category")
+                if r.get("category") in RISK_CATEGORIES
+                else "technical",
             }
             for r in content.get("risks") or []
         ],

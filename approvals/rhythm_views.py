@@ -21,7 +21,9 @@ class MonitoringTickForm(forms.Form):
 
 @login_required
 @require_POST
-def monitoring_tick(request: HttpRequest, product: str, version: str, position: int) -> HttpResponse:
+def monitoring_tick(
+    request: HttpRequest, product: str, version: str, position: int
+) -> HttpResponse:
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     policy = selectors.policy_for(release.product)

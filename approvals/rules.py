@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from approvals.lifecycle import Status
-from approvals.models import CheckPhase, CheckStatus, Decision, ReleaseType, SignOffMethod, VerbalState
+from approvals.models import (
+    CheckPhase,
+    CheckStatus,
+    Decision,
+    ReleaseType,
+    SignOffMethod,
+    VerbalState,
+)
 from approvals.rad import OPEN_DEFECT_STATES, RISK_CATEGORIES
 
 SEVERE_DEFECTS = ("blocker", "critical")
@@ -515,8 +522,7 @@ def monitoring_tick_refusal(
     """
     if not may_tick:
         return (
-            "Only the Responsibles and the Operations Accountable tick the post-deploy "
-            "checklist.",
+            "Only the Responsibles and the Operations Accountable tick the post-deploy checklist.",
             True,
         )
     if status != Status.DEPLOYED or not has_deployment:

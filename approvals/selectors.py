@@ -25,6 +25,7 @@ from approvals.models import (
     SignOffMethod,
     VerbalState,
 )
+from approvals.rad import RISK_CATEGORIES
 from approvals.rules import (
     Refusal,
     counts_toward_approval,
@@ -36,7 +37,6 @@ from approvals.rules import (
     readiness_refusals,
     signoff_verdict,
 )
-from approvals.rad import RISK_CATEGORIES
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
 

@@ -102,7 +102,9 @@ def verification_record(*, release: Release, check: GateCheck, actor) -> Deploym
     from the change-log entry. The first failure marks it; later ones are
     gate-check reports only.
     """
-    if not verification_fails(phase=check.phase, status=check.status, release_status=release.status):
+    if not verification_fails(
+        phase=check.phase, status=check.status, release_status=release.status
+    ):
         return None
     deployment = deployment_to_verify(release=release)
     if deployment is None or deployment.verification_failed_at is not None:

@@ -146,6 +146,13 @@ class DefectForm(_RowForm):
     link = forms.URLField(required=False, assume_scheme="https")
 
 
+class RiskCategoryField(forms.ChoiceField):
+    """Empty means technical: a blank row posted without a category is still unchanged."""
+
+    def has_changed(self, initial, data) -> bool:
+        return (data or "technical") != (initial or "technical")
+
+
 class RiskForm(_RowForm):
     key_field = "description"
     description = forms.CharField(max_length=500)
@@ -163,7 +170,7 @@ class RiskForm(_RowForm):
     )
     mitigation = forms.CharField(max_length=1000, required=False)
     owner = forms.CharField(max_length=120, required=False)
-    category = forms.ChoiceField(
+    category = RiskCategoryField(
         choices=list(RISK_CATEGORIES.items()), required=False, initial="technical"
     )
 

@@ -64,7 +64,8 @@ def readiness_refusals(
     ]
     refusals += [Refusal("frozen", r) for r in freeze_reasons(release=release, freezes=freezes)]
     refusals += risk_category_refusals(
-        risks=current.content["risks"], required=policy.required_risk_categories or []
+        risks=current.content.get("risks", []),
+        required=getattr(policy, "required_risk_categories", None) or [],
     )
     return refusals
 

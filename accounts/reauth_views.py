@@ -119,6 +119,7 @@ def oidc_signoff_callback(request: HttpRequest) -> HttpResponse:
             password="",
             revision_number=int(intent["revision"]),
             reauthenticated=proof,
+            cutoff_acknowledged=intent.get("cutoff_acknowledged") is True,
         )
     except approvals_services.SignOffRefused as error:
         messages.error(request, str(error))  # logged by the service

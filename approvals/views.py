@@ -418,6 +418,7 @@ def _signoff_at_provider(request, *, release, row, form) -> HttpResponse:
             "decision": form.cleaned_data["decision"],
             "comment": form.cleaned_data["comment"],
             "revision": form.cleaned_data["revision"],
+            "cutoff_acknowledged": bool(form.cleaned_data.get("cutoff_acknowledged")),
         },
     )
     return redirect(url)

@@ -1589,7 +1589,6 @@ CASES = [
 ]
 
 
-
 # --- the release rhythm: the post-deploy checklist (issue 15) ---
 
 

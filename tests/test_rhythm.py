@@ -3,11 +3,13 @@ risk categories. Each rule is also tried the way an attacker would: another door
 API, a token of another product), another order (before the deployment), another role.
 """
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -665,3 +667,26 @@ def test_accountables_table_names_the_operations_accountable():
     # The personas these tests lean on: sre is Accountable of the operations activity.
     assert ACCOUNTABLES["Operational readiness"] == "sre"
     assert ApprovalPolicy().operations_activity == "Operational readiness"
+
+
+# --- 5. the demo ------------------------------------------------------------------
+
+
+def test_seed_demo_shows_a_deployed_release_half_ticked_with_a_smoke_check(settings, client):
+    settings.DEMO_PASSWORD = "demo-pass-1"
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # again: nothing duplicated
+    deployment = Deployment.objects.get(release__version="2.3.0", status="succeeded")
+    assert MonitoringTick.objects.filter(deployment=deployment).count() == 2
+    assert len(services.rad_current(deployment.release).content["monitoring"]) == 4
+    [smoke] = GateCheck.objects.filter(phase=CheckPhase.AFTER_DEPLOYMENT)
+    assert (smoke.release, smoke.name, smoke.status) == (
+        deployment.release,
+        "smoke-payouts",
+        "pass",
+    )
+    late = RadRevision.objects.get(release__version="2.4.0", scope_changed_after_cutoff=True)
+    assert late.number == 3
+    client.force_login(deployment.release.created_by)
+    page = client.get(deployment.release.get_absolute_url()).content.decode()
+    assert "2 of 4 ticked" in page and "smoke-payouts" in page

@@ -147,9 +147,16 @@ def signable_status(release, activity) -> bool:
 
 
 def meaning_text(
-    *, decision: str, activity, release, revision_number: int, artifacts_sha256: str = ""
+    *,
+    decision: str,
+    activity,
+    release,
+    revision_number: int,
+    artifacts_sha256: str = "",
+    judged_risks: Sequence[str] = (),
 ) -> str:
-    """What the signer declares; it names the artifact set when the release has one."""
+    """What the signer declares; it names the artifact set when the release has one, and
+    the risk categories the signer judges when the policy routes them to this activity."""
     verb = "approve" if decision == Decision.APPROVE else "reject"
     text = (
         f"I {verb} {activity.name} for {release.product.name} {release.version}, "
@@ -157,7 +164,16 @@ def meaning_text(
     )
     if artifacts_sha256:
         text += f", artifact set sha256:{artifacts_sha256}"
+    if judged_risks:
+        text += ", having judged its " + ", ".join(judged_risks) + " risks"
     return text
+
+
+def judged_risk_categories(*, activity_name: str, judge_activity: str, required) -> list[str]:
+    """The required risk categories (labels) the named activity's Accountable judges."""
+    if not judge_activity or activity_name != judge_activity:
+        return []
+    return [RISK_CATEGORIES.get(c, c) for c in required or []]
 
 
 def _name(user) -> str:

@@ -32,6 +32,7 @@ from approvals.rules import (
     deploy_instant,
     deploy_refusals,
     is_required,
+    judged_risk_categories,
     monitoring_overdue,
     readiness_reasons,
     readiness_refusals,
@@ -524,4 +525,45 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
         required_risk_categories=[
             RISK_CATEGORIES.get(c, c) for c in policy.required_risk_categories or []
         ],
+    )
+
+
+def judged_risks_for(*, release: Release, activity) -> list[str]:
+    """The required risk categories this activity's Accountable judges (policy routing)."""
+    policy = policy_for(release.product)
+    return judged_risk_categories(
+        activity_name=activity.name,
+        judge_activity=policy.risk_judge_activity,
+        required=policy.required_risk_categories,
+    )
+
+
+@dataclass
+class RiskPolicy:
+    categories: list[str]
+    judge_activity: str
+    judge: object = None  # the activity's Accountable, or None
+
+
+def risk_policy_for(*, release: Release) -> RiskPolicy | None:
+    """What the product's policy asks of the risk assessment, for the release page."""
+    policy = policy_for(release.product)
+    if not policy.required_risk_categories:
+        return None
+    judge = None
+    if policy.risk_judge_activity:
+        cell = (
+            Assignment.objects.filter(
+                activity__release=release,
+                activity__name=policy.risk_judge_activity,
+                letter=Letter.ACCOUNTABLE,
+            )
+            .select_related("user")
+            .first()
+        )
+        judge = cell.user if cell else None
+    return RiskPolicy(
+        categories=[RISK_CATEGORIES.get(c, c) for c in policy.required_risk_categories],
+        judge_activity=policy.risk_judge_activity,
+        judge=judge,
     )

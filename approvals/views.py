@@ -375,6 +375,7 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
             release=release,
             revision_number=current_number,
             artifacts_sha256=artifacts_sha256,
+            judged_risks=selectors.judged_risks_for(release=release, activity=row.activity),
         )
         if progress.current
         else ""

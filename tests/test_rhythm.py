@@ -546,6 +546,20 @@ def test_a_missing_required_risk_category_blocks_readiness(team):
     assert not SignOff.objects.filter(release=release, decision="approve").exists()
 
 
+def test_the_named_activity_judges_the_required_categories_in_its_signature(client, team):
+    _policy(team, required_risk_categories=["legal"], risk_judge_activity="Business scope")
+    risks = [{"description": "GDPR", "category": "legal", "mitigation": "DPO", "likelihood": 1}]
+    release = _release(team, risks=risks)
+    services.release_submit(release=release, actor=team["dev"])
+    client.force_login(team["ii"])
+    page = client.get(release.get_absolute_url()).content.decode()
+    assert "judged by the Accountable of Business scope (Po Tester)" in page
+    signoff, _ = sign(release, team["po"], "Business scope")
+    assert signoff.meaning.endswith(", having judged its Legal / compliance risks")
+    other, _ = sign(release, team["qa"], "Test thresholds")
+    assert "judged" not in other.meaning
+
+
 def test_the_rad_editor_records_the_category_and_the_page_shows_it(client, team):
     _policy(team, required_risk_categories=["support"])
     release = _release(team)
@@ -690,3 +704,24 @@ def test_seed_demo_shows_a_deployed_release_half_ticked_with_a_smoke_check(setti
     client.force_login(deployment.release.created_by)
     page = client.get(deployment.release.get_absolute_url()).content.decode()
     assert "2 of 4 ticked" in page and "smoke-payouts" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "judge", "required", "expected"),
+    [
+        (
+            "Business scope",
+            "Business scope",
+            ["legal", "brand"],
+            ["Legal / compliance", "Brand / communication"],
+        ),
+        ("Business scope", "", ["legal"], []),
+        ("Test thresholds", "Business scope", ["legal"], []),
+        ("Business scope", "Business scope", [], []),
+    ],
+)
+def test_rule_judged_risk_categories(name, judge, required, expected):
+    assert (
+        rules.judged_risk_categories(activity_name=name, judge_activity=judge, required=required)
+        == expected
+    )

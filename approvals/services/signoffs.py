@@ -26,6 +26,7 @@ from approvals.rules import (
     cutoff_ack_refusal,
     decision_refusal,
     is_required,
+    judged_risk_categories,
     meaning_text,
     signoff_verdict,
 )
@@ -229,6 +230,7 @@ def _signoff_create(*, release, activity, current, signer, decision, comment, **
             release=release,
             revision_number=current.number,
             artifacts_sha256=artifacts_sha256,
+            judged_risks=_judged_risks(release, activity),
         ),
         revision_number=current.number,
         revision_sha256=current.sha256,
@@ -351,6 +353,15 @@ def signoff_record(
             wrong_credential=check.wrong_credential,
         )
     raise refusal
+
+
+def _judged_risks(release: Release, activity) -> list[str]:
+    policy = policy_for(release.product)
+    return judged_risk_categories(
+        activity_name=activity.name,
+        judge_activity=policy.risk_judge_activity,
+        required=policy.required_risk_categories,
+    )
 
 
 def _scope_changed_after_cutoff(release: Release, current) -> bool:

@@ -4,6 +4,7 @@ from django import template
 
 from approvals.rad import RISK_CATEGORIES
 from approvals.selectors import release_rhythm as rhythm_for
+from approvals.selectors import risk_policy_for
 
 register = template.Library()
 
@@ -17,3 +18,9 @@ def release_rhythm(release, user):
 @register.filter
 def risk_category(key: str | None) -> str:
     return RISK_CATEGORIES.get(key or "technical", key)
+
+
+@register.simple_tag
+def risk_policy(release):
+    """`{% risk_policy release as rp %}`: the categories the policy requires and who judges them."""
+    return risk_policy_for(release=release)

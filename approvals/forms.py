@@ -366,6 +366,10 @@ class VerbalResponseForm(_CodeForm):
     )
     password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
     code = AuthenticatorCodeField()
+    cutoff_acknowledged = forms.BooleanField(
+        required=False,
+        label="I acknowledge that the scope changed after the code cut-off.",
+    )
 
 
 class ReasonForm(forms.Form):

@@ -516,6 +516,7 @@ def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 code=form.cleaned_data["code"],
                 note=form.cleaned_data["note"],
+                cutoff_acknowledged=form.cleaned_data["cutoff_acknowledged"],
             )
         except services.SignOffRefused as error:
             if error.forbidden:

@@ -30,7 +30,14 @@ from audit.models import Action
 from meetings import services as meeting_services
 from meetings.agenda import meeting_agenda
 from meetings.models import Notification, Reminder, ReminderKind
-from tests.factories import ACCOUNTABLES, PASSWORD, activity, build_team, complete_rad
+from tests.factories import (
+    ACCOUNTABLES,
+    PASSWORD,
+    activity,
+    build_team,
+    complete_rad,
+    user_create,
+)
 from tests.helpers import approve_all, entries, new_token, rad_post, schedule, sign
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +196,36 @@ def test_with_the_policy_the_go_no_go_must_acknowledge_the_late_scope_change(tea
     )
     assert signoff.cutoff_acknowledged is True
     assert entries(Action.SIGNOFF_RECORDED)[-1].after["cutoff_acknowledged"] is True
+    release.refresh_from_db()
+    assert release.status == Status.APPROVED
+
+
+def test_a_verbal_go_no_go_cannot_be_confirmed_without_the_acknowledgement(client, team):
+    _policy(team, cutoff_ack_required=True)
+    release = _late_scope_release(team)
+    approve_all(release, team, skip=("Go/no-go decision",))
+    manager = user_create("manager", groups=("Release managers",))
+    verbal = services.signoff_record_verbal(
+        release=release,
+        activity_id=activity(release, "Go/no-go decision").pk,
+        recorded_by=manager,
+        channel="call",
+        given_at=timezone.now(),
+        note="",
+    )
+    client.force_login(team["rm"])
+    url = reverse("approvals:verbal_respond", kwargs={"signoff_id": verbal.pk})
+    assert 'data-testid="cutoff-ack"' in client.get(url).content.decode()
+    response = client.post(url, {"response": "confirm", "password": PASSWORD, "note": ""})
+    assert response.status_code == 200
+    assert "acknowledge the change" in response.content.decode()
+    verbal.refresh_from_db()
+    assert verbal.verbal_state == "pending"
+    release.refresh_from_db()
+    assert release.status == Status.IN_REVIEW
+    client.post(url, {"response": "confirm", "password": PASSWORD, "cutoff_acknowledged": "on"})
+    verbal.refresh_from_db()
+    assert (verbal.verbal_state, verbal.cutoff_acknowledged) == ("confirmed", True)
     release.refresh_from_db()
     assert release.status == Status.APPROVED
 

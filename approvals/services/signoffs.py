@@ -558,7 +558,14 @@ def _ask_to_confirm(signoff_id: int) -> None:
 
 
 def signoff_verbal_respond(
-    *, signoff: SignOff, actor, confirm: bool, password: str, note: str = "", code: str = ""
+    *,
+    signoff: SignOff,
+    actor,
+    confirm: bool,
+    password: str,
+    note: str = "",
+    code: str = "",
+    cutoff_acknowledged: bool = False,
 ) -> SignOff:
     """The named Accountable confirms (it then counts) or disputes (it is voided) a verbal record.
 
@@ -575,7 +582,23 @@ def signoff_verbal_respond(
         if signoff.is_void:
             raise DomainError("This verbal approval was voided and needs no answer.")
         check = _credentials_check(release=release, signer=actor, password=password, code=code)
-        if not check.ok:
+        late_scope = _scope_changed_after_cutoff(release, signoff.revision)
+        unacknowledged = confirm and cutoff_ack_refusal(
+            required=policy_for(release.product).cutoff_ack_required,
+            is_go_no_go=signoff.activity.is_go_no_go,
+            decision=signoff.decision,
+            scope_changed=late_scope,
+            acknowledged=cutoff_acknowledged,
+        )
+        if check.ok and unacknowledged:
+            refusal = _refuse(
+                release=release,
+                actor=actor,
+                activity=signoff.activity,
+                message=unacknowledged,
+                forbidden=False,
+            )
+        elif not check.ok:
             # Logged in this transaction, which commits; the refusal is raised after it.
             refusal = _refuse(
                 release=release,
@@ -594,17 +617,23 @@ def signoff_verbal_respond(
                 actor=actor,
                 note=note,
                 components=check.components,
+                cutoff_acknowledged=late_scope and cutoff_acknowledged,
             )
         else:
             return _verbal_dispute(release=release, signoff=signoff, actor=actor, note=note)
     raise refusal
 
 
-def _verbal_confirm(*, release, signoff, actor, note: str, components: str) -> SignOff:
+def _verbal_confirm(
+    *, release, signoff, actor, note: str, components: str, cutoff_acknowledged: bool = False
+) -> SignOff:
     signoff.verbal_state = VerbalState.CONFIRMED
     signoff.verbal_confirmed_at = db_now()
     signoff.components = components
-    signoff.save(update_fields=["verbal_state", "verbal_confirmed_at", "components"])
+    signoff.cutoff_acknowledged = cutoff_acknowledged
+    signoff.save(
+        update_fields=["verbal_state", "verbal_confirmed_at", "components", "cutoff_acknowledged"]
+    )
     changelog_record(
         action=Action.VERBAL_CONFIRMED,
         actor=actor,
@@ -614,6 +643,7 @@ def _verbal_confirm(*, release, signoff, actor, note: str, components: str) -> S
             "verbal_state": "confirmed",
             "confirmed_at": signoff.verbal_confirmed_at.isoformat(),
             "components": components,
+            **({"cutoff_acknowledged": True} if cutoff_acknowledged else {}),
         },
         reason=note,
     )

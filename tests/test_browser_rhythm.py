@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from approvals import services
-from approvals.models import Deployment, MonitoringTick
-from tests.factories import build_team, complete_rad
+from approvals.models import ApprovalPolicy, Deployment, MonitoringTick
+from tests.factories import PASSWORD, activity, build_team, complete_rad
 from tests.helpers import ARTIFACTS, approve_all, axe_serious_violations, new_token, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -131,3 +131,55 @@ def test_deploy_tick_on_a_phone_failing_smoke_test_and_rollback(page, screenshot
     assert deployment.verification_check == "smoke-checkout"
     assert Deployment.objects.filter(status="rolled_back").exists()
     screenshot("rhythm-rolled-back")
+
+
+def test_a_late_scope_change_is_marked_and_acknowledged_when_signing(page, screenshot):
+    team = build_team()
+    ApprovalPolicy.objects.create(product=team["product"], cutoff_ack_required=True)
+    start = timezone.now() + timedelta(days=2)
+    release = services.release_create(
+        product=team["product"],
+        version="5.1.0",
+        title="Late scope",
+        release_type="normal",
+        window_start=start,
+        window_end=start + timedelta(hours=2),
+        actor=team["rm"],
+        cutoff_at=timezone.now() - timedelta(hours=3),
+    )
+    services.rad_revise(release=release, content=complete_rad(), actor=team["dev"])
+    late = complete_rad(scope="## What ships\n\n- Faster checkout\n- Instant refunds (late)")
+    services.rad_revise(release=release, content=late, actor=team["dev"])
+    services.release_submit(release=release, actor=team["dev"])
+    approve_all(release, team, skip=("Go/no-go decision",))
+
+    sign_in(page, "rm")
+    page.goto(release.get_absolute_url())
+    assert "Revision 2" in page.get_by_test_id("scope-after-cutoff").inner_text()
+    assert page.get_by_test_id("revision-late-scope").count() == 1
+    assert axe_serious_violations(page) == []
+    screenshot("rhythm-late-scope-release")
+    page.get_by_test_id("scope-after-cutoff").screenshot(
+        path=str(ARTIFACTS / "rhythm-late-scope-callout.png")
+    )
+    page.get_by_role("link", name="See what changed").click()
+    assert (
+        "Scope changed after the code cut-off"
+        in page.get_by_test_id("diff-late-scope").inner_text()
+    )
+    screenshot("rhythm-late-scope-diff")
+
+    page.goto(f"/releases/payments-api/5.1.0/signoff/{activity(release, 'Go/no-go decision').pk}/")
+    page.set_viewport_size({"width": 360, "height": 800})
+    assert page.get_by_test_id("cutoff-ack").is_visible()
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign approval").click()
+    assert "acknowledge the change" in page.locator(".form-errors").inner_text()
+    assert _fits(page, 360)
+    assert axe_serious_violations(page) == []
+    screenshot("rhythm-sign-ack-refused-360")
+    page.get_by_label("I acknowledge that the scope changed after the code cut-off.").check()
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign approval").click()
+    assert "is recorded" in page.get_by_role("status").inner_text()
+    assert page.get_by_test_id("release-status").inner_text() == "Approved"

@@ -131,6 +131,7 @@ def oidc_signoff_callback(request: HttpRequest) -> HttpResponse:
             password="",
             revision_number=int(intent["revision"]),
             reauthenticated=proof,
+            cutoff_acknowledged=intent.get("cutoff_acknowledged") is True,
         )
     except approvals_services.SignOffRefused as error:
         messages.error(request, str(error))  # logged by the service
@@ -162,6 +163,7 @@ def _verbal_answer(request: HttpRequest, release, intent: dict, proof) -> HttpRe
             password="",
             note=intent.get("note") or "",
             reauthenticated=proof,
+            cutoff_acknowledged=intent.get("cutoff_acknowledged") is True,
         )
     except approvals_services.SignOffRefused as error:
         if error.forbidden:

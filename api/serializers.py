@@ -11,7 +11,13 @@ from rest_framework import serializers
 
 from approvals.artifacts import artifact_set, artifact_set_sha256
 from approvals.lifecycle import Status
-from approvals.models import ArtifactKind, CheckStatus, DeploymentStatus, ReleaseType
+from approvals.models import (
+    ArtifactKind,
+    CheckPhase,
+    CheckStatus,
+    DeploymentStatus,
+    ReleaseType,
+)
 from raci.models import Letter
 
 
@@ -116,6 +122,7 @@ class SignOffSerializer(serializers.Serializer):
 class GateCheckSerializer(serializers.Serializer):
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=CheckStatus.choices)
+    phase = serializers.ChoiceField(choices=CheckPhase.choices)
     details = serializers.CharField(allow_blank=True)
     url = serializers.CharField(allow_blank=True)
     reported_by = serializers.CharField(source="reported_by.get_username")
@@ -265,6 +272,13 @@ class GateCheckReportSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=CheckStatus.choices)
     details = Text(max_length=10000, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    phase = serializers.ChoiceField(
+        choices=CheckPhase.choices,
+        required=False,
+        default=CheckPhase.BEFORE_APPROVAL,
+        help_text="`before_approval` (the default) counts toward readiness; `after_deployment` "
+        "verifies the succeeded deployment: a `fail` marks it verification failed.",
+    )
 
     def validate_name(self, value: str) -> str:
         if not value.strip():
@@ -348,3 +362,17 @@ class ChangelogPageSerializer(serializers.Serializer):
         allow_null=True, help_text="Pass as `after_seq` for the next page; null at the head."
     )
     head_seq = serializers.IntegerField(help_text="The newest entry when this page was read.")
+
+
+class MonitoringTickRequestSerializer(serializers.Serializer):
+    note = Text(max_length=2000, required=False, allow_blank=True, default="")
+    link = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class MonitoringTickSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    item = serializers.CharField()
+    ticked_by = serializers.CharField(source="ticked_by.get_username")
+    ticked_at = serializers.DateTimeField()
+    note = serializers.CharField(allow_blank=True)
+    link = serializers.CharField(allow_blank=True)

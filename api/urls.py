@@ -20,6 +20,11 @@ urlpatterns = [
     re_path(release + r"deploy-check$", views.deploy_check, name="deploy_check"),
     re_path(release + r"deployments/$", views.deployment_create, name="deployment_create"),
     re_path(release + r"artifacts/$", views.artifacts, name="artifacts"),
+    re_path(
+        release + r"monitoring/(?P<position>[0-9]{1,4})/tick$",
+        views.monitoring_tick,
+        name="monitoring_tick",
+    ),
     path("api/v1/changelog/", views.changelog, name="changelog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", pages.api_docs, name="docs"),

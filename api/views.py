@@ -334,3 +334,43 @@ def changelog(request: Request) -> Response:
     query.is_valid(raise_exception=True)
     page = selectors.changelog_page_get(**query.validated_data)
     return Response(s.ChangelogPageSerializer(page).data)
+
+
+@extend_schema(
+    operation_id="monitoring_tick",
+    summary="Tick a post-deploy checklist item",
+    description=(
+        "Ticks item `position` (from 0) of the RAD's monitoring checklist for the succeeded "
+        "deployment, with an optional note and dashboard link. Only people tick: the "
+        "Responsibles and the Operations Accountable (403 for anyone else and for tokens, "
+        "logged); 409 before the deployment succeeded, for an unknown item or one already ticked."
+    ),
+    parameters=RELEASE_PARAMETERS,
+    request=s.MonitoringTickRequestSerializer,
+    responses={201: s.MonitoringTickSerializer, **_errors(400, 401, 403, 404, 409)},
+    tags=["deployments"],
+)
+@api_view(["POST"])
+def monitoring_tick(request: Request, product: str, version: str, position: str) -> Response:
+    release = _release_for(request, product=product, version=version)
+    if request_token(request) is not None:
+        refusal_record(
+            request,
+            actor=request.user,
+            release=release,
+            reason="Not permitted: tick the post-deploy checklist with a token (people tick it)",
+        )
+        raise PermissionDenied("Only people tick the post-deploy checklist.")
+    body = s.MonitoringTickRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        tick = approval_services.monitoring_tick(
+            release=release, actor=request.user, position=int(position), **body.validated_data
+        )
+    except approval_services.MonitoringRefused as error:
+        if error.forbidden:
+            raise PermissionDenied(str(error)) from None
+        return Response(
+            {"error": "tick_refused", "detail": str(error)}, status=status.HTTP_409_CONFLICT
+        )
+    return Response(s.MonitoringTickSerializer(tick).data, status=status.HTTP_201_CREATED)

@@ -12,7 +12,7 @@ from approvals.models import (
     ReleaseType,
     validate_semver,
 )
-from approvals.rad import DEFECT_STATES, SEVERITIES
+from approvals.rad import DEFECT_STATES, RISK_CATEGORIES, SEVERITIES
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -42,6 +42,12 @@ class ReleaseForm(forms.Form):
     )
     window_start = forms.DateTimeField(label="Deployment window start", widget=DateTimeLocalInput())
     window_end = forms.DateTimeField(label="Deployment window end", widget=DateTimeLocalInput())
+    cutoff_at = forms.DateTimeField(
+        label="Code cut-off",
+        required=False,
+        widget=DateTimeLocalInput(),
+        help_text="After it only fixes go in. Empty: the product policy's days before the window.",
+    )
 
     def __init__(self, *args, products, releases, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,6 +146,13 @@ class DefectForm(_RowForm):
     link = forms.URLField(required=False, assume_scheme="https")
 
 
+class RiskCategoryField(forms.ChoiceField):
+    """Empty means technical: a blank row posted without a category is still unchanged."""
+
+    def has_changed(self, initial, data) -> bool:
+        return (data or "technical") != (initial or "technical")
+
+
 class RiskForm(_RowForm):
     key_field = "description"
     description = forms.CharField(max_length=500)
@@ -157,6 +170,9 @@ class RiskForm(_RowForm):
     )
     mitigation = forms.CharField(max_length=1000, required=False)
     owner = forms.CharField(max_length=120, required=False)
+    category = RiskCategoryField(
+        choices=list(RISK_CATEGORIES.items()), required=False, initial="technical"
+    )
 
 
 class MonitoringForm(_RowForm):
@@ -309,6 +325,10 @@ class SignOffForm(_CodeForm):
         help_text="Signing asks for your password again, like a signature.",
     )
     code = AuthenticatorCodeField()
+    cutoff_acknowledged = forms.BooleanField(
+        required=False,
+        label="I acknowledge that the scope changed after the code cut-off.",
+    )
 
     def __init__(self, *args, at_provider: bool = False, **kwargs):
         """`at_provider`: the signer signs by signing in again at the OIDC provider (no password)."""
@@ -346,6 +366,10 @@ class VerbalResponseForm(_CodeForm):
     )
     password = forms.CharField(label="Your password", strip=False, widget=forms.PasswordInput)
     code = AuthenticatorCodeField()
+    cutoff_acknowledged = forms.BooleanField(
+        required=False,
+        label="I acknowledge that the scope changed after the code cut-off.",
+    )
 
     def __init__(self, *args, at_provider: bool = False, **kwargs):
         """`at_provider`: the Accountable answers by signing in again at the OIDC provider."""

@@ -80,6 +80,13 @@ class Release(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    cutoff_at = models.DateTimeField(
+        "code cut-off",
+        null=True,
+        blank=True,
+        help_text="After the cut-off only fixes go in; a RAD revision changing the scope "
+        "after it is marked.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -142,6 +149,9 @@ class RadRevision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     content = models.JSONField()
     sha256 = models.CharField(max_length=64)
+    scope_changed_after_cutoff = models.BooleanField(
+        default=False, help_text="Written after the release's cut-off with a different Scope."
+    )
 
     class Meta:
         ordering = ["release", "number"]
@@ -247,6 +257,35 @@ class ApprovalPolicy(models.Model):
         help_text="Every signature needs the password and an authenticator code (TOTP); "
         "signers without an authenticator are asked to set one up on their account page.",
     )
+    cutoff_days_before_window = models.PositiveIntegerField(
+        default=7, help_text="A new release's code cut-off: this many days before its window."
+    )
+    cutoff_ack_required = models.BooleanField(
+        default=False,
+        help_text="A scope change after the cut-off must be acknowledged by the Go/no-go "
+        "Accountable when signing.",
+    )
+    monitoring_tick_hours = models.PositiveIntegerField(
+        default=2,
+        help_text="Post-deploy checklist items not ticked this many hours after the "
+        "deployment are overdue and remind the people responsible.",
+    )
+    operations_activity = models.CharField(
+        max_length=120,
+        default="Operational readiness",
+        help_text="The activity whose Accountable (with the Responsibles) ticks the "
+        "post-deploy checklist and hears of failed verifications.",
+    )
+    required_risk_categories = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Risk categories the RAD must assess at least once, e.g. ["legal", "support"].',
+    )
+    risk_judge_activity = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The activity whose Accountable judges the required risk categories.",
+    )
 
     class Meta:
         verbose_name_plural = "approval policies"
@@ -261,11 +300,19 @@ class CheckStatus(models.TextChoices):
     PENDING = "pending", "Pending"
 
 
+class CheckPhase(models.TextChoices):
+    BEFORE_APPROVAL = "before_approval", "Before approval"
+    AFTER_DEPLOYMENT = "after_deployment", "After deployment"
+
+
 class GateCheck(models.Model):
     """The latest result of one named automated check for a release."""
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="gate_checks")
     name = models.CharField(max_length=100)
+    phase = models.CharField(
+        max_length=20, choices=CheckPhase.choices, default=CheckPhase.BEFORE_APPROVAL
+    )
     status = models.CharField(max_length=10, choices=CheckStatus.choices)
     details = models.TextField(blank=True)
     url = models.URLField(blank=True, max_length=500)
@@ -277,7 +324,9 @@ class GateCheck(models.Model):
     class Meta:
         ordering = ["release", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["release", "name"], name="gate_check_unique"),
+            models.UniqueConstraint(
+                fields=["release", "phase", "name"], name="gate_check_unique_per_phase"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -350,6 +399,9 @@ class SignOff(models.Model):
     )
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
+    cutoff_acknowledged = models.BooleanField(
+        default=False, help_text="The signer acknowledged a scope change after the cut-off."
+    )
 
     class Meta:
         ordering = ["release", "activity__position", "-signed_at"]
@@ -391,6 +443,10 @@ class Deployment(models.Model):
         default=False, help_text="The deploy check would have refused it when it was recorded."
     )
     unauthorized_reasons = models.JSONField(default=list, blank=True)
+    verification_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a post-deploy check failed for this deployment."
+    )
+    verification_check = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["release", "recorded_at", "id"]
@@ -477,3 +533,26 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.digest}"
+
+
+class MonitoringTick(models.Model):
+    """One post-deploy checklist item ticked: who watched it, when, with what evidence."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="ticks")
+    position = models.PositiveIntegerField(help_text="The item's index in the RAD's checklist.")
+    item = models.CharField(max_length=500)
+    ticked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    ticked_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    link = models.URLField(blank=True, max_length=500)
+
+    class Meta:
+        ordering = ["deployment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "position"], name="monitoring_tick_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} ticked by {self.ticked_by}"

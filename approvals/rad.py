@@ -15,6 +15,15 @@ from typing import Any
 SEVERITIES = ("blocker", "critical", "major", "minor")
 DEFECT_STATES = ("open", "in_progress", "fixed", "deferred")
 OPEN_DEFECT_STATES = ("open", "in_progress")
+# Each risk's category; technical unless the author says otherwise.
+RISK_CATEGORIES = {
+    "technical": "Technical",
+    "security": "Security",
+    "legal": "Legal / compliance",
+    "brand": "Brand / communication",
+    "support": "Support readiness",
+    "other": "Other",
+}
 
 EMPTY_RAD: dict[str, Any] = {
     "scope": "",
@@ -85,6 +94,9 @@ def rad_normalise(content: dict[str, Any]) -> dict[str, Any]:
                 "impact": min(max(int(r.get("impact") or 1), 1), 5),
                 "mitigation": _text(r.get("mitigation")),
                 "owner": _text(r.get("owner")),
+                "category": r.get("category")
+                if r.get("category") in RISK_CATEGORIES
+                else "technical",
             }
             for r in content.get("risks") or []
         ],

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from approvals.lifecycle import Status
-from approvals.models import CheckStatus, Decision, ReleaseType, SignOffMethod, VerbalState
-from approvals.rad import OPEN_DEFECT_STATES
+from approvals.models import (
+    CheckPhase,
+    CheckStatus,
+    Decision,
+    ReleaseType,
+    SignOffMethod,
+    VerbalState,
+)
+from approvals.rad import OPEN_DEFECT_STATES, RISK_CATEGORIES
 
 SEVERE_DEFECTS = ("blocker", "critical")
 
@@ -56,11 +63,20 @@ def readiness_refusals(
         for r in quality_reasons(content=current.content, policy=policy)
     ]
     refusals += [Refusal("frozen", r) for r in freeze_reasons(release=release, freezes=freezes)]
+    refusals += risk_category_refusals(
+        risks=current.content.get("risks", []),
+        required=getattr(policy, "required_risk_categories", None) or [],
+    )
     return refusals
 
 
 def check_refusals(*, checks: Iterable, required: Iterable[str]) -> list["Refusal"]:
-    by_name = {check.name: check for check in checks}
+    # Post-deploy checks verify a deployment; readiness reads the checks before approval.
+    by_name = {
+        check.name: check
+        for check in checks
+        if getattr(check, "phase", CheckPhase.BEFORE_APPROVAL) == CheckPhase.BEFORE_APPROVAL
+    }
     refusals = []
     for name in required:
         check = by_name.get(name)
@@ -116,9 +132,16 @@ def signable_status(release, activity) -> bool:
 
 
 def meaning_text(
-    *, decision: str, activity, release, revision_number: int, artifacts_sha256: str = ""
+    *,
+    decision: str,
+    activity,
+    release,
+    revision_number: int,
+    artifacts_sha256: str = "",
+    judged_risks: Sequence[str] = (),
 ) -> str:
-    """What the signer declares; it names the artifact set when the release has one."""
+    """What the signer declares; it names the artifact set when the release has one, and
+    the risk categories the signer judges when the policy routes them to this activity."""
     verb = "approve" if decision == Decision.APPROVE else "reject"
     text = (
         f"I {verb} {activity.name} for {release.product.name} {release.version}, "
@@ -126,7 +149,16 @@ def meaning_text(
     )
     if artifacts_sha256:
         text += f", artifact set sha256:{artifacts_sha256}"
+    if judged_risks:
+        text += ", having judged its " + ", ".join(judged_risks) + " risks"
     return text
+
+
+def judged_risk_categories(*, activity_name: str, judge_activity: str, required) -> list[str]:
+    """The required risk categories (labels) the named activity's Accountable judges."""
+    if not judge_activity or activity_name != judge_activity:
+        return []
+    return [RISK_CATEGORIES.get(c, c) for c in required or []]
 
 
 def _name(user) -> str:
@@ -429,3 +461,87 @@ def artifact_refusals(*, approved_digests: Iterable[str], artifact: str) -> list
             )
         ]
     return [Refusal("artifact_not_approved", f"{artifact} is not one of the approved artifacts.")]
+
+
+# --- the release rhythm: cut-off, post-deploy checklist and checks, risk categories ----
+
+
+def scope_changed_after_cutoff(
+    *, cutoff_at: datetime | None, now: datetime, previous_scope: str | None, new_scope: str
+) -> bool:
+    """A revision written after the cut-off whose Scope differs from the one before it."""
+    return (
+        cutoff_at is not None
+        and now > cutoff_at
+        and previous_scope is not None
+        and previous_scope != new_scope
+    )
+
+
+def cutoff_ack_refusal(
+    *, required: bool, is_go_no_go: bool, decision: str, scope_changed: bool, acknowledged: bool
+) -> str:
+    """With the policy on, the Go/no-go approval must acknowledge a scope change after cut-off."""
+    if (
+        required
+        and is_go_no_go
+        and decision == Decision.APPROVE
+        and scope_changed
+        and not acknowledged
+    ):
+        return (
+            "The scope changed after the code cut-off: acknowledge the change to approve "
+            "the Go/no-go decision."
+        )
+    return ""
+
+
+def monitoring_tick_refusal(
+    *, status: str, has_deployment: bool, may_tick: bool, position: int, items: int
+) -> tuple[str, bool]:
+    """(why a checklist item may not be ticked, whether that is a 403); ("", False) when it may.
+
+    Only the Responsibles and the Operations Accountable tick, and only once a
+    deployment succeeded and the release is deployed.
+    """
+    if not may_tick:
+        return (
+            "Only the Responsibles and the Operations Accountable tick the post-deploy checklist.",
+            True,
+        )
+    if status != Status.DEPLOYED or not has_deployment:
+        return "The checklist is ticked after a deployment succeeded, not before.", False
+    if not 0 <= position < items:
+        return "The RAD's monitoring checklist has no such item.", False
+    return "", False
+
+
+def monitoring_overdue(*, deployed_at: datetime | None, hours: int, now: datetime) -> bool:
+    """Unticked items are overdue once the policy's hours after the deployment have passed."""
+    return deployed_at is not None and now >= deployed_at + timedelta(hours=hours)
+
+
+def verification_fails(*, phase: str, status: str, release_status: str) -> bool:
+    """A post-deploy check reported failing while the release is deployed fails its verification."""
+    return (
+        phase == CheckPhase.AFTER_DEPLOYMENT
+        and status == CheckStatus.FAIL
+        and release_status == Status.DEPLOYED
+    )
+
+
+def risk_category_refusals(*, risks: Iterable[dict], required: Iterable[str]) -> list[Refusal]:
+    """Each category the policy names needs at least one assessed risk in the RAD."""
+    assessed = {risk.get("category", "technical") for risk in risks}
+    missing = [category for category in required if category not in assessed]
+    if not missing:
+        return []
+    return [
+        Refusal(
+            "risk_category_missing",
+            "The risk assessment has no risk in the required categor"
+            + ("y " if len(missing) == 1 else "ies ")
+            + ", ".join(RISK_CATEGORIES.get(c, c) for c in missing)
+            + ".",
+        )
+    ]

@@ -1,6 +1,7 @@
 """Reads that cross relations or check permissions. Views never build querysets."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
@@ -10,10 +11,13 @@ from approvals.lifecycle import SIGNABLE, ReleaseAccess, ReleaseType, Status
 from approvals.models import (
     ApprovalPolicy,
     Artifact,
+    CheckPhase,
     Comment,
     Deployment,
+    DeploymentStatus,
     FreezeWindow,
     GateCheck,
+    MonitoringTick,
     Product,
     RadRevision,
     Release,
@@ -21,12 +25,15 @@ from approvals.models import (
     SignOffMethod,
     VerbalState,
 )
+from approvals.rad import RISK_CATEGORIES
 from approvals.rules import (
     Refusal,
     counts_toward_approval,
     deploy_instant,
     deploy_refusals,
     is_required,
+    judged_risk_categories,
+    monitoring_overdue,
     readiness_reasons,
     readiness_refusals,
     signoff_verdict,
@@ -398,3 +405,160 @@ def unauthorized_deployments(*, product=None, date_from=None, date_to=None) -> Q
     if date_to:
         rows = rows.filter(recorded_at__date__lte=date_to)
     return rows.order_by("-recorded_at", "-id")
+
+
+# --- the release rhythm after deployment (docs/lifecycle.md) ---------------------------
+
+
+def deployment_to_verify(*, release: Release) -> Deployment | None:
+    """The latest succeeded deployment of a deployed release: what the checklist and checks verify."""
+    if release.status != Status.DEPLOYED:
+        return None
+    return (
+        release.deployments.filter(status=DeploymentStatus.SUCCEEDED)
+        .order_by("-recorded_at", "-id")
+        .first()
+    )
+
+
+def monitoring_ticker_ids(*, release: Release, policy: ApprovalPolicy) -> set[int]:
+    """Who ticks the post-deploy checklist: every Responsible and the Operations Accountable."""
+    return set(
+        Assignment.objects.filter(activity__release=release)
+        .filter(
+            Q(letter=Letter.RESPONSIBLE)
+            | Q(letter=Letter.ACCOUNTABLE, activity__name=policy.operations_activity)
+        )
+        .values_list("user_id", flat=True)
+    )
+
+
+def operations_accountable_ids(*, release: Release, policy: ApprovalPolicy) -> set[int]:
+    return set(
+        Assignment.objects.filter(
+            activity__release=release,
+            activity__name=policy.operations_activity,
+            letter=Letter.ACCOUNTABLE,
+        ).values_list("user_id", flat=True)
+    )
+
+
+@dataclass
+class ChecklistItem:
+    position: int
+    text: str
+    tick: MonitoringTick | None
+    overdue: bool
+
+
+@dataclass
+class Rhythm:
+    """What the release page shows of the rhythm: cut-off, checklist, post-deploy checks."""
+
+    release: Release
+    scope_changed_after_cutoff: list[int]  # revision numbers
+    deployment: Deployment | None
+    items: list[ChecklistItem]
+    may_tick: bool
+    post_deploy_checks: list[GateCheck]
+    verification_failed: list[Deployment]
+    due_at: object = None
+    risk_judge: str = ""
+    required_risk_categories: list[str] = field(default_factory=list)
+
+    @property
+    def ticked(self) -> int:
+        return sum(1 for item in self.items if item.tick is not None)
+
+
+def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
+    """The rhythm of one release as `user` sees it (they may already see the release)."""
+    now = now or timezone.now()
+    policy = policy_for(release.product)
+    revisions = list(release.revisions.order_by("number").only("number", "content"))
+    late = [r.number for r in release.revisions.filter(scope_changed_after_cutoff=True)]
+    deployment = deployment_to_verify(release=release)
+    if deployment is None:
+        # After deployment (closed, rolled back) the review still shows what was ticked.
+        deployment = (
+            release.deployments.filter(status=DeploymentStatus.SUCCEEDED)
+            .order_by("-recorded_at", "-id")
+            .first()
+        )
+    items: list[ChecklistItem] = []
+    due_at = None
+    if deployment is not None and revisions:
+        ticks = {
+            t.position: t
+            for t in MonitoringTick.objects.filter(deployment=deployment).select_related(
+                "ticked_by"
+            )
+        }
+        due_at = deployment.recorded_at + timedelta(hours=policy.monitoring_tick_hours)
+        overdue = monitoring_overdue(
+            deployed_at=deployment.recorded_at, hours=policy.monitoring_tick_hours, now=now
+        )
+        items = [
+            ChecklistItem(i, text, ticks.get(i), overdue and i not in ticks)
+            for i, text in enumerate(revisions[-1].content["monitoring"])
+        ]
+    return Rhythm(
+        release=release,
+        scope_changed_after_cutoff=late,
+        deployment=deployment,
+        items=items,
+        may_tick=release.status == Status.DEPLOYED
+        and user.pk in monitoring_ticker_ids(release=release, policy=policy),
+        post_deploy_checks=list(
+            release.gate_checks.filter(phase=CheckPhase.AFTER_DEPLOYMENT).select_related(
+                "reported_by"
+            )
+        ),
+        verification_failed=list(release.deployments.filter(verification_failed_at__isnull=False)),
+        due_at=due_at,
+        risk_judge=policy.risk_judge_activity,
+        required_risk_categories=[
+            RISK_CATEGORIES.get(c, c) for c in policy.required_risk_categories or []
+        ],
+    )
+
+
+def judged_risks_for(*, release: Release, activity) -> list[str]:
+    """The required risk categories this activity's Accountable judges (policy routing)."""
+    policy = policy_for(release.product)
+    return judged_risk_categories(
+        activity_name=activity.name,
+        judge_activity=policy.risk_judge_activity,
+        required=policy.required_risk_categories,
+    )
+
+
+@dataclass
+class RiskPolicy:
+    categories: list[str]
+    judge_activity: str
+    judge: object = None  # the activity's Accountable, or None
+
+
+def risk_policy_for(*, release: Release) -> RiskPolicy | None:
+    """What the product's policy asks of the risk assessment, for the release page."""
+    policy = policy_for(release.product)
+    if not policy.required_risk_categories:
+        return None
+    judge = None
+    if policy.risk_judge_activity:
+        cell = (
+            Assignment.objects.filter(
+                activity__release=release,
+                activity__name=policy.risk_judge_activity,
+                letter=Letter.ACCOUNTABLE,
+            )
+            .select_related("user")
+            .first()
+        )
+        judge = cell.user if cell else None
+    return RiskPolicy(
+        categories=[RISK_CATEGORIES.get(c, c) for c in policy.required_risk_categories],
+        judge_activity=policy.risk_judge_activity,
+        judge=judge,
+    )

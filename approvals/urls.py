@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import views
+from approvals import rhythm_views, views
 
 
 class VersionConverter:
@@ -41,4 +41,9 @@ urlpatterns = [
     path(release + "raci/", views.raci_edit, name="raci_edit"),
     path("signoffs/<int:signoff_id>/verbal/", views.verbal_respond, name="verbal_respond"),
     path("my/signoffs/", views.my_signoffs, name="my_signoffs"),
+    path(
+        release + "monitoring/<int:position>/tick/",
+        rhythm_views.monitoring_tick,
+        name="monitoring_tick",
+    ),
 ]

@@ -375,6 +375,7 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
             release=release,
             revision_number=current_number,
             artifacts_sha256=artifacts_sha256,
+            judged_risks=selectors.judged_risks_for(release=release, activity=row.activity),
         )
         if progress.current
         else ""
@@ -418,6 +419,7 @@ def _signoff_at_provider(request, *, release, row, form) -> HttpResponse:
             "decision": form.cleaned_data["decision"],
             "comment": form.cleaned_data["comment"],
             "revision": form.cleaned_data["revision"],
+            "cutoff_acknowledged": bool(form.cleaned_data.get("cutoff_acknowledged")),
         },
     )
     return redirect(url)
@@ -435,6 +437,7 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
             password=form.cleaned_data["password"],
             code=form.cleaned_data["code"],
             revision_number=form.cleaned_data["revision"],
+            cutoff_acknowledged=form.cleaned_data.get("cutoff_acknowledged", False),
         )
     except services.SignOffRefused as error:
         if error.forbidden:
@@ -518,6 +521,7 @@ def verbal_respond(request: HttpRequest, signoff_id: int) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 code=form.cleaned_data["code"],
                 note=form.cleaned_data["note"],
+                cutoff_acknowledged=form.cleaned_data["cutoff_acknowledged"],
             )
         except services.SignOffRefused as error:
             if error.forbidden:
@@ -573,6 +577,7 @@ def _verbal_respond_at_provider(request, *, signoff, form) -> HttpResponse:
             "activity_id": signoff.activity_id,
             "confirm": form.cleaned_data["response"] == "confirm",
             "note": form.cleaned_data["note"],
+            "cutoff_acknowledged": bool(form.cleaned_data.get("cutoff_acknowledged")),
         },
     )
     return redirect(url)

@@ -52,6 +52,11 @@ class Action(models.TextChoices):
     STREAM_DESTINATION_CHANGED = "stream.changed", "Audit stream destination changed"
     CHECKPOINT_WRITTEN = "changelog.checkpoint", "Change-log checkpoint written"
     EXPORT_REQUESTED = "changelog.export", "Change-log export prepared"
+    MONITORING_TICKED = "monitoring.ticked", "Post-deploy checklist item ticked"
+    DEPLOYMENT_VERIFICATION_FAILED = (
+        "deployment.verification_failed",
+        "Deployment verification failed",
+    )
 
 
 class ChangeLogEntry(models.Model):

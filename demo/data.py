@@ -78,6 +78,7 @@ def base_rad(today) -> dict:
                 "impact": 3,
                 "mitigation": "Support runbook and a banner for 2 weeks",
                 "owner": "po",
+                "category": "support",
             },
         ],
         "rollback": {
@@ -133,11 +134,13 @@ def seed_payments(*, users: dict) -> list[str]:
         old = copy.deepcopy(rad)
         old["defects"] = [d | {"state": "fixed"} for d in old["defects"]]
         old["scope"] = "## What ships\n\n- Payouts dashboard for merchants\n"
+        old["monitoring"] = [*old["monitoring"], "Payouts dashboard p95 load under 1 s"]
         services.rad_revise(release=deployed, content=old, actor=dev)
         services.release_submit(release=deployed, actor=dev)
         _sign_all(deployed, users)
         services.deployment_record(release=deployed, actor=rm, status="started")
         services.deployment_record(release=deployed, actor=rm, status="succeeded")
+        _seed_after_deployment(deployed, users)
 
     approved = release("2.3.1", "Payout rounding fix", 1)
     if approved:
@@ -167,6 +170,8 @@ def seed_payments(*, users: dict) -> list[str]:
         services.rad_revise(release=in_review, content=second, actor=dev)
         third = copy.deepcopy(rad)
         third["defects"][0]["state"] = "fixed"
+        # Written after the code cut-off (a week before the window): marked on the page.
+        third["scope"] += "- Webhook for SEPA Instant settlement (added late)\n"
         services.rad_revise(release=in_review, content=third, actor=dev)
         services.release_submit(release=in_review, actor=dev)
         _sign(in_review, users["qa"], "Test thresholds")
@@ -199,6 +204,27 @@ def seed_payments(*, users: dict) -> list[str]:
         partial["rollback"]["rehearsed_on"] = None
         services.rad_revise(release=draft, content=partial, actor=dev)
     return created
+
+
+def _seed_after_deployment(release: Release, users: dict) -> None:
+    """Half the post-deploy checklist ticked and one post-deploy smoke check passing."""
+    services.monitoring_tick(
+        release=release,
+        actor=users["sre"],
+        position=0,
+        note="0.02% over the first hour",
+        link="https://grafana.example.com/d/payments-errors",
+    )
+    services.monitoring_tick(release=release, actor=users["dev"], position=1, note="p95 4 s")
+    services.gate_check_report(
+        release=release,
+        actor=users["rm"],
+        name="smoke-payouts",
+        status="pass",
+        details="12 of 12 smoke scenarios passed",
+        url="https://ci.example.com/payments/smoke/2301",
+        phase="after_deployment",
+    )
 
 
 # Who is Accountable for what in the demo; dev is Responsible everywhere.

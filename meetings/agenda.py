@@ -18,9 +18,15 @@ class Agenda:
     failing_checks: list = field(default_factory=list)
     pending_signoffs: list = field(default_factory=list)  # (activity, accountable)
     ready_reasons: list = field(default_factory=list)
+    # Revision numbers that changed the Scope after the code cut-off.
+    scope_changed_after_cutoff: list = field(default_factory=list)
 
     def as_text(self) -> str:
-        lines = ["Open blocker/critical defects:"]
+        lines = []
+        if self.scope_changed_after_cutoff:
+            numbers = ", ".join(str(n) for n in self.scope_changed_after_cutoff)
+            lines.append(f"Scope changed after the code cut-off: revision {numbers}")
+        lines.append("Open blocker/critical defects:")
         lines += [f"  - [{d['severity']}] {d['title']}" for d in self.open_defects] or ["  none"]
         lines.append("Top risks (likelihood x impact):")
         lines += [
@@ -41,7 +47,14 @@ class Agenda:
 def meeting_agenda(*, release, user) -> Agenda:
     current = rad_current(release)
     progress = release_progress(release=release, user=user, current=current)
-    agenda = Agenda(ready_reasons=progress.ready_reasons)
+    agenda = Agenda(
+        ready_reasons=progress.ready_reasons,
+        scope_changed_after_cutoff=list(
+            release.revisions.filter(scope_changed_after_cutoff=True).values_list(
+                "number", flat=True
+            )
+        ),
+    )
     if current is not None:
         content = current.content
         agenda.open_defects = [

@@ -75,4 +75,13 @@ def user_feed(*, meetings, releases) -> bytes:
         event.add("summary", f"Deployment window: {release} ({release.get_status_display()})")
         event.add("description", release.title)
         calendar.add_component(event)
+        if release.cutoff_at:
+            cutoff = Event()
+            cutoff.add("uid", _uid("code-cutoff", release.pk))
+            cutoff.add("dtstamp", datetime.now(UTC))
+            cutoff.add("dtstart", release.cutoff_at.astimezone(UTC))
+            cutoff.add("dtend", release.cutoff_at.astimezone(UTC))
+            cutoff.add("summary", f"Code cut-off: {release}")
+            cutoff.add("description", "After the cut-off only fixes go in.")
+            calendar.add_component(cutoff)
     return calendar.to_ical()

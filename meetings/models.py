@@ -73,6 +73,7 @@ class ReminderKind(models.TextChoices):
     MEETING = "meeting", "Gate meeting reminder"
     SIGNOFF = "signoff", "Pending sign-off reminder"
     REVIEW = "review", "Post-release review due"
+    MONITORING = "monitoring", "Post-deploy checklist overdue"
 
 
 class Reminder(models.Model):

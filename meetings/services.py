@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from approvals.lifecycle import BEFORE_DEPLOYMENT, Status
 from approvals.models import Decision, FreezeWindow, Release, SignOff
-from approvals.selectors import policy_for, release_progress
+from approvals.selectors import (
+    deployment_to_verify,
+    monitoring_ticker_ids,
+    operations_accountable_ids,
+    policy_for,
+    release_progress,
+)
 from approvals.services import DomainError, rad_current, release_lock
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -401,6 +407,8 @@ def alerts_from_changelog(entry) -> None:
             body=entry.reason,
             url=reverse("evidence:unauthorized_list"),
         )
+    elif entry.action == Action.DEPLOYMENT_VERIFICATION_FAILED:
+        _alert_verification_failed(entry)
     elif entry.action == Action.RELEASE_HALTED and entry.actor_id is None:
         release = Release.objects.select_related("product", "created_by").get(pk=entry.release_id)
         accountables = get_user_model().objects.filter(
@@ -419,12 +427,46 @@ def alerts_from_changelog(entry) -> None:
         )
 
 
+def _alert_verification_failed(entry) -> None:
+    """A failed post-deploy check: the release manager and the Operations Accountable hear of it."""
+    release = Release.objects.select_related("product", "created_by").get(pk=entry.release_id)
+    policy = policy_for(release.product)
+    operations = get_user_model().objects.filter(
+        pk__in=operations_accountable_ids(release=release, policy=policy)
+    )
+    _alert(
+        users={release.created_by, *operations},
+        release=release,
+        title=f"{release}: deployment verification failed",
+        body=f"{entry.reason}. The release page offers to record the rollback.",
+        url=release.get_absolute_url() + "#rhythm",
+    )
+
+
 def reminders_from_changelog(entry) -> None:
-    """Change-log hook: a hotfix's deployment plans its post-release review reminder."""
+    """Change-log hook: a deployment plans the post-deploy checklist reminders and, for a
+    hotfix, its post-release review reminder."""
     if entry.action != Action.RELEASE_DEPLOYED or entry.release_id is None:
         return
-    release = Release.objects.select_related("created_by").get(pk=entry.release_id)
+    release = Release.objects.select_related("created_by", "product").get(pk=entry.release_id)
     reminder_plan_review(release=release)
+    reminder_plan_monitoring(release=release)
+
+
+def reminder_plan_monitoring(*, release: Release) -> None:
+    """Everyone who ticks the checklist is reminded once when unticked items fall overdue."""
+    current = rad_current(release)
+    if release.deployed_at is None or current is None or not current.content["monitoring"]:
+        return
+    policy = policy_for(release.product)
+    due_at = release.deployed_at + timedelta(hours=policy.monitoring_tick_hours)
+    Reminder.objects.bulk_create(
+        [
+            Reminder(kind=ReminderKind.MONITORING, release=release, user_id=user_id, due_at=due_at)
+            for user_id in sorted(monitoring_ticker_ids(release=release, policy=policy))
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def reminder_plan_review(*, release: Release) -> None:
@@ -471,6 +513,13 @@ def _relevance(reminder: Reminder, now: datetime) -> str:
         ).count()
         if signed >= pending:
             return "Nothing left to sign"
+    if reminder.kind == ReminderKind.MONITORING:
+        deployment = deployment_to_verify(release=release)
+        if deployment is None:
+            return f"Release is {release.get_status_display().lower()}"
+        items = len(rad_current(release).content["monitoring"])
+        if deployment.ticks.count() >= items:
+            return "Every checklist item ticked"
     if reminder.kind == ReminderKind.REVIEW and release.status not in (
         Status.DEPLOYED,
         Status.ROLLED_BACK,

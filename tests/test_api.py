@@ -267,6 +267,7 @@ def test_the_release_shows_its_gate_checks_and_a_draft_has_no_rad(client, team, 
         "details": "3 failed",
         "url": "https://ci.example.com/7",
         "reported_by": "dev",
+        "phase": "before_approval",
     }
     assert check["reported_at"] == GateCheck.objects.get().reported_at.isoformat().replace(
         "+00:00", "Z"
@@ -618,6 +619,7 @@ def test_the_schema_describes_every_endpoint(client):
         "/api/v1/releases/{product}/{version}/deployments/",
         "/api/v1/releases/{product}/{version}/artifacts/",
         "/api/v1/changelog/",
+        "/api/v1/releases/{product}/{version}/monitoring/{position}/tick",
     }
     assert schema["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
 

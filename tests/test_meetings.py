@@ -257,6 +257,7 @@ def test_the_private_calendar_feed(client, team, release):
     calendar = Calendar.from_ical(feed.content)
     summaries = sorted(str(e["SUMMARY"]) for e in calendar.walk("VEVENT"))
     assert summaries == [
+        f"Code cut-off: {release}",
         f"Deployment window: {release} (In review)",
         f"Release gate: {release}",
     ]
@@ -291,7 +292,8 @@ def test_the_release_manager_is_reminded_when_a_hotfix_review_falls_due(team, re
     assert (reminder.user, reminder.due_at) == (team["rm"], hotfix.review_due_at)
     assert services.reminders_dispatch()["sent"] == 0  # not due yet
     counts = services.reminders_dispatch(now=hotfix.review_due_at + timedelta(minutes=1))
-    assert counts["sent"] == 1
+    # The review reminder, and the overdue post-deploy checklist's to dev and sre.
+    assert counts["sent"] == 3
     [message] = [m for m in mail.outbox if m.subject.startswith("Post-release review due")]
     assert message.to == ["rm@example.test"]
     assert "/review/" in message.body

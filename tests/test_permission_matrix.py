@@ -63,6 +63,7 @@ from approvals.models import (
     Deployment,
     FreezeWindow,
     GateCheck,
+    MonitoringTick,
     PostReleaseReview,
     Product,
     RadRevision,
@@ -359,6 +360,7 @@ def _fingerprint() -> dict[str, Any]:
         "signoffs": sorted(SignOff.objects.values_list("pk", "voided_at", "verbal_state")),
         "raci": sorted(Assignment.objects.values_list("activity_id", "user_id", "letter")),
         "deployments": Deployment.objects.count(),
+        "ticks": MonitoringTick.objects.count(),
         "artifacts": sorted(Artifact.objects.values_list("pk", "digest")),
         "checks": GateCheck.objects.count(),
         "reviews": PostReleaseReview.objects.count(),
@@ -1639,6 +1641,45 @@ CASES = [
         global_rows(MANAGERS, 200),
         webhook_url("api:webhook_rotate_secret"),
         webhook_rotated,
+    ),
+]
+
+
+# --- the release rhythm: the post-deploy checklist (issue 15) ---
+
+
+def _tick_url(name: str) -> Callable[[World], str]:
+    def build(world: World) -> str:
+        target = world.deployed
+        kwargs = {"product": target.product.slug, "version": target.version, "position": 0}
+        return reverse(name, kwargs=kwargs)
+
+    return build
+
+
+def ticked(out: Outcome) -> None:
+    tick = MonitoringTick.objects.get(deployment__release=out.world.deployed, position=0)
+    assert (tick.ticked_by, tick.note) == (out.user, "p99 flat")
+    assert len(out.logged(Action.MONITORING_TICKED)) == 1
+
+
+CASES += [
+    Case(
+        "approvals:monitoring_tick",
+        "POST",
+        release_rows({RESPONSIBLE}, 302),
+        _tick_url("approvals:monitoring_tick"),
+        ticked,
+        const({"note": "p99 flat", "link": ""}),
+    ),
+    Case(
+        "api:monitoring_tick",
+        "POST",
+        {**api_release_rows({RESPONSIBLE}, 201), PIPELINE: 403},
+        _tick_url("api:monitoring_tick"),
+        ticked,
+        const({"note": "p99 flat"}),
+        api=True,
     ),
 ]
 

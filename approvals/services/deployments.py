@@ -8,6 +8,7 @@ from django.db import transaction
 from approvals import selectors
 from approvals.lifecycle import Status, Transition, next_status, sources
 from approvals.models import (
+    CheckPhase,
     CheckStatus,
     Deployment,
     DeploymentStatus,
@@ -18,28 +19,43 @@ from approvals.models import (
 )
 from approvals.selectors import policy_for
 from approvals.services.base import db_now, release_lock, release_transition, signoffs_void
+from approvals.services.monitoring import verification_record
 from audit.changelog import changelog_record
 from audit.models import Action
 
 
 def gate_check_report(
-    *, release: Release, actor, name: str, status: str, details: str = "", url: str = ""
+    *,
+    release: Release,
+    actor,
+    name: str,
+    status: str,
+    details: str = "",
+    url: str = "",
+    phase: str = CheckPhase.BEFORE_APPROVAL,
 ) -> GateCheck:
-    """Record a check CI reported; a required one turning red after approval may halt the release."""
+    """Record a check CI reported; a required one turning red after approval may halt the release.
+
+    A post-deploy check (`phase` after_deployment) that fails marks the deployment
+    it verifies "verification failed" (services.monitoring).
+    """
     name = name.strip()
     errors = {}
     if not name:
         errors["name"] = "Name the check."
     if status not in CheckStatus.values:
         errors["status"] = "Status must be pass, fail or pending."
+    if phase not in CheckPhase.values:
+        errors["phase"] = "Phase must be before_approval or after_deployment."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         release = release_lock(release)
-        previous = GateCheck.objects.filter(release=release, name=name).first()
+        previous = GateCheck.objects.filter(release=release, phase=phase, name=name).first()
         before = {"status": previous.status} if previous else None
         check, _ = GateCheck.objects.update_or_create(
             release=release,
+            phase=phase,
             name=name,
             defaults={
                 "status": status,
@@ -55,9 +71,16 @@ def gate_check_report(
             release=release,
             obj=check,
             before=before,
-            after={"name": name, "status": status, "details": details, "url": url},
+            after={
+                "name": name,
+                "status": status,
+                "details": details,
+                "url": url,
+                **({"phase": phase} if phase != CheckPhase.BEFORE_APPROVAL else {}),
+            },
         )
         _halt_on_red_check(release=release, check=check, actor=actor)
+        verification_record(release=release, check=check, actor=actor)
     return check
 
 
@@ -67,6 +90,7 @@ def _halt_on_red_check(*, release: Release, check: GateCheck, actor) -> None:
     if (
         release.status == Status.APPROVED
         and policy.halt_on_check_failure
+        and check.phase == CheckPhase.BEFORE_APPROVAL
         and check.name in policy.required_checks
         and check.status != CheckStatus.PASS
     ):

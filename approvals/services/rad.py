@@ -12,7 +12,8 @@ from approvals.models import (
     Release,
 )
 from approvals.rad import rad_normalise, rad_sha256
-from approvals.services.base import DomainError, release_lock, signoffs_void
+from approvals.rules import scope_changed_after_cutoff
+from approvals.services.base import DomainError, db_now, release_lock, signoffs_void
 from audit.changelog import changelog_record
 from audit.models import Action
 
@@ -34,12 +35,19 @@ def rad_revise(*, release: Release, content: dict[str, Any], actor) -> RadRevisi
         current = rad_current(release)
         if current is not None and current.sha256 == digest:
             return None
+        late_scope = scope_changed_after_cutoff(
+            cutoff_at=release.cutoff_at,
+            now=db_now(),
+            previous_scope=current.content["scope"] if current else None,
+            new_scope=normalised["scope"],
+        )
         revision = RadRevision.objects.create(
             release=release,
             number=(current.number + 1) if current else 1,
             author=actor,
             content=normalised,
             sha256=digest,
+            scope_changed_after_cutoff=late_scope,
         )
         changelog_record(
             action=Action.RAD_REVISED,
@@ -47,7 +55,12 @@ def rad_revise(*, release: Release, content: dict[str, Any], actor) -> RadRevisi
             release=release,
             obj=revision,
             before={"revision": current.number, "sha256": current.sha256} if current else None,
-            after={"revision": revision.number, "sha256": revision.sha256},
+            after={
+                "revision": revision.number,
+                "sha256": revision.sha256,
+                **({"scope_changed_after_cutoff": True} if late_scope else {}),
+            },
+            reason="Scope changed after the code cut-off" if late_scope else "",
         )
         signoffs_void(
             release=release,

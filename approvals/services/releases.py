@@ -1,7 +1,7 @@
 """Writes to products and releases: creation, submission, the reasoned transitions
 (cancel, halt, revise), comments, the freeze override, policies and the RACI matrix."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,6 +23,7 @@ from approvals.models import (
     ReleaseType,
 )
 from approvals.rad import rad_incomplete_sections
+from approvals.selectors import policy_for
 from approvals.services.base import (
     DomainError,
     release_lock,
@@ -66,7 +67,12 @@ def release_create(
     window_end: datetime,
     actor,
     fixes: Release | None = None,
+    cutoff_at: datetime | None = None,
 ) -> Release:
+    """A new draft release; its code cut-off defaults to the product policy's offset."""
+    if cutoff_at is None:
+        days = policy_for(product).cutoff_days_before_window
+        cutoff_at = window_start - timedelta(days=days)
     release = Release(
         product=product,
         version=version.strip(),
@@ -76,10 +82,13 @@ def release_create(
         window_start=window_start,
         window_end=window_end,
         created_by=actor,
+        cutoff_at=cutoff_at,
     )
     errors: dict[str, str] = {}
     if window_end <= window_start:
         errors["window_end"] = "The deployment window must end after it starts."
+    if cutoff_at > window_start:
+        errors["cutoff_at"] = "The code cut-off must come before the deployment window."
     if release_type == ReleaseType.HOTFIX:
         if fixes is None:
             errors["fixes"] = "A hotfix must name the release it fixes."
@@ -122,6 +131,7 @@ def release_snapshot(release: Release) -> dict[str, Any]:
         "window_start": release.window_start.isoformat(),
         "window_end": release.window_end.isoformat(),
         "status": release.status,
+        "cutoff_at": release.cutoff_at.isoformat() if release.cutoff_at else None,
     }
 
 

@@ -23,8 +23,10 @@ from approvals.models import (
 )
 from approvals.rules import (
     counts_toward_approval,
+    cutoff_ack_refusal,
     decision_refusal,
     is_required,
+    judged_risk_categories,
     meaning_text,
     signoff_verdict,
 )
@@ -228,6 +230,7 @@ def _signoff_create(*, release, activity, current, signer, decision, comment, **
             release=release,
             revision_number=current.number,
             artifacts_sha256=artifacts_sha256,
+            judged_risks=_judged_risks(release, activity),
         ),
         revision_number=current.number,
         revision_sha256=current.sha256,
@@ -269,6 +272,7 @@ def signoff_record(
     revision_number: int,
     code: str = "",
     reauthenticated: ProviderReauthentication | None = None,
+    cutoff_acknowledged: bool = False,
 ) -> tuple[SignOff, bool]:
     """Record an e-signature. Returns (sign-off, created); a replay returns the first one.
 
@@ -298,6 +302,15 @@ def signoff_record(
             decision=decision,
             revision_number=revision_number,
         )
+        late_scope = _scope_changed_after_cutoff(release, current)
+        if not message:
+            message = cutoff_ack_refusal(
+                required=policy_for(release.product).cutoff_ack_required,
+                is_go_no_go=activity.is_go_no_go,
+                decision=decision,
+                scope_changed=late_scope,
+                acknowledged=cutoff_acknowledged,
+            )
         check = CredentialCheck()
         if not message:
             check = _credentials_check(
@@ -318,6 +331,7 @@ def signoff_record(
                 comment=comment,
                 method=SignOffMethod.E_SIGNATURE,
                 components=check.components,
+                cutoff_acknowledged=late_scope and cutoff_acknowledged,
             )
             changelog_record(
                 action=Action.SIGNOFF_RECORDED,
@@ -339,6 +353,24 @@ def signoff_record(
             wrong_credential=check.wrong_credential,
         )
     raise refusal
+
+
+def _judged_risks(release: Release, activity) -> list[str]:
+    policy = policy_for(release.product)
+    return judged_risk_categories(
+        activity_name=activity.name,
+        judge_activity=policy.risk_judge_activity,
+        required=policy.required_risk_categories,
+    )
+
+
+def _scope_changed_after_cutoff(release: Release, current) -> bool:
+    """Whether any revision up to the current one changed the scope after the cut-off."""
+    if current is None:
+        return False
+    return release.revisions.filter(
+        number__lte=current.number, scope_changed_after_cutoff=True
+    ).exists()
 
 
 def signoff_refusal_record(*, release: Release, activity_id: int, signer, message: str) -> None:
@@ -384,6 +416,7 @@ def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
         "method": signoff.method,
         "components": signoff.components,
         "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
+        **({"cutoff_acknowledged": True} if signoff.cutoff_acknowledged else {}),
     }
 
 
@@ -533,6 +566,7 @@ def signoff_verbal_respond(
     note: str = "",
     code: str = "",
     reauthenticated: ProviderReauthentication | None = None,
+    cutoff_acknowledged: bool = False,
 ) -> SignOff:
     """The named Accountable confirms (it then counts) or disputes (it is voided) a verbal record.
 
@@ -557,7 +591,23 @@ def signoff_verbal_respond(
             code=code,
             reauthenticated=reauthenticated,
         )
-        if not check.ok:
+        late_scope = _scope_changed_after_cutoff(release, signoff.revision)
+        unacknowledged = confirm and cutoff_ack_refusal(
+            required=policy_for(release.product).cutoff_ack_required,
+            is_go_no_go=signoff.activity.is_go_no_go,
+            decision=signoff.decision,
+            scope_changed=late_scope,
+            acknowledged=cutoff_acknowledged,
+        )
+        if check.ok and unacknowledged:
+            refusal = _refuse(
+                release=release,
+                actor=actor,
+                activity=signoff.activity,
+                message=unacknowledged,
+                forbidden=False,
+            )
+        elif not check.ok:
             # Logged in this transaction, which commits; the refusal is raised after it.
             refusal = _refuse(
                 release=release,
@@ -576,17 +626,23 @@ def signoff_verbal_respond(
                 actor=actor,
                 note=note,
                 components=check.components,
+                cutoff_acknowledged=late_scope and cutoff_acknowledged,
             )
         else:
             return _verbal_dispute(release=release, signoff=signoff, actor=actor, note=note)
     raise refusal
 
 
-def _verbal_confirm(*, release, signoff, actor, note: str, components: str) -> SignOff:
+def _verbal_confirm(
+    *, release, signoff, actor, note: str, components: str, cutoff_acknowledged: bool = False
+) -> SignOff:
     signoff.verbal_state = VerbalState.CONFIRMED
     signoff.verbal_confirmed_at = db_now()
     signoff.components = components
-    signoff.save(update_fields=["verbal_state", "verbal_confirmed_at", "components"])
+    signoff.cutoff_acknowledged = cutoff_acknowledged
+    signoff.save(
+        update_fields=["verbal_state", "verbal_confirmed_at", "components", "cutoff_acknowledged"]
+    )
     changelog_record(
         action=Action.VERBAL_CONFIRMED,
         actor=actor,
@@ -596,6 +652,7 @@ def _verbal_confirm(*, release, signoff, actor, note: str, components: str) -> S
             "verbal_state": "confirmed",
             "confirmed_at": signoff.verbal_confirmed_at.isoformat(),
             "components": components,
+            **({"cutoff_acknowledged": True} if cutoff_acknowledged else {}),
         },
         reason=note,
     )

@@ -20,10 +20,16 @@ urlpatterns = [
     re_path(release + r"deploy-check$", views.deploy_check, name="deploy_check"),
     re_path(release + r"deployments/$", views.deployment_create, name="deployment_create"),
     re_path(release + r"artifacts/$", views.artifacts, name="artifacts"),
+    re_path(release + r"attestation$", views.attestation, name="attestation"),
     path("api/v1/changelog/", views.changelog, name="changelog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", pages.api_docs, name="docs"),
     re_path(r"^api/", api_not_found, name="not_found"),
+    path(
+        ".well-known/relapp/attestation-keys.json",
+        views.attestation_keys,
+        name="attestation_keys",
+    ),
     path("service-accounts/", pages.service_account_list, name="service_account_list"),
     path("service-accounts/new/", pages.service_account_create, name="service_account_create"),
     path(

@@ -16,7 +16,8 @@ pack's attestation-keys.json), which also checks each envelope was issued
 inside its key's validity period.
 
 Exit status 0: every signature verifies, the approval is in force (not
-revoked) and, with --artifact, the digest is one of its subjects.
+revoked, not past its expires_at) and, with --artifact, the digest is one
+of its subjects.
 Otherwise 1, with the reason on the last line.
 """
 
@@ -24,7 +25,7 @@ import argparse
 import base64
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,9 @@ def conclude(statement: dict, artifact: str | None) -> str:
     product = f"{statement['predicate']['product']['slug']} {statement['predicate']['version']}"
     if statement["predicateType"] == REVOCATION:
         raise Failed(f"the approval of {product} was revoked")
+    expires = _when(statement["predicate"].get("expires_at"))
+    if expires is not None and expires <= datetime.now(UTC):
+        raise Failed(f"the approval of {product} expired at {statement['predicate']['expires_at']}")
     if artifact:
         wanted = artifact.strip().lower()
         if wanted not in subject_digests(statement):

@@ -29,7 +29,7 @@ from approvals.lifecycle import Status
 from approvals.models import Release
 from approvals.selectors import policy_for
 from attestations import verify_attestation
-from attestations.dsse import EnvelopeInvalid, envelope_verify, keyid_for
+from attestations.dsse import EnvelopeInvalid, SigningKey, envelope_sign, envelope_verify, keyid_for
 from attestations.models import Attestation, AttestationKey, AttestationKind
 from audit.models import Action, ChangeLogEntry
 from audit.signing import load_public_key, public_key_pem
@@ -584,3 +584,22 @@ def test_signing_a_verbal_confirmation_counts_in_the_attested_signoffs(client, t
     predicate = statement_of(fetch(client, team).json())["predicate"]
     ops = next(s for s in predicate["signoffs"] if s["activity"] == "Operational readiness")
     assert ops["method"] == "verbal" and ops["recorded_by"] == "rm"
+
+
+def test_an_approval_past_its_expiry_no_longer_verifies_as_approved(
+    client, team, attesting, key, tmp_path
+):
+    approved_release(team)
+    statement = statement_of(fetch(client, team).json())
+    statement["predicate"]["expires_at"] = "2020-01-01T00:00:00.000000Z"
+    signing = SigningKey(keyid="test", private=key)
+    expired = envelope_sign(statement, signing)
+    run = run_script(tmp_path, expired, "--key", pem_file(tmp_path, key))
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[-1] == (
+        "FAILED: the approval of payments-api 3.0.0 expired at 2020-01-01T00:00:00.000000Z"
+    )
+    path = tmp_path / "expired.json"
+    path.write_text(json.dumps(expired))
+    with pytest.raises(CommandError, match="expired at 2020-01-01"):
+        call_command("verify_attestation", str(path), "--key", pem_file(tmp_path, key))

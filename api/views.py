@@ -366,6 +366,11 @@ def attestation(request: Request, product: str, version: str) -> Response:
     latest = attestation_selectors.attestation_latest(release=release)
     if latest is None:
         raise NotFound("No attestation: the release has not been approved with artifacts.")
+    if attestation_selectors.attestation_withdrawn_unsigned(release=release, latest=latest):
+        return Response(
+            {"detail": "The approval was withdrawn; its revocation could not be signed."},
+            status=status.HTTP_410_GONE,
+        )
     code = status.HTTP_410_GONE if latest.is_revocation else status.HTTP_200_OK
     return Response(latest.envelope, status=code)
 

@@ -12,8 +12,13 @@ class AttestationsConfig(AppConfig):
     verbose_name = "Approval attestations"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from attestations.dsse import attestation_key_check
         from attestations.services import attestation_from_changelog
         from audit.changelog import changelog_register_hook
+
+        checks.register(attestation_key_check)
 
         # Issued in the change log's own transaction: an approval and its
         # attestation commit or roll back together.

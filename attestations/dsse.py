@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.signing import public_key_pem
@@ -115,3 +116,19 @@ def envelope_verify(
             raise EnvelopeInvalid("the signed payload is not JSON") from None
         return keyid, statement
     raise EnvelopeInvalid("no signature verifies with the given key")
+
+
+def attestation_key_check(app_configs=None, **kwargs) -> list:
+    """System check: a configured attestation key must load, so approvals can be signed."""
+    try:
+        attestation_signing_key()
+    except (OSError, ValueError, TypeError, ImproperlyConfigured) as error:
+        return [
+            checks.Error(
+                f"The attestation signing key cannot be used: {error}",
+                hint="Set ATTESTATION_SIGNING_KEY_FILE to a readable Ed25519 PKCS#8 PEM file, "
+                "or leave both ATTESTATION_SIGNING_KEY settings empty (nothing is signed).",
+                id="attestations.E001",
+            )
+        ]
+    return []

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from approvals.lifecycle import Status
 from approvals.models import Release
 from attestations.models import Attestation, AttestationKey
 from attestations.statement import utc_text
@@ -10,6 +11,16 @@ from attestations.statement import utc_text
 def attestation_latest(*, release: Release) -> Attestation | None:
     """The attestation in force: the newest one issued (an approval or its revocation)."""
     return Attestation.objects.filter(release=release).order_by("-id").first()
+
+
+# Where an approval attestation still stands; anywhere else it was withdrawn.
+APPROVAL_STANDS = (Status.APPROVED, Status.DEPLOYED, Status.ROLLED_BACK, Status.CLOSED)
+
+
+def attestation_withdrawn_unsigned(*, release: Release, latest: Attestation) -> bool:
+    """The latest is an approval, but the release left approval and no revocation was signed
+    (the key was unusable at the halt): the approval must not be served as in force."""
+    return not latest.is_revocation and release.status not in APPROVAL_STANDS
 
 
 def attestations_for_release(*, release: Release) -> list[Attestation]:

@@ -9,9 +9,11 @@ and commits or rolls back with the change that caused it.
 
 import base64
 import hashlib
+import logging
 from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 from approvals.models import Release
 from approvals.services import rad_current
@@ -19,6 +21,8 @@ from attestations.dsse import SigningKey, attestation_signing_key, envelope_sign
 from attestations.models import Attestation, AttestationKey, AttestationKind
 from attestations.statement import approval_statement, artifacts_of, revocation_statement
 from audit.models import Action, ChangeLogEntry
+
+logger = logging.getLogger(__name__)
 
 APPROVING = frozenset({Action.RELEASE_APPROVED, Action.RELEASE_RESUMED})
 REVOKING = frozenset(
@@ -35,14 +39,24 @@ def attestation_from_changelog(entry: ChangeLogEntry) -> None:
     """Change-log hook: issue what `entry` calls for (nothing without a signing key)."""
     if entry.release_id is None or entry.action not in APPROVING | REVOKING:
         return
-    key = attestation_signing_key()
-    if key is None:
-        return
     release = Release.objects.select_related("product").get(pk=entry.release_id)
     if entry.action in APPROVING:
-        attestation_issue_approval(release=release, entry=entry, key=key)
-    else:
-        attestation_issue_revocation(release=release, entry=entry, key=key)
+        # Fail closed: with a key configured, no approval lands unsigned.
+        key = attestation_signing_key()
+        if key is not None:
+            attestation_issue_approval(release=release, entry=entry, key=key)
+        return
+    # Fail safe: nothing about the key may stop a halt. Unsigned, the approval
+    # still stops counting (attestations.selectors.attestation_in_force).
+    try:
+        with transaction.atomic():
+            key = attestation_signing_key()
+            if key is not None:
+                attestation_issue_revocation(release=release, entry=entry, key=key)
+    except (ImproperlyConfigured, OSError, ValueError):
+        logger.exception(
+            "The revocation of %s (change-log seq %s) was not signed", release, entry.seq
+        )
 
 
 def attestation_key_register(*, key: SigningKey, now: datetime) -> AttestationKey:

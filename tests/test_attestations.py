@@ -29,7 +29,14 @@ from approvals.lifecycle import Status
 from approvals.models import Release
 from approvals.selectors import policy_for
 from attestations import verify_attestation
-from attestations.dsse import EnvelopeInvalid, SigningKey, envelope_sign, envelope_verify, keyid_for
+from attestations.dsse import (
+    EnvelopeInvalid,
+    SigningKey,
+    attestation_key_check,
+    envelope_sign,
+    envelope_verify,
+    keyid_for,
+)
 from attestations.models import Attestation, AttestationKey, AttestationKind
 from audit.models import Action, ChangeLogEntry
 from audit.signing import load_public_key, public_key_pem
@@ -603,3 +610,56 @@ def test_an_approval_past_its_expiry_no_longer_verifies_as_approved(
     path.write_text(json.dumps(expired))
     with pytest.raises(CommandError, match="expired at 2020-01-01"):
         call_command("verify_attestation", str(path), "--key", pem_file(tmp_path, key))
+
+
+def test_an_unusable_key_never_stops_a_halt_and_the_approval_stops_being_served(
+    client, team, settings, caplog
+):
+    release = release_attested(team, version="3.0.0", key_id="k1")
+    assert fetch(client, team).status_code == 200
+    # Another key under the same id: the revocation cannot be signed.
+    settings.ATTESTATION_SIGNING_KEY = attestation_key_pem()
+    settings.ATTESTATION_KEY_ID = "k1"
+    services.release_halt(release=release, actor=team["rm"], reason="Fraud spike")
+    release.refresh_from_db()
+    assert release.status == Status.HALTED
+    assert "was not signed" in caplog.text
+    response = fetch(client, team)
+    assert response.status_code == 410
+    assert "could not be signed" in response.json()["detail"]
+    assert Attestation.objects.filter(release=release).count() == 1
+
+
+def test_a_missing_key_file_never_stops_a_halt_but_refuses_an_unsigned_approval(
+    client, team, settings
+):
+    release = release_attested(team, version="3.0.0")
+    settings.ATTESTATION_SIGNING_KEY = ""
+    settings.ATTESTATION_SIGNING_KEY_FILE = "/nonexistent/attestation-key.pem"
+    services.release_halt(release=release, actor=team["rm"], reason="Fraud spike")
+    assert fetch(client, team).status_code == 410
+    # Resuming needs a signed approval: with the key unreadable, the signature fails
+    # and changes nothing.
+    with pytest.raises(OSError):
+        sign(release, team["rm"], "Go/no-go decision")
+    release.refresh_from_db()
+    assert release.status == Status.HALTED
+    assert not release.signoffs.filter(
+        activity__name="Go/no-go decision", voided_at__isnull=True
+    ).exists()
+
+
+def test_the_system_check_names_an_unusable_key(settings, tmp_path):
+    settings.ATTESTATION_SIGNING_KEY = ""
+    settings.ATTESTATION_SIGNING_KEY_FILE = str(tmp_path / "missing.pem")
+    assert [e.id for e in attestation_key_check()] == ["attestations.E001"]
+    rsa_like = tmp_path / "not-a-key.pem"
+    rsa_like.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    settings.ATTESTATION_SIGNING_KEY_FILE = str(rsa_like)
+    assert [e.id for e in attestation_key_check()] == ["attestations.E001"]
+    good = tmp_path / "good.pem"
+    good.write_text(attestation_key_pem())
+    settings.ATTESTATION_SIGNING_KEY_FILE = str(good)
+    assert attestation_key_check() == []
+    settings.ATTESTATION_SIGNING_KEY_FILE = ""
+    assert attestation_key_check() == []

@@ -663,3 +663,36 @@ def test_the_system_check_names_an_unusable_key(settings, tmp_path):
     assert attestation_key_check() == []
     settings.ATTESTATION_SIGNING_KEY_FILE = ""
     assert attestation_key_check() == []
+
+
+def test_the_public_key_command_prints_the_key_verify_attestation_takes(
+    client, team, attesting, key, tmp_path, capsys
+):
+    approved_release(team)
+    call_command("attestation_public_key")
+    printed = capsys.readouterr()
+    assert printed.out == public_key_pem(key)
+    assert printed.err.strip() == f"key id {keyid_for(key.public_key())}"
+    (tmp_path / "key.pem").write_text(printed.out)
+    (tmp_path / "attestation.json").write_text(json.dumps(fetch(client, team).json()))
+    call_command(
+        "verify_attestation", str(tmp_path / "attestation.json"), "--key", str(tmp_path / "key.pem")
+    )
+    assert capsys.readouterr().out.splitlines()[-1] == "OK: payments-api 3.0.0 is approved"
+
+
+def test_the_public_key_command_says_when_no_key_is_configured(settings):
+    settings.ATTESTATION_SIGNING_KEY = ""
+    settings.ATTESTATION_SIGNING_KEY_FILE = ""
+    with pytest.raises(CommandError, match="No attestation key"):
+        call_command("attestation_public_key")
+
+
+def test_the_release_page_shows_the_panel_only_once_an_attestation_exists(client, team, attesting):
+    release = release_open_now(team, version="3.0.0", approve=False)
+    client.force_login(team["auditor"])
+    assert 'id="attestation"' not in client.get(release.get_absolute_url()).content.decode()
+    release = approved_release(team, version="3.1.0")
+    page = client.get(release.get_absolute_url()).content.decode()
+    assert 'id="attestation"' in page
+    assert "/api/v1/releases/payments-api/3.1.0/attestation?format=json" in page

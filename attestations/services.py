@@ -39,24 +39,29 @@ def attestation_from_changelog(entry: ChangeLogEntry) -> None:
     """Change-log hook: issue what `entry` calls for (nothing without a signing key)."""
     if entry.release_id is None or entry.action not in APPROVING | REVOKING:
         return
-    release = Release.objects.select_related("product").get(pk=entry.release_id)
     if entry.action in APPROVING:
         # Fail closed: with a key configured, no approval lands unsigned.
         key = attestation_signing_key()
         if key is not None:
-            attestation_issue_approval(release=release, entry=entry, key=key)
+            attestation_issue_approval(release=_release(entry), entry=entry, key=key)
         return
     # Fail safe: nothing about the key may stop a halt. Unsigned, the approval
-    # still stops counting (attestations.selectors.attestation_in_force).
+    # is no longer served as in force (selectors.attestation_withdrawn_unsigned).
     try:
         with transaction.atomic():
             key = attestation_signing_key()
             if key is not None:
-                attestation_issue_revocation(release=release, entry=entry, key=key)
+                attestation_issue_revocation(release=_release(entry), entry=entry, key=key)
     except (ImproperlyConfigured, OSError, ValueError):
         logger.exception(
-            "The revocation of %s (change-log seq %s) was not signed", release, entry.seq
+            "The revocation for release %s (change-log seq %s) was not signed",
+            entry.release_id,
+            entry.seq,
         )
+
+
+def _release(entry: ChangeLogEntry) -> Release:
+    return Release.objects.select_related("product").get(pk=entry.release_id)
 
 
 def attestation_key_register(*, key: SigningKey, now: datetime) -> AttestationKey:

@@ -25,10 +25,16 @@ urlpatterns = [
         views.monitoring_tick,
         name="monitoring_tick",
     ),
+    re_path(release + r"attestation$", views.attestation, name="attestation"),
     path("api/v1/changelog/", views.changelog, name="changelog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", pages.api_docs, name="docs"),
     re_path(r"^api/", api_not_found, name="not_found"),
+    path(
+        ".well-known/relapp/attestation-keys.json",
+        views.attestation_keys,
+        name="attestation_keys",
+    ),
     path("service-accounts/", pages.service_account_list, name="service_account_list"),
     path("service-accounts/new/", pages.service_account_create, name="service_account_create"),
     path(

@@ -5,7 +5,8 @@ the products in its scope and gets 403 outside it; a person sees what the
 RACI lets them see (404 otherwise) and needs the matching permission to write.
 """
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -22,6 +23,7 @@ from approvals import selectors as approval_selectors
 from approvals import services as approval_services
 from approvals.lifecycle import ReleaseAction
 from approvals.models import Product, Release
+from attestations import selectors as attestation_selectors
 from relapp.http import refusal_record
 
 SLUG_PATTERN = r"[-a-zA-Z0-9_]+"
@@ -374,3 +376,48 @@ def monitoring_tick(request: Request, product: str, version: str, position: str)
             {"error": "tick_refused", "detail": str(error)}, status=status.HTTP_409_CONFLICT
         )
     return Response(s.MonitoringTickSerializer(tick).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    operation_id="attestation_read",
+    summary="Read the approval attestation",
+    description=(
+        "The signed in-toto Statement v1 of the release's approval, as a DSSE envelope "
+        "(payloadType `application/vnd.in-toto+json`, Ed25519, the key id in the envelope): "
+        "its subjects are the approved artifacts (name and digest), its predicate "
+        "(`https://relapp.dev/approval/v1`) the RAD revision and hash, every required "
+        "sign-off, the policy version, the window and the change-log entry of the approval. "
+        "404 until the release is approved with artifacts; 410 with the revocation envelope "
+        "(`https://relapp.dev/approval-revocation/v1`) once it was halted, cancelled or a "
+        "sign-off was voided. Verify it offline with the public keys at "
+        "`/.well-known/relapp/attestation-keys.json` (docs/attestations.md)."
+    ),
+    parameters=RELEASE_PARAMETERS,
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="The approval's DSSE envelope."),
+        410: OpenApiResponse(OpenApiTypes.OBJECT, description="The revocation's DSSE envelope."),
+        **_errors(401, 403, 404),
+    },
+    tags=["attestations"],
+)
+@api_view(["GET"])
+def attestation(request: Request, product: str, version: str) -> Response:
+    release = _release_for(request, product=product, version=version)
+    latest = attestation_selectors.attestation_latest(release=release)
+    if latest is None:
+        raise NotFound("No attestation: the release has not been approved with artifacts.")
+    if attestation_selectors.attestation_withdrawn_unsigned(release=release, latest=latest):
+        return Response(
+            {"detail": "The approval was withdrawn; its revocation could not be signed."},
+            status=status.HTTP_410_GONE,
+        )
+    code = status.HTTP_410_GONE if latest.is_revocation else status.HTTP_200_OK
+    return Response(latest.envelope, status=code)
+
+
+@require_GET
+def attestation_keys(request: HttpRequest) -> JsonResponse:
+    """The public keys that verify attestations, with their validity periods; public."""
+    response = JsonResponse(attestation_selectors.attestation_keys_document())
+    response["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,6 +1,7 @@
 """Demo content for `seed_demo`: a realistic product with releases in several states."""
 
 import copy
+import hashlib
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -137,6 +138,7 @@ def seed_payments(*, users: dict) -> list[str]:
         old["monitoring"] = [*old["monitoring"], "Payouts dashboard p95 load under 1 s"]
         services.rad_revise(release=deployed, content=old, actor=dev)
         services.release_submit(release=deployed, actor=dev)
+        _artifacts(deployed, dev, "2.3.0")
         _sign_all(deployed, users)
         services.deployment_record(release=deployed, actor=rm, status="started")
         services.deployment_record(release=deployed, actor=rm, status="succeeded")
@@ -149,6 +151,7 @@ def seed_payments(*, users: dict) -> list[str]:
         fixed["scope"] = "## What ships\n\n- Round payouts half-even, as the ledger does\n"
         services.rad_revise(release=approved, content=fixed, actor=dev)
         services.release_submit(release=approved, actor=dev)
+        _artifacts(approved, dev, "2.3.1")
         _sign_all(approved, users)
 
     in_review = release("2.4.0", "SEPA Instant and idempotency keys", 3)
@@ -267,3 +270,16 @@ def _sign(release: Release, user, activity_name: str) -> None:
 def _sign_all(release: Release, users: dict) -> None:
     for name, username in DEMO_ACCOUNTABLES.items():
         _sign(release, users[username], name)
+
+
+def _artifacts(release: Release, actor, version: str) -> None:
+    """The image and commit CI reports; with an attestation key, approval signs them."""
+    seed = hashlib.sha256(f"payments-api {version}".encode()).hexdigest()
+    services.artifacts_report(
+        release=release,
+        actor=actor,
+        artifacts=[
+            {"name": "registry.example.com/payments-api", "kind": "image", "digest": seed},
+            {"name": "payments-api.git", "kind": "commit", "digest": seed[:40]},
+        ],
+    )

@@ -44,6 +44,8 @@ from approvals.models import GateCheck, PostReleaseReview, RadRevision, Release,
 from approvals.rad import rad_summary
 from approvals.selectors import artifacts_for_release, deployments_for_release
 from approvals.services import signoff_manifest
+from attestations import verify_attestation
+from attestations.selectors import attestation_keys_document, attestations_for_release
 from audit import chain
 from audit.export import export_json
 from audit.models import Action, ChangeLogEntry
@@ -126,6 +128,22 @@ PACK_FILES = (
         "changelog-public-key.pem",
         "The Ed25519 public key that verifies the change log's signed checkpoints "
         "(`manage.py changelog_public_key`); a comment line instead if none was configured.",
+    ),
+    PackFile(
+        "attestations.json",
+        "Every signed approval attestation of the release, oldest first: DSSE envelopes "
+        "(in-toto Statement v1 over the artifact digests, Ed25519) of each approval and of each "
+        "revocation after a halt or a voided sign-off; the last one is in force. Empty when "
+        "the release was never approved with artifacts (docs/attestations.md).",
+    ),
+    PackFile(
+        "attestation-keys.json",
+        "The public keys that verify the attestations, with their key ids and validity periods "
+        "(the same as /.well-known/relapp/attestation-keys.json).",
+    ),
+    PackFile(
+        "verify_attestation.py",
+        "Relapp's offline attestation verifier (Python and the cryptography package only).",
     ),
     PackFile("SHA256SUMS", "The SHA-256 of every other file, for `sha256sum -c SHA256SUMS`."),
 )
@@ -432,6 +450,7 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
         signoffs_by_revision.setdefault(signoff.revision_id, []).append(signoff)
     changelog = _changelog_summary(release)
     filters = ChangelogFilters(release=release)
+    attestations = attestations_for_release(release=release)
 
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         pack = _PackWriter(archive, folder=_folder(release), stamp=generated_at)
@@ -446,6 +465,7 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
                 "changelog": changelog,
                 "generated_at": generated_at,
                 "generated_by": _person(generated_by),
+                "attestations": attestations,
             },
         )
         pack.add("README.txt", readme.encode("utf-8"))
@@ -501,8 +521,26 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
             "changelog-public-key.pem",
             (public_key_pem(key) if key else "# No checkpoint signing key configured.\n").encode(),
         )
+        _attestations_add(pack, attestations)
         sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(pack.sums.items()))
         pack.add("SHA256SUMS", sums.encode("utf-8"))
+
+
+def _attestations_add(pack: _PackWriter, attestations: list) -> None:
+    rows = [
+        {
+            "kind": a.kind,
+            "issued_at": _time(a.issued_at),
+            "keyid": a.keyid,
+            "changelog_seq": a.changelog_seq,
+            "payload_sha256": a.payload_sha256,
+            "envelope": a.envelope,
+        }
+        for a in attestations
+    ]
+    pack.add("attestations.json", _json_bytes({"attestations": rows}))
+    pack.add("attestation-keys.json", _json_bytes(attestation_keys_document()))
+    pack.add("verify_attestation.py", Path(verify_attestation.__file__).read_bytes())
 
 
 def evidence_pack_build(*, release: Release, generated_by) -> IO[bytes]:

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "raci",
     "audit",
     "meetings",
+    "attestations",
     "evidence",
     "auditstream",
     "demo",
@@ -606,6 +607,16 @@ CHANGELOG_CHECKPOINT_EVERY_MINUTES = env_int("CHANGELOG_CHECKPOINT_EVERY_MINUTES
 CHANGELOG_CHECKPOINT_POLL_SECONDS = env_int("CHANGELOG_CHECKPOINT_POLL_SECONDS", 30)
 if min(CHANGELOG_CHECKPOINT_EVERY_ENTRIES, CHANGELOG_CHECKPOINT_EVERY_MINUTES) < 1:
     raise ImproperlyConfigured("CHANGELOG_CHECKPOINT_EVERY_* must be at least 1.")
+
+# --- approval attestations (docs/attestations.md) ---
+# Ed25519 private key (PEM, PKCS#8) that signs approval attestations, from a
+# file or the env; a key of its own, not the checkpoint key. None: nothing is
+# issued. Rotate by configuring a new key with a new ATTESTATION_KEY_ID
+# (default: the SHA-256 of the raw public key): the old public key stays
+# published with its validity period.
+ATTESTATION_SIGNING_KEY_FILE = env_str("ATTESTATION_SIGNING_KEY_FILE", "")
+ATTESTATION_SIGNING_KEY = env_str("ATTESTATION_SIGNING_KEY", "")
+ATTESTATION_KEY_ID = env_str("ATTESTATION_KEY_ID", "")
 
 
 # Every periodic task in one place; anything dynamic is a database row a task claims.

@@ -18,6 +18,14 @@ else
   echo "Migrating the database…"
 fi
 "$PY" manage.py migrate --noinput --verbosity 0
+# A development key that signs approval attestations (docs/attestations.md),
+# made once under var/ unless one is configured.
+if [ -z "${ATTESTATION_SIGNING_KEY:-}${ATTESTATION_SIGNING_KEY_FILE:-}" ]; then
+  export ATTESTATION_SIGNING_KEY_FILE="$VAR/attestation-signing-key.pem"
+  if [ ! -f "$ATTESTATION_SIGNING_KEY_FILE" ]; then
+    (umask 077 && "$PY" -c 'import sys; from cryptography.hazmat.primitives import serialization as s; from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey as K; sys.stdout.write(K.generate().private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()).decode())' > "$ATTESTATION_SIGNING_KEY_FILE")
+  fi
+fi
 echo "Loading demo data…"
 "$PY" manage.py seed_demo
 

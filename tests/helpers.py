@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from api.services import service_account_create
@@ -329,3 +332,41 @@ def process_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     )
     env.update(extra or {})
     return env
+
+
+# --- approval attestations --------------------------------------------------------
+
+ATTESTED_IMAGE = "sha256:" + "5e" * 32
+ATTESTED_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def attestation_key_pem(key=None) -> str:
+    """An Ed25519 private key as PKCS#8 PEM (a new one unless `key` is given)."""
+    key = key or Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def release_attested(team, *, version: str, key_pem: str | None = None, key_id: str = ""):
+    """A release open now, shipping an image and a commit, approved while an attestation
+    key is configured: it has a signed approval attestation."""
+    release = release_open_now(team, version=version, approve=False)
+    services.artifacts_report(
+        release=release,
+        actor=team["rm"],
+        artifacts=[
+            {"name": "payments-image", "kind": "image", "digest": ATTESTED_IMAGE},
+            {"name": "payments-src", "kind": "commit", "digest": ATTESTED_COMMIT},
+        ],
+    )
+    with override_settings(
+        ATTESTATION_SIGNING_KEY=key_pem or attestation_key_pem(),
+        ATTESTATION_SIGNING_KEY_FILE="",
+        ATTESTATION_KEY_ID=key_id,
+    ):
+        approve_all(release, team)
+    release.refresh_from_db()
+    return release

@@ -618,6 +618,7 @@ def test_the_schema_describes_every_endpoint(client):
         "/api/v1/releases/{product}/{version}/deploy-check",
         "/api/v1/releases/{product}/{version}/deployments/",
         "/api/v1/releases/{product}/{version}/artifacts/",
+        "/api/v1/releases/{product}/{version}/attestation",
         "/api/v1/changelog/",
         "/api/v1/releases/{product}/{version}/monitoring/{position}/tick",
     }
@@ -635,6 +636,7 @@ def test_the_docs_page_lists_every_operation(client, team):
         "deploy_check",
         "deployment_record",
         "changelog_read",
+        "attestation_read",
     ]:
         assert f'id="{op}"' in page
     assert "token_expired" in page

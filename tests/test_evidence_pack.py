@@ -48,6 +48,9 @@ PACK_FILES = {
     "changelog.json",
     "chain.py",
     "changelog-public-key.pem",
+    "attestations.json",
+    "attestation-keys.json",
+    "verify_attestation.py",
     "SHA256SUMS",
 }
 

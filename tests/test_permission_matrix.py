@@ -31,6 +31,7 @@ holds the change log's chain lock, so no row may use another database
 connection (a live server, a Celery worker).
 """
 
+import base64
 import json
 import re
 import zipfile
@@ -84,7 +85,12 @@ from tests.factories import (
     release_in_review,
     user_create,
 )
-from tests.helpers import approve_all, new_token, rad_post, release_open_now
+from tests.helpers import (
+    approve_all,
+    new_token,
+    rad_post,
+    release_attested,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -260,7 +266,7 @@ def _build_world() -> World:
         actor=rm,
     )
     services.rad_revise(release=draft, content=complete_rad(), actor=dev)
-    approved = release_open_now(team, version="2.6.0")  # "Instant payouts"
+    approved = release_attested(team, version="2.6.0")  # "Instant payouts", attested
     halted = _approved(team, "2.7.0", "Card vault")
     services.release_halt(release=halted, actor=rm, reason="Fraud spike")
     deployed = _approved(team, "2.8.0", "Refund API")
@@ -714,6 +720,18 @@ def api_artifact_reported(out: Outcome) -> None:
 def api_changelog_read(out: Outcome) -> None:
     body = out.json()
     assert out.world.submitted_seq in {entry["seq"] for entry in body["entries"]}
+
+
+def api_attestation_read(out: Outcome) -> None:
+    envelope = out.json()
+    assert envelope["payloadType"] == "application/vnd.in-toto+json"
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["predicate"]["version"] == "2.6.0"
+
+
+def attestation_keys_listed(out: Outcome) -> None:
+    keys = out.json()["keys"]
+    assert len(keys) == 1 and "BEGIN PUBLIC KEY" in keys[0]["public_key_pem"]
 
 
 def api_not_found(out: Outcome) -> None:
@@ -1499,6 +1517,21 @@ CASES = [
         api_artifact_reported,
         const({"artifacts": [{"name": "matrix-image", "kind": "image", "digest": DIGEST}]}),
         api=True,
+    ),
+    Case(
+        "api:attestation",
+        "GET",
+        api_release_rows(set(VIEWERS), 200),
+        on("approved", "api:attestation"),
+        api_attestation_read,
+    ),
+    # Public keys are public: a deploy gate fetches them without an account.
+    Case(
+        "api:attestation_keys",
+        "GET",
+        everyone(200, anonymous=200),
+        plain("api:attestation_keys"),
+        attestation_keys_listed,
     ),
     Case(
         "api:changelog",

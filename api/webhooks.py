@@ -35,9 +35,9 @@ from api.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from api.webhook_targets import checked_opener
 from approvals.models import Release
 from audit.models import Action
+from relapp.webhook_targets import checked_opener
 
 logger = logging.getLogger("relapp.webhooks")
 

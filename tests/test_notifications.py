@@ -342,7 +342,7 @@ def test_the_preferences_page_saves_each_choice(client, team):
     assert page.status_code == 200
     for event in Event:
         assert event.label in page.content.decode()
-    data = {event: channel for event, channel in preferences_for(team["po"]).items()}
+    data = dict(preferences_for(team["po"]))
     data[Event.SIGNED] = Channel.NONE
     data[Event.HALTED] = Channel.CHAT
     response = client.post(reverse("notifications:preferences"), data)

@@ -101,7 +101,10 @@ def slack_command(request: HttpRequest) -> HttpResponse:
         body=request.body,
     )
     if refusal:
-        refusal_record(request, actor_name="slack", reason=f"Slack command refused: {refusal}")
+        # Like the API without a token, a request with no signature at all is only
+        # answered; a wrong or replayed one is an attempt and goes to the change log.
+        if request.headers.get("X-Slack-Signature"):
+            refusal_record(request, actor_name="slack", reason=f"Slack command refused: {refusal}")
         return JsonResponse({"error": "invalid_signature", "detail": refusal}, status=401)
     answer = status_answer(request.POST.get("text", ""))
     return HttpResponse(json.dumps(answer), content_type="application/json")

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -74,7 +75,7 @@ def chat_destination_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "destinations": selectors.chat_destinations_active(),
-            "slack_command_url": settings.SITE_URL + "/notifications/slack/command/",
+            "slack_command_url": settings.SITE_URL + reverse("notifications:slack_command"),
         },
         status=400 if form.is_bound else 200,
     )

@@ -136,7 +136,8 @@ _SUMMARIES = {
     Event.DEPLOYMENT_SUCCEEDED: "{release} was deployed.",
     Event.DEPLOYMENT_FAILED: "A deployment of {release} failed.",
     Event.DEPLOYMENT_ROLLED_BACK: "{release} was rolled back.",
-    Event.APPROVAL_EXPIRING: "The approval of {release} expires soon.",
+    Event.APPROVAL_EXPIRING: "The approval of {release} expires on {when}; after that the "
+    "Go/no-go Accountable signs again before it may deploy.",
     Event.VERBAL_TO_CONFIRM: "{actor} recorded a verbal approval in your name on {release}; "
     "confirm or dispute it.",
     Event.MENTIONED: "{actor} mentioned you in a comment on {release}.",
@@ -245,9 +246,24 @@ def may_see(user, release: Release) -> bool:
 
 def recipients_for(*, event: str, entry, release: Release) -> list:
     """Who hears of `event`: its audience, minus whoever caused it, minus anyone who
-    may not see the release."""
+    may not see the release. `entry` is None for events no change caused (an expiry)."""
     ids = _candidates(event, entry, release)
-    ids.discard(entry.actor_id)
+    if entry is not None:
+        ids.discard(entry.actor_id)
     return sorted(
         (user for user in _users(ids) if may_see(user, release)), key=lambda u: u.username
+    )
+
+
+def expiring_message(*, release: Release, expires_at) -> EventMessage:
+    """The approval-expiring event: no change-log entry causes it, the clock does."""
+    when = f"{expires_at:%Y-%m-%d %H:%M} UTC"
+    return EventMessage(
+        event=Event.APPROVAL_EXPIRING,
+        release=release,
+        title=f"{release}: approval expiring soon",
+        summary=_SUMMARIES[Event.APPROVAL_EXPIRING].format(release=release, when=when),
+        actor="Relapp",
+        url=absolute(release.get_absolute_url()),
+        actions=[("Review RAD", absolute(release.get_absolute_url()))],
     )

@@ -148,3 +148,21 @@ class ChatDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.destination}"
+
+
+class ExpiryWarning(models.Model):
+    """An approval whose coming expiry was announced: each approval is announced once."""
+
+    release = models.ForeignKey("approvals.Release", on_delete=models.CASCADE, related_name="+")
+    approved_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "approved_at"], name="expiry_warned_once_per_approval"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Expiry of {self.release} announced"

@@ -32,7 +32,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.lifecycle import Status
 from approvals.models import Release
+from approvals.selectors import policy_for
 from audit.changelog import changelog_record
 from audit.models import Action
 from meetings.models import Notification
@@ -42,6 +44,7 @@ from notifications.events import (
     EventMessage,
     absolute,
     event_for_entry,
+    expiring_message,
     message_for,
     recipients_for,
 )
@@ -53,6 +56,7 @@ from notifications.models import (
     DeliveryStatus,
     DigestItem,
     Event,
+    ExpiryWarning,
     NotificationPreference,
 )
 from relapp.webhook_targets import checked_opener, url_refusal
@@ -214,6 +218,36 @@ def notify(*, message: EventMessage, users: list) -> dict[str, list]:
     if emails:
         _send_after_commit(emails)
     return delivered
+
+
+# --- approvals about to expire ---------------------------------------------------------
+
+
+def approvals_expiring_warn(*, now: datetime | None = None) -> int:
+    """Beat, hourly: announce each approval that expires within
+    NOTIFICATION_EXPIRY_WARNING_HOURS, once per approval; the number announced."""
+    now = now or timezone.now()
+    horizon = now + timedelta(hours=settings.NOTIFICATION_EXPIRY_WARNING_HOURS)
+    announced = 0
+    approved = Release.objects.filter(status=Status.APPROVED, approved_at__isnull=False)
+    for release in approved.select_related("product", "created_by"):
+        expires_at = release.approved_at + timedelta(
+            days=policy_for(release.product).approval_validity_days
+        )
+        if not now < expires_at <= horizon:
+            continue
+        with transaction.atomic():
+            _, created = ExpiryWarning.objects.get_or_create(
+                release=release, approved_at=release.approved_at
+            )
+            if not created:
+                continue
+            message = expiring_message(release=release, expires_at=expires_at)
+            users = recipients_for(event=Event.APPROVAL_EXPIRING, entry=None, release=release)
+            delivered = notify(message=message, users=users)
+            chat_outbox_write(message=message, changelog_seq=None, users=delivered[Channel.CHAT])
+            announced += 1
+    return announced
 
 
 # --- the daily digest -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from notifications.services import chat_dispatch, digests_send
+from notifications.services import approvals_expiring_warn, chat_dispatch, digests_send
 
 
 @shared_task(name="notifications.chat_dispatch", ignore_result=True)
@@ -13,3 +13,9 @@ def chat_dispatch_task() -> int:
 def digests_send_task() -> int:
     """Beat, once a day at NOTIFICATION_DIGEST_HOUR: the daily digests."""
     return digests_send()
+
+
+@shared_task(name="notifications.approvals_expiring_warn", ignore_result=True)
+def approvals_expiring_warn_task() -> int:
+    """Beat, hourly: announce approvals that expire soon."""
+    return approvals_expiring_warn()

@@ -613,6 +613,8 @@ NOTIFICATION_DIGEST_HOUR = env_int("NOTIFICATION_DIGEST_HOUR", 7)
 if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be between 0 and 23.")
 SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET", "")
+# Approvals that expire within this many hours are announced (once per approval).
+NOTIFICATION_EXPIRY_WARNING_HOURS = env_int("NOTIFICATION_EXPIRY_WARNING_HOURS", 24)
 
 # Every periodic task in one place; anything dynamic is a database row a task claims.
 CELERY_BEAT_SCHEDULE = {
@@ -649,6 +651,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.chat_dispatch",
         "schedule": float(WEBHOOK_DISPATCH_SECONDS),
         "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
+    },
+    "notification-expiring": {
+        "task": "notifications.approvals_expiring_warn",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
     "notification-digests": {
         "task": "notifications.digests_send",

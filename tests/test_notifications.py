@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from approvals import services
 from approvals.lifecycle import Status
+from approvals.selectors import policy_for
 from meetings.models import Notification
 from notifications.models import Channel, DigestItem, Event, NotificationPreference
 from notifications.services import (
+    approvals_expiring_warn,
     digests_send,
     preferences_for,
     unsubscribe_token,
@@ -369,3 +371,24 @@ def test_preferences_are_per_user_and_need_a_sign_in(client, team):
     response = client.post(reverse("notifications:preferences"), {Event.SIGNED: Channel.NONE})
     assert response.status_code == 302
     assert not NotificationPreference.objects.exists()
+
+
+def test_an_approval_about_to_expire_is_announced_once(team, heard, settings):
+    settings.NOTIFICATION_EXPIRY_WARNING_HOURS = 24
+    release = release_open_now(team, version="7.0.0")
+    validity = policy_for(release.product).approval_validity_days
+    # Not yet: the approval is fresh.
+    with heard() as got:
+        assert approvals_expiring_warn() == 0
+    assert got.in_app == set()
+    later = release.approved_at + timedelta(days=validity) - timedelta(hours=3)
+    with heard() as got:
+        assert approvals_expiring_warn(now=later) == 1
+    assert got.in_app == {"po", "qa", "sre", "rm"}  # the Accountables and the release manager
+    assert got.email == {"po", "qa", "sre", "rm"}
+    assert "expires on" in got.mail_to("po").body
+    with heard() as again:
+        assert approvals_expiring_warn(now=later + timedelta(minutes=30)) == 0
+    assert again.in_app == set()
+    # Expired already: the halt says so, not this warning.
+    assert approvals_expiring_warn(now=later + timedelta(hours=4)) == 0

@@ -32,7 +32,7 @@ from notifications.services import (
     chat_dispatch,
 )
 from notifications.slack import slack_signature
-from tests.factories import ProductFactory, complete_rad
+from tests.factories import ProductFactory, build_team, complete_rad
 from tests.helpers import approve_all, release_open_now, sign
 
 pytestmark = pytest.mark.django_db
@@ -435,3 +435,27 @@ def test_bad_command_text_gets_the_usage(team):
 
 def test_the_slash_command_is_post_only(team):
     assert Client().get(reverse("notifications:slack_command")).status_code == 405
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_posts_to_teams_and_retries_until_accepted(start_worker, receiver):
+    """The beat's chat-dispatch task, in a real worker: fails once, then arrives."""
+    team = build_team()
+    teams = receiver(statuses=[502])
+    channel(team, teams.url, kind="teams", events=[Event.APPROVED])
+    start_worker(
+        beat=True,
+        env={"WEBHOOK_DISPATCH_SECONDS": "1", "WEBHOOK_RETRY_BASE_SECONDS": "1"},
+    )
+    release = release_open_now(team, version="3.0.0", approve=False)
+    approve_all(release, team)
+    deadline = time.monotonic() + 60
+    delivery = ChatDelivery.objects.get()
+    while delivery.status != DeliveryStatus.DELIVERED and time.monotonic() < deadline:
+        time.sleep(0.2)
+        delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 2)
+    payloads = teams.payloads()
+    assert len(payloads) == 2 and payloads[0] == payloads[1]
+    assert payloads[1]["attachments"][0]["content"]["type"] == "AdaptiveCard"

@@ -76,6 +76,9 @@ _RECORDED_DEPLOYMENTS = {
     "failed": Event.DEPLOYMENT_FAILED,
 }
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
+# Events about one person only: never posted to a product's chat channels.
+PERSONAL_EVENTS = frozenset({Event.SIGNATURE_VOIDED, Event.VERBAL_TO_CONFIRM, Event.MENTIONED})
+CHANNEL_EVENTS = [(e.value, e.label) for e in Event if e not in PERSONAL_EVENTS]
 
 
 def event_for_entry(entry) -> str | None:
@@ -87,6 +90,8 @@ def event_for_entry(entry) -> str | None:
         return _RECORDED_DEPLOYMENTS.get(after.get("deployment"))
     if entry.action == Action.SIGNOFF_RECORDED:
         return Event.SIGNED if after.get("decision") == Decision.APPROVE else None
+    if entry.action == Action.COMMENT_ADDED and not MENTION.search(after.get("body") or ""):
+        return None
     return _TRANSITION_EVENTS.get(entry.action)
 
 

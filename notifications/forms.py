@@ -1,7 +1,7 @@
 from django import forms
 
 from approvals.models import Product
-from notifications.events import AUDIENCE
+from notifications.events import AUDIENCE, CHANNEL_EVENTS
 from notifications.models import Channel, ChatKind, Event
 
 
@@ -31,10 +31,11 @@ class ChatDestinationForm(forms.Form):
         "“post to a channel when a webhook request is received” URL.",
     )
     events = forms.MultipleChoiceField(
-        choices=Event.choices,
+        choices=CHANNEL_EVENTS,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every event.",
+        help_text="None ticked: every event. Personal events (a voided signature, a verbal "
+        "approval to confirm, a mention) go only to the person.",
     )
 
     def __init__(self, *args, products, **kwargs):

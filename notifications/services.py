@@ -41,6 +41,7 @@ from meetings.models import Notification
 from notifications.chat import chat_payload
 from notifications.events import (
     DEFAULT_CHANNEL,
+    PERSONAL_EVENTS,
     EventMessage,
     absolute,
     event_for_entry,
@@ -321,8 +322,8 @@ def chat_destination_create(
         errors["url"] = refusal
     if not name.strip():
         errors["name"] = "Name the channel, e.g. payments-releases."
-    if any(e not in Event.values for e in events):
-        errors["events"] = "Choose events of the catalogue."
+    if any(e not in Event.values or e in PERSONAL_EVENTS for e in events):
+        errors["events"] = "Choose events a channel can hear of."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -367,6 +368,8 @@ def chat_destination_delete(*, actor, destination: ChatDestination) -> None:
 
 def chat_outbox_write(*, message: EventMessage, changelog_seq: int | None, users) -> list:
     """One outbox row per active channel of the product that wants the event."""
+    if message.event in PERSONAL_EVENTS:
+        return []
     destinations = [
         d
         for d in ChatDestination.objects.filter(

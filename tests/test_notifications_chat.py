@@ -207,9 +207,21 @@ def test_a_channel_hears_only_its_own_products_and_events(team, release, receive
 def test_the_outbox_row_rolls_back_with_its_change(team, release, receiver):
     channel(team, receiver().url)
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.release_comment(release=release, actor=team["dev"], body="@po look")
+        approve_all(release, team)
+        assert ChatDelivery.objects.filter(event=Event.APPROVED).count() == 1
         raise RuntimeError("rolled back")
     assert ChatDelivery.objects.count() == 0
+
+
+def test_personal_events_never_reach_a_channel(team, release, receiver):
+    channel(team, receiver().url)  # every event
+    services.release_comment(release=release, actor=team["dev"], body="@po a private nudge")
+    sign(release, team["po"], "Business scope")
+    sign(release, team["qa"], "Test thresholds", decision="reject", comment="Flaky")
+    events = set(ChatDelivery.objects.values_list("event", flat=True))
+    assert events == {Event.SIGNED, Event.REJECTED}  # no mention, no voided signature
+    with pytest.raises(ValidationError):
+        channel(team, receiver().url, events=[Event.MENTIONED])
 
 
 def test_a_failed_post_is_retried_with_backoff_until_it_arrives(team, release, receiver, settings):

@@ -392,3 +392,19 @@ def test_an_approval_about_to_expire_is_announced_once(team, heard, settings):
     assert again.in_app == set()
     # Expired already: the halt says so, not this warning.
     assert approvals_expiring_warn(now=later + timedelta(hours=4)) == 0
+
+
+def test_an_automatic_halt_reaches_every_participant_once(team, heard):
+    release = release_open_now(team, version="7.5.0")
+    validity = policy_for(release.product).approval_validity_days
+    with heard() as got:
+        services.approvals_expire(now=release.approved_at + timedelta(days=validity, minutes=1))
+    release.refresh_from_db()
+    assert release.status == Status.HALTED
+    # Nobody caused it, so nobody is left out: the release manager hears of it too.
+    assert got.told("halted") == PARTICIPANTS
+    halted_mails = [m for m in got.mails if "halted" in m.subject]
+    assert sorted(m.to[0] for m in halted_mails) == sorted(
+        team[name].email for name in PARTICIPANTS
+    )  # one e-mail each, not a second from the meetings app
+    assert "approval expired" in got.mail_to("po").body

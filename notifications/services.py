@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from approvals.lifecycle import Status
 from approvals.models import Release
-from approvals.selectors import policy_for
+from approvals.selectors import my_signoffs, policy_for
 from audit.changelog import changelog_record
 from audit.models import Action
 from meetings.models import Notification
@@ -291,8 +291,26 @@ def digests_send(*, now: datetime | None = None) -> int:
 
 
 def _digest_email(*, user, items: list[DigestItem]) -> EmailMultiAlternatives:
+    waiting = [
+        (
+            release,
+            activity,
+            absolute(
+                reverse(
+                    "approvals:signoff",
+                    kwargs={
+                        "product": release.product.slug,
+                        "version": release.version,
+                        "activity_id": activity.pk,
+                    },
+                )
+            ),
+        )
+        for release, activity, _ in my_signoffs(user=user).waiting
+    ]
     context = {
         "user": user,
+        "waiting": waiting,
         "items": [(item, absolute(item.url)) for item in items],
         "preferences_url": absolute(reverse("notifications:preferences")),
         "signoffs_url": absolute(reverse("approvals:my_signoffs")),

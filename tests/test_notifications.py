@@ -2,6 +2,7 @@
 one else; e-mails (HTML and text from the same event), unsubscribe links, the digest and the
 preferences page."""
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -17,10 +18,12 @@ from approvals import services
 from approvals.lifecycle import Status
 from approvals.selectors import policy_for
 from meetings.models import Notification
+from notifications.events import expiring_message
 from notifications.models import Channel, DigestItem, Event, NotificationPreference
 from notifications.services import (
     approvals_expiring_warn,
     digests_send,
+    notify,
     preferences_for,
     unsubscribe_token,
 )
@@ -287,6 +290,9 @@ def test_the_daily_digest_collects_items_once(team, heard):
     [digest] = [m for m in mail.outbox if m.to == [team["po"].email]]
     assert "Payments API 2.4.0 waits for your signature" in digest.body
     assert settings.SITE_URL + "/releases/payments-api/2.4.0/" in digest.body
+    # What waits for po: the Business scope signature, linked to its page.
+    assert "Waiting for your signature:\n\n- Payments API 2.4.0: Business scope" in digest.body
+    assert f"{settings.SITE_URL}/releases/payments-api/2.4.0/signoff/" in digest.body
     assert "Payments API 2.4.0" in digest.alternatives[0][0]
     mail.outbox.clear()
     digests_send()
@@ -408,3 +414,26 @@ def test_an_automatic_halt_reaches_every_participant_once(team, heard):
         team[name].email for name in PARTICIPANTS
     )  # one e-mail each, not a second from the meetings app
     assert "approval expired" in got.mail_to("po").body
+
+
+@pytest.mark.parametrize("event", Event.values)
+def test_every_event_goes_to_each_person_on_the_channel_they_chose(team, heard, release, event):
+    chosen = {
+        "po": Channel.IN_APP,
+        "qa": Channel.EMAIL,
+        "sre": Channel.DIGEST,
+        "rm": Channel.CHAT,
+        "dev": Channel.NONE,
+    }
+    for name, channel in chosen.items():
+        NotificationPreference.objects.create(user=team[name], event=event, channel=channel)
+    message = expiring_message(release=release, expires_at=timezone.now())
+    message = dataclasses.replace(message, event=event)
+    with heard() as got:
+        delivered = notify(message=message, users=[team[name] for name in chosen])
+    assert got.in_app == {"po", "qa", "sre", "rm"}
+    assert got.email == {"qa"}
+    assert got.digest == {"sre"}
+    assert [u.username for u in delivered[Channel.CHAT]] == ["rm"]
+    assert [u.username for u in delivered[Channel.NONE]] == ["dev"]
+    assert f"Unsubscribe from “{Event(event).label}”" in got.mail_to("qa").body

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -471,3 +471,32 @@ def test_a_real_worker_posts_to_teams_and_retries_until_accepted(start_worker, r
     payloads = teams.payloads()
     assert len(payloads) == 2 and payloads[0] == payloads[1]
     assert payloads[1]["attachments"][0]["content"]["type"] == "AdaptiveCard"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_at_the_same_instant_post_each_message_once(receiver):
+    team = build_team()
+    slack = receiver()
+    channel(team, slack.url)  # every event: submitted, five signatures, approved
+    release_open_now(team, version="3.2.0")
+    total = ChatDelivery.objects.count()
+    assert total >= 7
+    start = threading.Barrier(2)
+    made = []
+
+    def dispatch():
+        try:
+            start.wait(timeout=10)
+            made.append(chat_dispatch())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=dispatch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(made) == total
+    assert len(slack.requests) == total
+    assert len({r["body"] for r in slack.requests}) == total
+    assert ChatDelivery.objects.filter(status=DeliveryStatus.DELIVERED, attempts=1).count() == total

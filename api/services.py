@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.models import SUBSCRIBABLE, ApiToken, ServiceAccount, WebhookEndpoint
-from api.webhook_targets import url_refusal
 from approvals.models import Product
 from audit.changelog import changelog_record
 from audit.models import Action
+from relapp.webhook_targets import url_refusal
 
 TOKEN_PREFIX = "relapp_"  # noqa: S105 - the public part every token starts with
 MAX_TOKEN_DAYS = 730

@@ -35,9 +35,10 @@ from api.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from api.webhook_targets import checked_opener
 from approvals.models import Release
-from audit.models import Action
+from notifications.events import event_for_entry
+from notifications.models import Event
+from relapp.webhook_targets import checked_opener
 
 logger = logging.getLogger("relapp.webhooks")
 
@@ -46,21 +47,18 @@ EVENT_HEADER = "X-Relapp-Event"
 EVENT_ID_HEADER = "X-Relapp-Event-Id"
 ATTEMPT_HEADER = "X-Relapp-Attempt"
 
-# Change-log action -> webhook event. Deployments that do not move the
-# lifecycle (started, failed) are logged as DEPLOYMENT_RECORDED and say which
-# in `after["deployment"]`.
-_EVENT_FOR_ACTION = {
-    Action.RELEASE_APPROVED: WebhookEvent.RELEASE_APPROVED,
+# The event catalogue (notifications.events) decides which change-log entry is
+# which event; webhooks carry the release-level ones under their public names.
+_WEBHOOK_NAME = {
+    Event.APPROVED: WebhookEvent.RELEASE_APPROVED,
     # Resuming a halted release approves it again.
-    Action.RELEASE_RESUMED: WebhookEvent.RELEASE_APPROVED,
-    Action.RELEASE_HALTED: WebhookEvent.RELEASE_HALTED,
-    Action.RELEASE_REJECTED: WebhookEvent.RELEASE_REJECTED,
-    Action.RELEASE_DEPLOYED: WebhookEvent.DEPLOYMENT_SUCCEEDED,
-    Action.RELEASE_ROLLED_BACK: WebhookEvent.DEPLOYMENT_ROLLED_BACK,
-}
-_RECORDED_DEPLOYMENTS = {
-    "started": WebhookEvent.DEPLOYMENT_STARTED,
-    "failed": WebhookEvent.DEPLOYMENT_FAILED,
+    Event.RESUMED: WebhookEvent.RELEASE_APPROVED,
+    Event.HALTED: WebhookEvent.RELEASE_HALTED,
+    Event.REJECTED: WebhookEvent.RELEASE_REJECTED,
+    Event.DEPLOYMENT_STARTED: WebhookEvent.DEPLOYMENT_STARTED,
+    Event.DEPLOYMENT_SUCCEEDED: WebhookEvent.DEPLOYMENT_SUCCEEDED,
+    Event.DEPLOYMENT_FAILED: WebhookEvent.DEPLOYMENT_FAILED,
+    Event.DEPLOYMENT_ROLLED_BACK: WebhookEvent.DEPLOYMENT_ROLLED_BACK,
 }
 # Stable across retries and unique across installations: derived from the
 # entry's hash, which covers the whole chain before it.
@@ -69,9 +67,7 @@ _EVENT_NAMESPACE = uuid.UUID("5d0c8a0e-6a1f-4c55-9f7e-3f6b1d2a7c41")
 
 def webhook_event_for_entry(entry) -> str | None:
     """The webhook event a change-log entry stands for, if any."""
-    if entry.action == Action.DEPLOYMENT_RECORDED:
-        return _RECORDED_DEPLOYMENTS.get((entry.after or {}).get("deployment"))
-    return _EVENT_FOR_ACTION.get(entry.action)
+    return _WEBHOOK_NAME.get(event_for_entry(entry))
 
 
 def event_id_for_entry(entry) -> uuid.UUID:

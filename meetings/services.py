@@ -392,7 +392,7 @@ def _alert(*, users, release, title: str, body: str, url: str) -> None:
 
 
 def alerts_from_changelog(entry) -> None:
-    """Change-log hook: tell people about unauthorized deployments and automatic halts."""
+    """Change-log hook: tell release managers and auditors about unauthorized deployments."""
     if entry.release_id is None:
         return
     if entry.action == Action.DEPLOYMENT_UNAUTHORIZED:
@@ -409,22 +409,8 @@ def alerts_from_changelog(entry) -> None:
         )
     elif entry.action == Action.DEPLOYMENT_VERIFICATION_FAILED:
         _alert_verification_failed(entry)
-    elif entry.action == Action.RELEASE_HALTED and entry.actor_id is None:
-        release = Release.objects.select_related("product", "created_by").get(pk=entry.release_id)
-        accountables = get_user_model().objects.filter(
-            pk__in=Assignment.objects.filter(
-                activity__release=release,
-                activity__is_go_no_go=True,
-                letter=Letter.ACCOUNTABLE,
-            ).values("user_id")
-        )
-        _alert(
-            users={release.created_by, *accountables},
-            release=release,
-            title=f"{release} halted",
-            body=entry.reason,
-            url=release.get_absolute_url(),
-        )
+    # Automatic halts (actor None) reach the release's people through the notifications
+    # app's event catalogue, by each person's chosen channel.
 
 
 def _alert_verification_failed(entry) -> None:

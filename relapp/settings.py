@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -113,6 +114,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "accounts",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -619,6 +621,15 @@ ATTESTATION_SIGNING_KEY = env_str("ATTESTATION_SIGNING_KEY", "")
 ATTESTATION_KEY_ID = env_str("ATTESTATION_KEY_ID", "")
 
 
+# Notifications: the daily digest goes out at this hour (UTC, 0-23);
+# the Slack slash command checks requests with the Slack app's signing secret.
+NOTIFICATION_DIGEST_HOUR = env_int("NOTIFICATION_DIGEST_HOUR", 7)
+if not 0 <= NOTIFICATION_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("NOTIFICATION_DIGEST_HOUR must be between 0 and 23.")
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET", "")
+# Approvals that expire within this many hours are announced (once per approval).
+NOTIFICATION_EXPIRY_WARNING_HOURS = env_int("NOTIFICATION_EXPIRY_WARNING_HOURS", 24)
+
 # Every periodic task in one place; anything dynamic is a database row a task claims.
 CELERY_BEAT_SCHEDULE = {
     "approvals-expire": {
@@ -649,5 +660,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "relapp.refusals_summarise",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    "chat-dispatch": {
+        "task": "notifications.chat_dispatch",
+        "schedule": float(WEBHOOK_DISPATCH_SECONDS),
+        "options": {"expires": float(WEBHOOK_DISPATCH_SECONDS)},
+    },
+    "notification-expiring": {
+        "task": "notifications.approvals_expiring_warn",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "notification-digests": {
+        "task": "notifications.digests_send",
+        "schedule": crontab(hour=NOTIFICATION_DIGEST_HOUR, minute=0),
     },
 }

@@ -26,5 +26,6 @@ urlpatterns = [
     path("changelog/streams/", include("auditstream.urls")),
     path("changelog/", include("evidence.urls")),
     path("", include("api.urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -365,7 +365,9 @@ def test_a_deployment_after_the_window_is_kept_flagged_notified_and_listed(clien
     assert Notification.objects.filter(
         user=team["auditor"], title__startswith="Unauthorized"
     ).exists()
-    assert not Notification.objects.filter(user=team["dev"]).exists()
+    assert not Notification.objects.filter(
+        user=team["dev"], title__startswith="Unauthorized"
+    ).exists()
     # The release page carries a banner; the list and its CSV show it.
     client.force_login(team["auditor"])
     page = client.get(release.get_absolute_url()).content.decode()

@@ -75,6 +75,9 @@ from audit.models import Action, ChangeLogEntry
 from evidence.models import ExportJob
 from meetings import services as meeting_services
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
+from notifications.events import DEFAULT_CHANNEL
+from notifications.models import ChatDestination, NotificationPreference
+from notifications.services import chat_destination_create, unsubscribe_token
 from raci import permissions
 from raci.models import Assignment
 from tests.factories import (
@@ -196,6 +199,7 @@ class World:
     webhook: WebhookEndpoint
     export_job: ExportJob  # AUDITOR's prepared change-log export, ready to download
     submitted_seq: int  # the change-log entry of `review`'s submission
+    chat: ChatDestination | None = None  # a Slack channel of the product
 
     @property
     def product(self):
@@ -336,6 +340,14 @@ def _build_world() -> World:
         webhook=webhook,
         export_job=_export_job(team["auditor"]),
         submitted_seq=submitted.seq,
+        chat=chat_destination_create(
+            actor=rm,
+            product=team["product"],
+            kind="slack",
+            name="matrix-releases",
+            url=HOOK_URL + "/slack",
+            events=[],
+        ),
     )
 
 
@@ -381,6 +393,8 @@ def _fingerprint() -> dict[str, Any]:
         "unread": Notification.objects.filter(read_at__isnull=True).count(),
         "passwords": sorted(get_user_model().objects.values_list("pk", "password")),
         "authenticators": sorted(TOTPDevice.objects.values_list("pk", "confirmed")),
+        "chat": sorted(ChatDestination.objects.values_list("pk", "is_active")),
+        "preferences": sorted(NotificationPreference.objects.values_list("user_id", "channel")),
     }
 
 
@@ -822,6 +836,44 @@ def login_page(out: Outcome) -> None:
 
 def healthy(out: Outcome) -> None:
     assert out.json()["database"] == "ok"
+
+
+def preferences_shown(out: Outcome) -> None:
+    out.sees("Submitted for your signature", "Daily digest")
+
+
+def preferences_saved(out: Outcome) -> None:
+    chosen = NotificationPreference.objects.get(user=out.user, event="signed")
+    assert chosen.channel == "none"
+
+
+def unsubscribe_asked(out: Outcome) -> None:
+    out.sees("Stop all notifications about", "Sign-off recorded")
+
+
+def unsubscribed(out: Outcome) -> None:
+    chosen = NotificationPreference.objects.get(user=out.world.users[RESPONSIBLE], event="signed")
+    assert chosen.channel == "none"
+    out.sees("Unsubscribed")
+
+
+def chat_listed(out: Outcome) -> None:
+    out.sees("#matrix-releases")
+
+
+def chat_added(out: Outcome) -> None:
+    assert ChatDestination.objects.filter(name="matrix-teams", created_by=out.user).exists()
+    assert len(out.logged(Action.WEBHOOK_CHANGED)) == 1
+
+
+def chat_removed(out: Outcome) -> None:
+    assert not ChatDestination.objects.get(pk=out.world.chat.pk).is_active
+    assert len(out.logged(Action.WEBHOOK_CHANGED)) == 1
+
+
+def _unsubscribe_url(world: World) -> str:
+    token = unsubscribe_token(user=world.users[RESPONSIBLE], event="signed")
+    return reverse("notifications:unsubscribe", kwargs={"token": token})
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -1674,6 +1726,93 @@ CASES = [
         global_rows(MANAGERS, 200),
         webhook_url("api:webhook_rotate_secret"),
         webhook_rotated,
+    ),
+    # --- notifications: preferences, unsubscribe links, chat channels, the Slack command ---
+    Case(
+        "notifications:preferences",
+        "GET",
+        everyone(200),
+        plain("notifications:preferences"),
+        preferences_shown,
+    ),
+    Case(
+        "notifications:preferences",
+        "POST",
+        everyone(302),
+        plain("notifications:preferences"),
+        preferences_saved,
+        const(
+            {
+                **{event: str(channel) for event, channel in DEFAULT_CHANNEL.items()},
+                "signed": "none",
+            }
+        ),
+    ),
+    # The signed token is the credential: whoever holds the e-mail's link may use it.
+    Case(
+        "notifications:unsubscribe",
+        "GET",
+        everyone(200, anonymous=200),
+        _unsubscribe_url,
+        unsubscribe_asked,
+    ),
+    Case(
+        "notifications:unsubscribe",
+        "POST",
+        everyone(200, anonymous=200),
+        _unsubscribe_url,
+        unsubscribed,
+    ),
+    Case(
+        "notifications:unsubscribe",
+        "GET",
+        {ANONYMOUS: 400, RESPONSIBLE: 400},
+        plain("notifications:unsubscribe", token="forged-token"),
+        variant="forged token",
+    ),
+    Case(
+        "notifications:unsubscribe",
+        "POST",
+        {ANONYMOUS: 400, RESPONSIBLE: 400},
+        plain("notifications:unsubscribe", token="forged-token"),
+        variant="forged token",
+    ),
+    Case(
+        "notifications:chat_destination_list",
+        "GET",
+        global_rows(MANAGERS, 200),
+        plain("notifications:chat_destination_list"),
+        chat_listed,
+    ),
+    Case(
+        "notifications:chat_destination_list",
+        "POST",
+        global_rows(MANAGERS, 302),
+        plain("notifications:chat_destination_list"),
+        chat_added,
+        lambda world: {
+            "product": world.product.pk,
+            "kind": "teams",
+            "name": "matrix-teams",
+            "url": HOOK_URL + "/teams",
+        },
+    ),
+    Case(
+        "notifications:chat_destination_delete",
+        "POST",
+        global_rows(MANAGERS, 302),
+        lambda world: reverse(
+            "notifications:chat_destination_delete", kwargs={"pk": world.chat.pk}
+        ),
+        chat_removed,
+    ),
+    # Slack signs its requests; without a signature nobody gets an answer.
+    Case(
+        "notifications:slack_command",
+        "POST",
+        everyone(401, anonymous=401),
+        plain("notifications:slack_command"),
+        data=const({"command": "/relapp", "text": "status payments-api 2.4.0"}),
     ),
 ]
 

@@ -1,0 +1,3 @@
+from relapp_ci.cli import main
+
+raise SystemExit(main())

@@ -2,16 +2,18 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from approvals.lifecycle import SIGNABLE, ReleaseAccess, ReleaseType, Status
+from approvals.lifecycle import FINISHED, SIGNABLE, ReleaseAccess, ReleaseType, Status
 from approvals.models import (
     ApprovalPolicy,
     Artifact,
     Comment,
     Deployment,
+    DrillOutcome,
+    FireDrill,
     FreezeWindow,
     GateCheck,
     Product,
@@ -22,6 +24,7 @@ from approvals.models import (
     VerbalState,
 )
 from approvals.rules import (
+    Conflict,
     Refusal,
     counts_toward_approval,
     deploy_instant,
@@ -30,6 +33,7 @@ from approvals.rules import (
     readiness_reasons,
     readiness_refusals,
     signoff_verdict,
+    window_conflicts,
 )
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
@@ -143,6 +147,8 @@ def readiness_for(*, release: Release, current, checks, policy) -> list[str]:
             product=release.product, start=release.window_start, end=release.window_end
         ),
         today=timezone.localdate(),
+        drilled_on=last_good_drill_on(product=release.product),
+        conflicts=conflicts_for(release=release) if policy.block_on_conflict else (),
     )
 
 
@@ -162,6 +168,8 @@ def deploy_check_now(*, release: Release, now=None, artifact: str = "") -> list[
         policy=policy,
         freezes=[],
         today=timezone.localdate(now),
+        drilled_on=last_good_drill_on(product=release.product),
+        conflicts=conflicts_for(release=release) if policy.block_on_conflict else (),
     )
     start, end = deploy_instant(now)
     return deploy_refusals(
@@ -403,3 +411,26 @@ def unauthorized_deployments(*, product=None, date_from=None, date_to=None) -> Q
     if date_to:
         rows = rows.filter(recorded_at__date__lte=date_to)
     return rows.order_by("-recorded_at", "-id")
+
+
+def conflicts_for(*, release: Release) -> list[Conflict]:
+    """Unfinished releases whose window overlaps this one's on a shared product or target."""
+    candidates = (
+        Release.objects.filter(
+            window_start__lt=release.window_end, window_end__gt=release.window_start
+        )
+        .exclude(pk=release.pk)
+        .exclude(status__in=FINISHED)
+        .select_related("product")
+        .order_by("window_start", "id")
+    )
+    return window_conflicts(release=release, candidates=candidates)
+
+
+def last_good_drill_on(*, product: Product):
+    """The day of the product's latest fire drill that rolled back as planned, or None."""
+    return (
+        FireDrill.objects.filter(product=product, outcome=DrillOutcome.SUCCEEDED)
+        .aggregate(last=Max("held_on"))
+        .get("last")
+    )

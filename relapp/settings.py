@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "accounts",
+    "metrics",
 ]
 
 MIDDLEWARE = [

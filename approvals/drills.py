@@ -53,9 +53,9 @@ def drill_overdue(
     """The due day of the drill that is overdue, or None.
 
     A drill falls due on each occurrence; a drill held within `grace_days`
-    before it counts for it; `grace_days` after it with none held, it is overdue.
+    before it counts for it; more than `grace_days` after it with none held, it is overdue.
     """
-    due = drill_due(rule=rule, first_on=first_on, today=today - timedelta(days=grace_days))
+    due = drill_due(rule=rule, first_on=first_on, today=today - timedelta(days=grace_days + 1))
     if due is None:
         return None
     if last_held_on is not None and last_held_on >= due - timedelta(days=grace_days):

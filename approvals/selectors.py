@@ -1,11 +1,13 @@
 """Reads that cross relations or check permissions. Views never build querysets."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from approvals.drills import drill_occurrences, drill_overdue
 from approvals.lifecycle import FINISHED, SIGNABLE, ReleaseAccess, ReleaseType, Status
 from approvals.models import (
     ApprovalPolicy,
@@ -14,6 +16,7 @@ from approvals.models import (
     Deployment,
     DrillOutcome,
     FireDrill,
+    FireDrillSchedule,
     FreezeWindow,
     GateCheck,
     Product,
@@ -434,3 +437,43 @@ def last_good_drill_on(*, product: Product):
         .aggregate(last=Max("held_on"))
         .get("last")
     )
+
+
+def product_get_for_user(*, user, slug: str) -> Product:
+    """The product, or 404 when it does not exist or the user may not see it."""
+    product = products_visible_to(user=user).filter(slug=slug).first()
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+@dataclass
+class DrillState:
+    schedule: FireDrillSchedule | None
+    drills: list[FireDrill]
+    upcoming: list
+    overdue_since: object  # the due day of an overdue drill, or None
+    last_good: object
+
+
+def drill_state_for(*, product: Product, today) -> DrillState:
+    """The product's schedule, its recent drills, the next drill days and whether one is overdue."""
+    schedule = FireDrillSchedule.objects.filter(product=product).first()
+    drills = list(FireDrill.objects.filter(product=product).select_related("recorded_by")[:20])
+    last_good = last_good_drill_on(product=product)
+    upcoming, overdue = [], None
+    if schedule is not None:
+        upcoming = drill_occurrences(
+            rule=schedule.rrule,
+            first_on=schedule.first_on,
+            start=today,
+            end=today + timedelta(days=2 * 366),
+        )[:4]
+        overdue = drill_overdue(
+            rule=schedule.rrule,
+            first_on=schedule.first_on,
+            grace_days=schedule.grace_days,
+            last_held_on=last_good,
+            today=today,
+        )
+    return DrillState(schedule, drills, upcoming, overdue, last_good)

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import views
+from approvals import drill_views, views
 
 
 class VersionConverter:
@@ -41,4 +41,12 @@ urlpatterns = [
     path(release + "raci/", views.raci_edit, name="raci_edit"),
     path("signoffs/<int:signoff_id>/verbal/", views.verbal_respond, name="verbal_respond"),
     path("my/signoffs/", views.my_signoffs, name="my_signoffs"),
+    path("products/<slug:product>/drills/", drill_views.drill_list, name="drill_list"),
+    path("products/<slug:product>/drills/record/", drill_views.drill_record, name="drill_record"),
+    path(
+        "products/<slug:product>/drills/schedule/",
+        drill_views.drill_schedule,
+        name="drill_schedule",
+    ),
+    path("products/<slug:product>/targets/", drill_views.targets_set, name="targets_set"),
 ]

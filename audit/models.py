@@ -51,6 +51,9 @@ class Action(models.TextChoices):
     WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
     STREAM_DESTINATION_CHANGED = "stream.changed", "Audit stream destination changed"
     CHECKPOINT_WRITTEN = "changelog.checkpoint", "Change-log checkpoint written"
+    PRODUCT_CHANGED = "product.changed", "Product changed"
+    DRILL_SCHEDULED = "drill.scheduled", "Fire-drill schedule changed"
+    DRILL_RECORDED = "drill.recorded", "Fire drill recorded"
 
 
 class ChangeLogEntry(models.Model):

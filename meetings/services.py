@@ -245,7 +245,10 @@ def meeting_cancel(*, meeting: GateMeeting, actor, reason: str) -> GateMeeting:
         meeting = _locked_meeting(meeting)
         before = _snapshot(meeting)
         meeting.status = MeetingStatus.CANCELLED
-        meeting.save(update_fields=["status", "updated_at"])
+        # A cancellation is a revision of the event: calendars apply it only with a
+        # higher SEQUENCE (RFC 5546 §3.2.5), in the CANCEL invite and in the feed.
+        meeting.sequence += 1
+        meeting.save(update_fields=["status", "sequence", "updated_at"])
         _drop_unsent(meeting=meeting, reason="Meeting cancelled", now=now)
         changelog_record(
             action=Action.MEETING_CANCELLED,

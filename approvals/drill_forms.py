@@ -37,4 +37,6 @@ class DrillRecordForm(forms.Form):
     rollback_minutes = forms.IntegerField(
         label="Time to roll back (minutes)", min_value=0, max_value=100000
     )
-    evidence_url = forms.URLField(label="Evidence link", required=False, max_length=500)
+    evidence_url = forms.URLField(
+        label="Evidence link", required=False, max_length=500, assume_scheme="https"
+    )

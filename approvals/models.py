@@ -410,7 +410,9 @@ class Deployment(models.Model):
                 fields=["-recorded_at"],
                 condition=Q(unauthorized=True),
                 name="deployment_unauthorized",
-            )
+            ),
+            # Time to restore: "the next successful deployment after this moment".
+            models.Index(fields=["status", "recorded_at"], name="deployment_status_time"),
         ]
 
     def __str__(self) -> str:

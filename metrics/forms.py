@@ -23,6 +23,13 @@ class MetricsFilterForm(forms.Form):
     )
 
     def __init__(self, data, *, products):
+        # The defaults are shown in the fields, so the page says what it covers.
+        data = data.copy()
+        end = timezone.localdate()
+        data.setdefault("period", "month")
+        data.setdefault("end", end.isoformat())
+        data.setdefault("start", (end - timedelta(days=364)).replace(day=1).isoformat())
+        data.setdefault("hotfix_days", "7")
         super().__init__(data)
         self.products = {p.slug: p for p in products}
         self.fields["product"].choices = [("", "All products")] + [

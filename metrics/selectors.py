@@ -210,7 +210,7 @@ def metrics_compute(
             bucket.unauthorized = row["unauthorized"]
 
     lead = (
-        Release.objects.filter(pk__in=scope, deployed_at__gte=since, deployed_at__lt=until)
+        releases.filter(deployed_at__gte=since, deployed_at__lt=until)
         .annotate(bucket=_trunc("deployed_at", period))
         .values("bucket")
         .annotate(average=Avg(F("deployed_at") - F("created_at")))
@@ -245,7 +245,7 @@ def metrics_compute(
             buckets[day].restore_hours = _hours(total / n)
 
     approvals = (
-        Release.objects.filter(pk__in=scope, approved_at__gte=since, approved_at__lt=until)
+        releases.filter(approved_at__gte=since, approved_at__lt=until)
         .annotate(submitted=_submitted_before(release_field="pk", moment_field="approved_at"))
         .filter(submitted__isnull=False)
         .annotate(bucket=_trunc("approved_at", period))

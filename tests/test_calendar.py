@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,8 @@ from approvals.rules import latest_rehearsal, window_conflicts
 from approvals.selectors import conflicts_for, deploy_check_now, readiness_for
 from audit.models import Action, ChangeLogEntry
 from meetings import services as meeting_services
+from meetings.models import Notification, Reminder, ReminderKind
+from meetings.services import reminders_dispatch
 from tests.factories import ProductFactory, ReleaseFactory, release_in_review
 from tests.helpers import new_token, schedule
 
@@ -410,3 +413,45 @@ def test_an_overdue_drill_is_flagged_on_the_product_page_and_the_calendar(client
     record_drill(team, held_on=today, outcome="succeeded")
     page = client.get(reverse("approvals:drill_list", kwargs={"product": "payments-api"}))
     assert "Fire drill overdue" not in page.content.decode()
+
+
+# --- fire-drill reminders (the reminder rows) ---------------------------------------
+
+
+def test_a_drill_schedule_plans_reminders_that_go_out_once_and_stop_once_held(team):
+    """Quarterly from 10 days ahead: rm (the one release manager) is reminded two days
+    before each of the next four drills, at 09:00. Dispatching at the first due time sends
+    one e-mail and one notification; recording the drill drops the second reminder."""
+    today = timezone.localdate()
+    first = today + timedelta(days=10)
+    approval_services.drill_schedule_set(
+        product=team["product"],
+        actor=team["rm"],
+        rrule="FREQ=MONTHLY;INTERVAL=3",
+        first_on=first,
+        grace_days=14,
+    )
+    rows = Reminder.objects.filter(kind=ReminderKind.DRILL).order_by("due_at")
+    assert [r.user.username for r in rows] == ["rm"] * 4
+    assert timezone.localtime(rows[0].due_at).date() == first - timedelta(days=2)
+    assert timezone.localtime(rows[0].due_at).hour == 9
+    # Planning again (a drill recorded) adds no second row for the same drill.
+    record_drill(team, held_on=today - timedelta(days=100), outcome="failed")
+    assert Reminder.objects.filter(kind=ReminderKind.DRILL).count() == 4
+    counts = reminders_dispatch(now=rows[0].due_at + timedelta(minutes=1))
+    assert counts["sent"] == 1
+    assert [m.subject for m in mail.outbox] == [
+        f"Fire drill for Payments API due on {first:%-d %b %Y}"
+    ]
+    note = Notification.objects.get(user=team["rm"], reminder=rows[0])
+    assert note.url == reverse("approvals:drill_list", kwargs={"product": "payments-api"})
+    assert reminders_dispatch(now=rows[0].due_at + timedelta(minutes=2))["sent"] == 0
+    # A drill held today (within the 14 grace days before the first drill's day) counts
+    # for that drill: its reminder, were it still pending, is dropped; the next quarter's
+    # still goes out.
+    second = rows[1]
+    record_drill(team, held_on=today, outcome="succeeded")
+    Reminder.objects.filter(pk=rows[0].pk).update(sent_at=None)  # as if still pending
+    counts = reminders_dispatch(now=second.due_at + timedelta(minutes=1))
+    assert counts["dropped"] == 1 and counts["sent"] == 1
+    assert Reminder.objects.get(pk=rows[0].pk).drop_reason == "Drill already held"

@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.request import Request
@@ -67,6 +69,35 @@ def metrics_csv(request: HttpRequest, chart: str) -> HttpResponse:
     return response
 
 
+def _query(name: str, kind, description: str, **extra) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, kind, OpenApiParameter.QUERY, required=False, description=description, **extra
+    )
+
+
+@extend_schema(
+    operation_id="metrics_read",
+    summary="Read the release metrics",
+    description=(
+        "DORA figures (deployment frequency, lead time for changes, change-failure rate, time "
+        "to restore), approval lead time, rejections and unauthorized changes per week or "
+        "month, and the time waiting per activity and per Accountable, over the caller's "
+        "releases (a token: its products). Bad parameters answer 400 with the field errors."
+    ),
+    parameters=[
+        _query("product", OpenApiTypes.STR, "A product's slug; empty: every product in scope."),
+        _query("period", OpenApiTypes.STR, "`month` (default) or `week`.", enum=["month", "week"]),
+        _query("start", OpenApiTypes.DATE, "First day (default: a year before `end`)."),
+        _query("end", OpenApiTypes.DATE, "Last day (default: today)."),
+        _query(
+            "hotfix_days",
+            OpenApiTypes.INT,
+            "A hotfix within this many days makes a deployment a failure (default 7).",
+        ),
+    ],
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT},
+    tags=["metrics"],
+)
 @api_view(["GET"])
 def metrics_api(request: Request) -> Response:
     """The figures as JSON, for the caller's releases (a pipeline token: its products)."""

@@ -27,6 +27,8 @@ class CalendarFilterForm(forms.Form):
     )
 
     def __init__(self, data, *, products):
+        data = data.copy()
+        data.setdefault("date", timezone.localdate().isoformat())  # shown in the field
         super().__init__(data)
         self.products = {p.slug: p for p in products}
         self.fields["product"].choices = [("", "All products")] + [

@@ -30,6 +30,12 @@ class Product(models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    deploy_targets = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Components or environments this product deploys to (e.g. payments-db, "
+        "prod-eu). Overlapping windows on a shared one are conflicts.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -286,6 +292,11 @@ class ApprovalPolicy(models.Model):
         blank=True,
         help_text="The activity whose Accountable judges the required risk categories.",
     )
+    block_on_conflict = models.BooleanField(
+        default=False,
+        help_text="A deployment window overlapping another release's on the same product, "
+        "component or environment stops the release being ready.",
+    )
 
     class Meta:
         verbose_name_plural = "approval policies"
@@ -455,7 +466,9 @@ class Deployment(models.Model):
                 fields=["-recorded_at"],
                 condition=Q(unauthorized=True),
                 name="deployment_unauthorized",
-            )
+            ),
+            # Time to restore: "the next successful deployment after this moment".
+            models.Index(fields=["status", "recorded_at"], name="deployment_status_time"),
         ]
 
     def __str__(self) -> str:
@@ -556,3 +569,48 @@ class MonitoringTick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} ticked by {self.ticked_by}"
+
+
+class DrillOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Rolled back as planned"
+    PARTIAL = "partial", "Rolled back with problems"
+    FAILED = "failed", "Could not roll back"
+
+
+class FireDrillSchedule(models.Model):
+    """When a product rehearses its rollback: an iCalendar RRULE from a first date."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="drill_schedule")
+    rrule = models.CharField(
+        max_length=300, help_text="An iCalendar RRULE, e.g. FREQ=MONTHLY;INTERVAL=3 (quarterly)."
+    )
+    first_on = models.DateField(help_text="The first drill; the rule repeats from it.")
+    grace_days = models.PositiveIntegerField(
+        default=7, help_text="A drill not recorded this many days after it fell due is overdue."
+    )
+
+    def __str__(self) -> str:
+        return f"Fire drills of {self.product}: {self.rrule}"
+
+
+class FireDrill(models.Model):
+    """One rehearsal of a product's rollback, as it went."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="drills")
+    held_on = models.DateField()
+    scenario = models.CharField(max_length=300)
+    participants = models.TextField(help_text="Who took part, one per line or comma-separated.")
+    outcome = models.CharField(max_length=10, choices=DrillOutcome.choices)
+    rollback_minutes = models.PositiveIntegerField(help_text="Time to roll back, in minutes.")
+    evidence_url = models.URLField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["product", "-held_on"])]
+
+    def __str__(self) -> str:
+        return f"Fire drill of {self.product} on {self.held_on}"

@@ -25,7 +25,15 @@ SEVERE_DEFECTS = ("blocker", "critical")
 
 
 def readiness_reasons(
-    *, release, current, checks: Iterable, policy, freezes: Sequence, today: date
+    *,
+    release,
+    current,
+    checks: Iterable,
+    policy,
+    freezes: Sequence,
+    today: date,
+    drilled_on: date | None = None,
+    conflicts: Sequence = (),
 ) -> list[str]:
     """Why the release is not ready for sign-off; empty when it is (docs/domain.md).
 
@@ -40,12 +48,22 @@ def readiness_reasons(
             policy=policy,
             freezes=freezes,
             today=today,
+            drilled_on=drilled_on,
+            conflicts=conflicts,
         )
     ]
 
 
 def readiness_refusals(
-    *, release, current, checks: Iterable, policy, freezes: Sequence, today: date
+    *,
+    release,
+    current,
+    checks: Iterable,
+    policy,
+    freezes: Sequence,
+    today: date,
+    drilled_on: date | None = None,
+    conflicts: Sequence = (),
 ) -> list["Refusal"]:
     """`readiness_reasons` with the stable code of each, as the deploy check reports them."""
     if current is None:
@@ -54,7 +72,9 @@ def readiness_refusals(
     if policy.block_open_critical_defects:
         refusals += [Refusal("defect_open", r) for r in defect_reasons(current.content["defects"])]
     refusals += rehearsal_refusals(
-        rehearsed_on=current.content["rollback"]["rehearsed_on"],
+        rehearsed_on=latest_rehearsal(
+            rehearsed_on=current.content["rollback"]["rehearsed_on"], drilled_on=drilled_on
+        ),
         max_age_days=policy.max_rehearsal_age_days,
         today=today,
     )
@@ -67,6 +87,8 @@ def readiness_refusals(
         risks=current.content.get("risks", []),
         required=getattr(policy, "required_risk_categories", None) or [],
     )
+    if policy.block_on_conflict:
+        refusals += [Refusal("window_conflict", c.message) for c in conflicts]
     return refusals
 
 
@@ -545,3 +567,52 @@ def risk_category_refusals(*, risks: Iterable[dict], required: Iterable[str]) ->
             + ".",
         )
     ]
+
+
+def latest_rehearsal(*, rehearsed_on: str | None, drilled_on: date | None) -> str | None:
+    """The RAD's rehearsal date, or the product's latest successful fire drill when newer."""
+    if drilled_on is None:
+        return rehearsed_on
+    if rehearsed_on and date.fromisoformat(rehearsed_on) >= drilled_on:
+        return rehearsed_on
+    return drilled_on.isoformat()
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Another release whose deployment window overlaps, and what the two share."""
+
+    other: object
+    shared: tuple[str, ...]  # "same product", or the shared components/environments
+
+    @property
+    def message(self) -> str:
+        return (
+            f"The deployment window overlaps {self.other}'s "
+            f"({self.other.window_start:%Y-%m-%d %H:%M}–{self.other.window_end:%Y-%m-%d %H:%M} "
+            f"UTC) on {', '.join(self.shared)}."
+        )
+
+
+def windows_overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    """Half-open windows [start, end): touching ends do not overlap."""
+    return a_start < b_end and b_start < a_end
+
+
+def window_conflicts(*, release, candidates: Iterable) -> list[Conflict]:
+    """Releases among `candidates` whose window overlaps `release`'s on the same product
+    or on a component or environment both products declare."""
+    targets = set(release.product.deploy_targets or ())
+    conflicts = []
+    for other in candidates:
+        if other.pk == release.pk or not windows_overlap(
+            release.window_start, release.window_end, other.window_start, other.window_end
+        ):
+            continue
+        if other.product_id == release.product_id:
+            shared: tuple[str, ...] = ("the same product",)
+        else:
+            shared = tuple(sorted(targets & set(other.product.deploy_targets or ())))
+        if shared:
+            conflicts.append(Conflict(other=other, shared=shared))
+    return conflicts

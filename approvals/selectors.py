@@ -3,11 +3,12 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from approvals.lifecycle import SIGNABLE, ReleaseAccess, ReleaseType, Status
+from approvals.drills import drill_occurrences, drill_overdue
+from approvals.lifecycle import FINISHED, SIGNABLE, ReleaseAccess, ReleaseType, Status
 from approvals.models import (
     ApprovalPolicy,
     Artifact,
@@ -15,6 +16,9 @@ from approvals.models import (
     Comment,
     Deployment,
     DeploymentStatus,
+    DrillOutcome,
+    FireDrill,
+    FireDrillSchedule,
     FreezeWindow,
     GateCheck,
     MonitoringTick,
@@ -27,6 +31,7 @@ from approvals.models import (
 )
 from approvals.rad import RISK_CATEGORIES
 from approvals.rules import (
+    Conflict,
     Refusal,
     counts_toward_approval,
     deploy_instant,
@@ -37,6 +42,7 @@ from approvals.rules import (
     readiness_reasons,
     readiness_refusals,
     signoff_verdict,
+    window_conflicts,
 )
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
@@ -150,6 +156,8 @@ def readiness_for(*, release: Release, current, checks, policy) -> list[str]:
             product=release.product, start=release.window_start, end=release.window_end
         ),
         today=timezone.localdate(),
+        drilled_on=last_good_drill_on(product=release.product),
+        conflicts=conflicts_for(release=release) if policy.block_on_conflict else (),
     )
 
 
@@ -169,6 +177,8 @@ def deploy_check_now(*, release: Release, now=None, artifact: str = "") -> list[
         policy=policy,
         freezes=[],
         today=timezone.localdate(now),
+        drilled_on=last_good_drill_on(product=release.product),
+        conflicts=conflicts_for(release=release) if policy.block_on_conflict else (),
     )
     start, end = deploy_instant(now)
     return deploy_refusals(
@@ -562,3 +572,66 @@ def risk_policy_for(*, release: Release) -> RiskPolicy | None:
         judge_activity=policy.risk_judge_activity,
         judge=judge,
     )
+
+
+def conflicts_for(*, release: Release) -> list[Conflict]:
+    """Unfinished releases whose window overlaps this one's on a shared product or target."""
+    candidates = (
+        Release.objects.filter(
+            window_start__lt=release.window_end, window_end__gt=release.window_start
+        )
+        .exclude(pk=release.pk)
+        .exclude(status__in=FINISHED)
+        .select_related("product")
+        .order_by("window_start", "id")
+    )
+    return window_conflicts(release=release, candidates=candidates)
+
+
+def last_good_drill_on(*, product: Product):
+    """The day of the product's latest fire drill that rolled back as planned, or None."""
+    return (
+        FireDrill.objects.filter(product=product, outcome=DrillOutcome.SUCCEEDED)
+        .aggregate(last=Max("held_on"))
+        .get("last")
+    )
+
+
+def product_get_for_user(*, user, slug: str) -> Product:
+    """The product, or 404 when it does not exist or the user may not see it."""
+    product = products_visible_to(user=user).filter(slug=slug).first()
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+@dataclass
+class DrillState:
+    schedule: FireDrillSchedule | None
+    drills: list[FireDrill]
+    upcoming: list
+    overdue_since: object  # the due day of an overdue drill, or None
+    last_good: object
+
+
+def drill_state_for(*, product: Product, today) -> DrillState:
+    """The product's schedule, its recent drills, the next drill days and whether one is overdue."""
+    schedule = FireDrillSchedule.objects.filter(product=product).first()
+    drills = list(FireDrill.objects.filter(product=product).select_related("recorded_by")[:20])
+    last_good = last_good_drill_on(product=product)
+    upcoming, overdue = [], None
+    if schedule is not None:
+        upcoming = drill_occurrences(
+            rule=schedule.rrule,
+            first_on=schedule.first_on,
+            start=today,
+            end=today + timedelta(days=2 * 366),
+        )[:4]
+        overdue = drill_overdue(
+            rule=schedule.rrule,
+            first_on=schedule.first_on,
+            grace_days=schedule.grace_days,
+            last_held_on=last_good,
+            today=today,
+        )
+    return DrillState(schedule, drills, upcoming, overdue, last_good)

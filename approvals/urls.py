@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import rhythm_views, views
+from approvals import drill_views, rhythm_views, views
 
 
 class VersionConverter:
@@ -46,4 +46,12 @@ urlpatterns = [
         rhythm_views.monitoring_tick,
         name="monitoring_tick",
     ),
+    path("products/<slug:product>/drills/", drill_views.drill_list, name="drill_list"),
+    path("products/<slug:product>/drills/record/", drill_views.drill_record, name="drill_record"),
+    path(
+        "products/<slug:product>/drills/schedule/",
+        drill_views.drill_schedule,
+        name="drill_schedule",
+    ),
+    path("products/<slug:product>/targets/", drill_views.targets_set, name="targets_set"),
 ]

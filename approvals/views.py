@@ -118,6 +118,8 @@ def release_create(request: HttpRequest) -> HttpResponse:
             apply_errors(form, error)
         else:
             messages.success(request, f"Release {release} created. Write its RAD next.")
+            for conflict in selectors.conflicts_for(release=release):
+                messages.warning(request, f"Conflict: {conflict.message}")
             return redirect(release.url("rad_edit"))
     return render(request, "approvals/release_form.html", {"form": form})
 

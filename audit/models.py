@@ -57,6 +57,9 @@ class Action(models.TextChoices):
         "deployment.verification_failed",
         "Deployment verification failed",
     )
+    PRODUCT_CHANGED = "product.changed", "Product changed"
+    DRILL_SCHEDULED = "drill.scheduled", "Fire-drill schedule changed"
+    DRILL_RECORDED = "drill.recorded", "Fire drill recorded"
 
 
 class ChangeLogEntry(models.Model):

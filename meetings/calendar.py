@@ -1,9 +1,9 @@
 """iCalendar (RFC 5545) documents, generated with the icalendar library."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, TimezoneStandard, vCalAddress, vText
 
 PRODID = "-//Relapp//Release approval//EN"
 
@@ -56,32 +56,49 @@ def meeting_invite(meeting, *, attendees, description: str, cancelled: bool = Fa
     return calendar.to_ical()
 
 
-def user_feed(*, meetings, releases) -> bytes:
-    """A user's feed: their gate meetings and the deployment windows of their releases."""
+def _utc_timezone():
+    """A VTIMEZONE for UTC: the one component of a feed with no events (RFC 5545 §3.6
+    wants at least one), harmless to calendars that do not need it."""
+    zone = Timezone()
+    zone.add("tzid", "UTC")
+    standard = TimezoneStandard()
+    standard.add("dtstart", datetime(1970, 1, 1))
+    standard.add("tzoffsetfrom", timedelta(0))
+    standard.add("tzoffsetto", timedelta(0))
+    standard.add("tzname", "UTC")
+    zone.add_component(standard)
+    return zone
+
+
+def _item_event(item, *, base_url: str) -> Event:
+    event = Event()
+    event.add("uid", item.uid)
+    event.add("sequence", item.sequence)
+    event.add("dtstamp", datetime.now(UTC))
+    if item.all_day:
+        event.add("dtstart", item.start.date())
+        event.add("dtend", item.end.date())
+    else:
+        event.add("dtstart", item.start.astimezone(UTC))
+        event.add("dtend", item.end.astimezone(UTC))
+    event.add("summary", item.title)
+    description = item.description
+    for conflict in item.conflicts:
+        description += f"\nConflict: {conflict}"
+    event.add("description", description)
+    event.add("url", base_url + item.url)
+    event.add("categories", [item.kind_label])
+    event.add("status", "CANCELLED" if item.status == "cancelled" else "CONFIRMED")
+    return event
+
+
+def user_feed(*, items, base_url: str = "") -> bytes:
+    """A user's feed: the calendar's items for them (cancelled meetings stay, as
+    STATUS:CANCELLED with their bumped SEQUENCE, so calendars remove them)."""
     calendar = _calendar()
     calendar.add("x-wr-calname", "Relapp")
-    for meeting in meetings:
-        calendar.add_component(
-            _meeting_event(
-                meeting, attendees=[], description=f"Gate meeting for {meeting.release}."
-            )
-        )
-    for release in releases:
-        event = Event()
-        event.add("uid", _uid("deployment-window", release.pk))
-        event.add("dtstamp", datetime.now(UTC))
-        event.add("dtstart", release.window_start.astimezone(UTC))
-        event.add("dtend", release.window_end.astimezone(UTC))
-        event.add("summary", f"Deployment window: {release} ({release.get_status_display()})")
-        event.add("description", release.title)
-        calendar.add_component(event)
-        if release.cutoff_at:
-            cutoff = Event()
-            cutoff.add("uid", _uid("code-cutoff", release.pk))
-            cutoff.add("dtstamp", datetime.now(UTC))
-            cutoff.add("dtstart", release.cutoff_at.astimezone(UTC))
-            cutoff.add("dtend", release.cutoff_at.astimezone(UTC))
-            cutoff.add("summary", f"Code cut-off: {release}")
-            cutoff.add("description", "After the cut-off only fixes go in.")
-            calendar.add_component(cutoff)
+    for item in items:
+        calendar.add_component(_item_event(item, base_url=base_url))
+    if not items:
+        calendar.add_component(_utc_timezone())
     return calendar.to_ical()

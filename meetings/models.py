@@ -74,15 +74,22 @@ class ReminderKind(models.TextChoices):
     SIGNOFF = "signoff", "Pending sign-off reminder"
     REVIEW = "review", "Post-release review due"
     MONITORING = "monitoring", "Post-deploy checklist overdue"
+    DRILL = "drill", "Fire drill due"
 
 
 class Reminder(models.Model):
     """One message to one person at one time. The database is the source of truth."""
 
     kind = models.CharField(max_length=10, choices=ReminderKind.choices)
-    release = models.ForeignKey("approvals.Release", on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey(
+        "approvals.Release", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     meeting = models.ForeignKey(
         GateMeeting, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders"
+    )
+    # Fire-drill reminders belong to a product, not a release.
+    product = models.ForeignKey(
+        "approvals.Product", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     meeting_sequence = models.PositiveIntegerField(default=0)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -109,6 +116,15 @@ class Reminder(models.Model):
                 fields=["release", "user", "kind"],
                 condition=Q(meeting__isnull=True),
                 name="reminder_unique_per_release",
+            ),
+            models.UniqueConstraint(
+                fields=["product", "user", "kind", "due_at"],
+                condition=Q(product__isnull=False),
+                name="reminder_unique_per_drill",
+            ),
+            models.CheckConstraint(
+                condition=Q(release__isnull=False) | Q(product__isnull=False),
+                name="reminder_has_release_or_product",
             ),
         ]
         indexes = [

@@ -1,9 +1,12 @@
+from datetime import date
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from approvals.lifecycle import FINISHED, ReleaseAccess
-from approvals.models import FreezeWindow, Release
+from approvals.models import FreezeWindow, Product, Release
 from approvals.selectors import products_visible_to, release_access_for_user
+from meetings.calendar_items import CalendarItem, calendar_items_for
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
 from raci.models import Assignment, Letter
@@ -74,3 +77,39 @@ def feed_contents(*, user) -> tuple[list[GateMeeting], list[Release]]:
         ).exclude(status__in=FINISHED)
     )
     return meetings, releases
+
+
+def calendar_for_user(*, user, first: date, last: date, product=None) -> list[CalendarItem]:
+    """The calendar page: every item of the releases and products the user may see."""
+    products = products_visible_to(user=user)
+    releases = permissions.releases_visible_to(user, Release.objects.all())
+    if product is not None:
+        products = products.filter(pk=product.pk)
+        releases = releases.filter(product=product)
+    return calendar_items_for(
+        releases=releases,
+        products=products,
+        meetings=GateMeeting.objects.filter(release__in=releases.values("pk")),
+        first=first,
+        last=last,
+    )
+
+
+def feed_items(*, user, first: date, last: date) -> list[CalendarItem]:
+    """The private feed: the user's releases (those they hold a RACI letter on), the gate
+    meetings they attend (cancelled ones too), freezes, drills and reviews of those."""
+    release_ids = Assignment.objects.filter(user=user).values("activity__release_id")
+    releases = permissions.releases_visible_to(user, Release.objects.filter(pk__in=release_ids))
+    attending = Assignment.objects.filter(
+        user=user, letter__in=[Letter.RESPONSIBLE, Letter.ACCOUNTABLE, Letter.CONSULTED]
+    ).values("activity__release_id")
+    meetings = GateMeeting.objects.filter(
+        Q(release_id__in=attending) | Q(extra_attendees=user)
+    ).distinct()
+    return calendar_items_for(
+        releases=releases,
+        products=Product.objects.filter(pk__in=releases.values("product_id")),
+        meetings=meetings,
+        first=first,
+        last=last,
+    )

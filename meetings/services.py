@@ -4,7 +4,8 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,8 +17,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.drills import drill_occurrences
 from approvals.lifecycle import BEFORE_DEPLOYMENT, Status
-from approvals.models import Decision, FreezeWindow, Release, SignOff
+from approvals.models import (
+    Decision,
+    DrillOutcome,
+    FireDrill,
+    FireDrillSchedule,
+    FreezeWindow,
+    Release,
+    SignOff,
+)
 from approvals.selectors import (
     deployment_to_verify,
     monitoring_ticker_ids,
@@ -251,7 +261,10 @@ def meeting_cancel(*, meeting: GateMeeting, actor, reason: str) -> GateMeeting:
         meeting = _locked_meeting(meeting)
         before = _snapshot(meeting)
         meeting.status = MeetingStatus.CANCELLED
-        meeting.save(update_fields=["status", "updated_at"])
+        # A cancellation is a revision of the event: calendars apply it only with a
+        # higher SEQUENCE (RFC 5546 §3.2.5), in the CANCEL invite and in the feed.
+        meeting.sequence += 1
+        meeting.save(update_fields=["status", "sequence", "updated_at"])
         _drop_unsent(meeting=meeting, reason="Meeting cancelled", now=now)
         changelog_record(
             action=Action.MEETING_CANCELLED,
@@ -431,7 +444,11 @@ def _alert_verification_failed(entry) -> None:
 
 def reminders_from_changelog(entry) -> None:
     """Change-log hook: a deployment plans the post-deploy checklist reminders and, for a
-    hotfix, its post-release review reminder."""
+    hotfix, its post-release review reminder; a fire-drill schedule set, or a drill
+    recorded, plans the next drills' reminders."""
+    if entry.action in (Action.DRILL_SCHEDULED, Action.DRILL_RECORDED) and entry.product_id:
+        reminders_plan_drills(product_id=entry.product_id, today=timezone.localdate())
+        return
     if entry.action != Action.RELEASE_DEPLOYED or entry.release_id is None:
         return
     release = Release.objects.select_related("created_by", "product").get(pk=entry.release_id)
@@ -472,8 +489,60 @@ def reminder_plan_review(*, release: Release) -> None:
     )
 
 
+DRILL_REMINDER_DAYS = 2  # release managers hear of a drill this long before its day
+DRILL_REMINDERS_AHEAD = 4  # occurrences planned at a time
+
+
+def reminders_plan_drills(*, product_id: int, today: date) -> int:
+    """Remind the release managers before each of the product's next drills (one row per
+    drill day and person; planning again adds nothing)."""
+    schedule = FireDrillSchedule.objects.filter(product_id=product_id).first()
+    if schedule is None:
+        return 0
+    days = drill_occurrences(
+        rule=schedule.rrule,
+        first_on=schedule.first_on,
+        start=today + timedelta(days=DRILL_REMINDER_DAYS),
+        end=today + timedelta(days=2 * 366),
+    )[:DRILL_REMINDERS_AHEAD]
+    managers = (
+        get_user_model()
+        .objects.filter(groups__name=permissions.RELEASE_MANAGERS, is_active=True)
+        .distinct()
+    )
+    rows = [
+        Reminder(
+            kind=ReminderKind.DRILL,
+            product_id=product_id,
+            user=user,
+            due_at=timezone.make_aware(
+                datetime.combine(day - timedelta(days=DRILL_REMINDER_DAYS), dt_time(9, 0))
+            ),
+        )
+        for day in days
+        for user in managers
+    ]
+    return len(Reminder.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def _drill_relevance(reminder: Reminder) -> str:
+    """A drill reminder is dropped once a drill that went to plan is recorded near its day."""
+    day = (reminder.due_at + timedelta(days=DRILL_REMINDER_DAYS)).date()
+    schedule = FireDrillSchedule.objects.filter(product_id=reminder.product_id).first()
+    if schedule is None:
+        return "No fire-drill schedule any more"
+    held = FireDrill.objects.filter(
+        product_id=reminder.product_id,
+        outcome=DrillOutcome.SUCCEEDED,
+        held_on__gte=day - timedelta(days=schedule.grace_days),
+    )
+    return "Drill already held" if held.exists() else ""
+
+
 def _relevance(reminder: Reminder, now: datetime) -> str:
     """Empty when the reminder should still go out, else why it is dropped."""
+    if reminder.kind == ReminderKind.DRILL:
+        return _drill_relevance(reminder)
     meeting = reminder.meeting
     if meeting is not None:
         if meeting.status != MeetingStatus.SCHEDULED:
@@ -532,6 +601,8 @@ def _message(reminder: Reminder, cache: dict) -> tuple[EmailMultiAlternatives, s
     context = {
         "reminder": reminder,
         "release": release,
+        "product": reminder.product,
+        "drill_day": (reminder.due_at + timedelta(days=DRILL_REMINDER_DAYS)).date(),
         "meeting": meeting,
         "user": reminder.user,
         "site_url": settings.SITE_URL,
@@ -600,6 +671,14 @@ def _drop_claimed(*, reminder: Reminder, claim_token: uuid.UUID, reason: str, no
     return "dropped"
 
 
+def _reminder_url(reminder: Reminder) -> str:
+    if reminder.meeting_id:
+        return reminder.meeting.get_absolute_url()
+    if reminder.release_id:
+        return reminder.release.get_absolute_url()
+    return reverse("approvals:drill_list", kwargs={"product": reminder.product.slug})
+
+
 def reminder_mark_sent(*, reminder: Reminder, claim_token: uuid.UUID, title: str) -> bool:
     """Record a sent reminder, if the caller's claim is still the one on the row.
 
@@ -623,9 +702,7 @@ def reminder_mark_sent(*, reminder: Reminder, claim_token: uuid.UUID, title: str
             release=reminder.release,
             reminder=reminder,
             title=title,
-            url=reminder.meeting.get_absolute_url()
-            if reminder.meeting_id
-            else reminder.release.get_absolute_url(),
+            url=_reminder_url(reminder),
         )
     return True
 
@@ -670,7 +747,7 @@ def reminder_send(
         return "skipped"  # sent, dropped, not due, or leased by another worker
     leased_at = time.monotonic()
     reminder = Reminder.objects.select_related(
-        "release__product", "meeting", "user", "release__created_by"
+        "release__product", "meeting", "user", "release__created_by", "product"
     ).get(pk=reminder_id)
     try:
         reason = _relevance(reminder, now) or ("" if reminder.user.email else "No e-mail address")

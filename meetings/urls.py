@@ -1,7 +1,7 @@
 from django.urls import path
 
 import approvals.urls  # noqa: F401 - registers the <version:> path converter
-from meetings import views
+from meetings import calendar_views, views
 
 app_name = "meetings"
 
@@ -20,5 +20,10 @@ urlpatterns = [
     path("freezes/", views.freeze_list, name="freeze_list"),
     path("freezes/<int:freeze_id>/delete/", views.freeze_delete, name="freeze_delete"),
     path("calendar/", views.calendar_settings, name="calendar_settings"),
-    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
+    path("calendar/month/", calendar_views.calendar_page, {"view": "month"}, name="calendar_month"),
+    path("calendar/week/", calendar_views.calendar_page, {"view": "week"}, name="calendar_week"),
+    path(
+        "calendar/agenda/", calendar_views.calendar_page, {"view": "agenda"}, name="calendar_agenda"
+    ),
 ]

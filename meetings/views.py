@@ -13,7 +13,7 @@ from approvals.lifecycle import IllegalTransition, ReleaseAction
 from approvals.models import FreezeWindow
 from meetings import selectors, services
 from meetings.agenda import meeting_agenda
-from meetings.calendar import meeting_invite, user_feed
+from meetings.calendar import meeting_invite
 from meetings.forms import CancelMeetingForm, FreezeForm, MeetingForm, OutcomeForm, OverrideForm
 from meetings.models import MeetingStatus
 from relapp.http import apply_errors, refuse, require, require_perm
@@ -271,14 +271,3 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request, "meetings/calendar_settings.html", {"feed_url": feed_url, "has_feed": has_feed}
     )
-
-
-@require_GET
-def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    user = selectors.feed_owner(token=token)
-    meetings, releases = selectors.feed_contents(user=user)
-    response = HttpResponse(
-        user_feed(meetings=meetings, releases=releases), content_type="text/calendar; charset=utf-8"
-    )
-    response["Cache-Control"] = "private, max-age=300"
-    return response

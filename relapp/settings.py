@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "accounts",
     "notifications",
+    "metrics",
 ]
 
 MIDDLEWARE = [

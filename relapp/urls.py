@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("meetings.urls")),
     path("changelog/streams/", include("auditstream.urls")),
     path("changelog/", include("evidence.urls")),
+    path("", include("metrics.urls")),  # before api.urls: it answers the rest of /api/
     path("", include("api.urls")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),

@@ -6,10 +6,12 @@ from datetime import timedelta
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.utils import timezone
 
 from approvals import services
-from approvals.models import Product, Release
+from approvals.lifecycle import Status
+from approvals.models import Deployment, Product, Release
 from raci.models import TemplateAssignment
 from raci.services import raci_template_ensure
 
@@ -159,3 +161,58 @@ def release_of(slug: str, version: str, *, created_by) -> Release:
 
 def activity(release, name):
     return release.activities.get(name=name)
+
+
+def release_history_bulk(*, product, created_by, releases: int, deployments: int, days: int = 365):
+    """`releases` deployed releases of `product` spread over the last `days`, with
+    `deployments` deployments among them (every 10th failed, every 25th rolled back,
+    every 50th unauthorized), written in bulk for query-count tests and benchmarks."""
+    now = timezone.now()
+    step = timedelta(days=days) / max(releases, 1)
+    first = now - timedelta(days=days)
+    rows = []
+    for n in range(releases):
+        start = first + step * n + timedelta(days=2)
+        rows.append(
+            Release(
+                product=product,
+                version=f"{n // 1000}.{n % 1000}.{n}",
+                title=f"Bulk release {n}",
+                window_start=start,
+                window_end=start + timedelta(hours=2),
+                status=Status.CLOSED if start < now else Status.APPROVED,
+                created_by=created_by,
+                approved_at=start - timedelta(hours=20),
+                deployed_at=start + timedelta(minutes=30) if start < now else None,
+            )
+        )
+    made = Release.objects.bulk_create(rows, batch_size=2000)
+    Deployment.objects.bulk_create(
+        [
+            Deployment(
+                release=made[n % len(made)],
+                status="failed"
+                if n % 10 == 9
+                else ("rolled_back" if n % 25 == 24 else "succeeded"),
+                unauthorized=n % 50 == 49,
+                recorded_by=created_by,
+            )
+            for n in range(deployments)
+        ],
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        # auto_now_add wrote "now": put creation two days and deployments just after
+        # each release's window opens, spread over the minutes of the window.
+        cursor.execute(
+            "UPDATE approvals_release SET created_at = window_start - interval '2 days' "
+            "WHERE product_id = %s",
+            [product.pk],
+        )
+        cursor.execute(
+            "UPDATE approvals_deployment d SET recorded_at = r.window_start "
+            "+ (d.id %% 90) * interval '1 minute' FROM approvals_release r "
+            "WHERE d.release_id = r.id AND r.product_id = %s",
+            [product.pk],
+        )
+    return made

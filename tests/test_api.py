@@ -621,6 +621,7 @@ def test_the_schema_describes_every_endpoint(client):
         "/api/v1/releases/{product}/{version}/attestation",
         "/api/v1/changelog/",
         "/api/v1/releases/{product}/{version}/monitoring/{position}/tick",
+        "/api/v1/metrics/",
     }
     assert schema["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
 

@@ -62,6 +62,8 @@ from approvals.models import (
     Artifact,
     Comment,
     Deployment,
+    FireDrill,
+    FireDrillSchedule,
     FreezeWindow,
     GateCheck,
     MonitoringTick,
@@ -395,6 +397,9 @@ def _fingerprint() -> dict[str, Any]:
         "authenticators": sorted(TOTPDevice.objects.values_list("pk", "confirmed")),
         "chat": sorted(ChatDestination.objects.values_list("pk", "is_active")),
         "preferences": sorted(NotificationPreference.objects.values_list("user_id", "channel")),
+        "drills": FireDrill.objects.count(),
+        "drill_schedules": sorted(FireDrillSchedule.objects.values_list("pk", "rrule")),
+        "targets": sorted(Product.objects.values_list("pk", "deploy_targets")),
     }
 
 
@@ -927,6 +932,48 @@ def const(data: dict) -> Callable[[World], dict]:
 
 
 SIGNOFF_POST = {"decision": "approve", "revision": 2, "comment": "", "password": PASSWORD}
+
+# --- the release calendar, metrics and fire drills -------------------------------------
+
+
+def on_review_day(name: str) -> Callable[[World], str]:
+    return lambda world: reverse(name) + f"?date={world.review.window_start.date().isoformat()}"
+
+
+def product_url(name: str) -> Callable[[World], str]:
+    return lambda world: reverse(name, kwargs={"product": world.product.slug})
+
+
+def metrics_counted(out: Outcome) -> None:
+    """2.8.0's deployment is counted for whoever may see the product, and for nobody else."""
+    periods = out.json()["periods"]
+    sees = out.persona != OUTSIDER
+    assert sum(p["deployments"] for p in periods) == (1 if sees else 0)
+
+
+def metrics_csv_counted(out: Outcome) -> None:
+    rows = out.text.strip().splitlines()
+    assert rows[0].startswith("period,Deployment frequency")
+    assert sum(int(r.rsplit(",", 1)[1] or 0) for r in rows[1:]) == (
+        0 if out.persona == OUTSIDER else 1
+    )
+
+
+def drill_recorded(out: Outcome) -> None:
+    assert FireDrill.objects.filter(product=out.world.product, recorded_by=out.user).exists()
+    assert len(out.logged(Action.DRILL_RECORDED)) == 1
+
+
+def drill_scheduled(out: Outcome) -> None:
+    schedule = FireDrillSchedule.objects.get(product=out.world.product)
+    assert schedule.rrule == "FREQ=MONTHLY;INTERVAL=3"
+    assert len(out.logged(Action.DRILL_SCHEDULED)) == 1
+
+
+def targets_saved(out: Outcome) -> None:
+    assert Product.objects.get(pk=out.world.product.pk).deploy_targets == ["payments-db"]
+    assert len(out.logged(Action.PRODUCT_CHANGED)) == 1
+
 
 CASES = [
     # --- relapp ---
@@ -1852,6 +1899,75 @@ CASES += [
         ticked,
         const({"note": "p99 flat"}),
         api=True,
+    ),
+    # --- the release calendar, metrics and fire drills ---
+    *[
+        Case(
+            f"meetings:{name}",
+            "GET",
+            everyone(200),
+            on_review_day(f"meetings:{name}"),
+            shows_to_viewers("Deployment window: Payments API 2.4.0"),
+        )
+        for name in ("calendar_month", "calendar_week", "calendar_agenda")
+    ],
+    Case(
+        "metrics:metrics",
+        "GET",
+        everyone(200),
+        plain("metrics:metrics"),
+        shows("Deployment frequency", "Change-failure rate", "Time waiting per Accountable"),
+    ),
+    Case(
+        "metrics:metrics_csv",
+        "GET",
+        everyone(200),
+        plain("metrics:metrics_csv", chart="deployment-frequency"),
+        metrics_csv_counted,
+    ),
+    Case(
+        "metrics:metrics_api",
+        "GET",
+        {**everyone(200, anonymous=401), PIPELINE: 200},
+        plain("metrics:metrics_api"),
+        metrics_counted,
+    ),
+    Case(
+        "approvals:drill_list",
+        "GET",
+        {ANONYMOUS: TO_LOGIN, OUTSIDER: 404, **dict.fromkeys(VIEWERS, 200)},
+        product_url("approvals:drill_list"),
+        shows("Payments API: deploy targets and fire drills"),
+    ),
+    Case(
+        "approvals:drill_record",
+        "POST",
+        release_rows(MANAGERS, 302),
+        product_url("approvals:drill_record"),
+        drill_recorded,
+        lambda world: {
+            "held_on": timezone.localdate().isoformat(),
+            "scenario": "Matrix failover",
+            "participants": "sre",
+            "outcome": "succeeded",
+            "rollback_minutes": "11",
+        },
+    ),
+    Case(
+        "approvals:drill_schedule",
+        "POST",
+        release_rows(MANAGERS, 302),
+        product_url("approvals:drill_schedule"),
+        drill_scheduled,
+        const({"rrule": "FREQ=MONTHLY;INTERVAL=3", "first_on": "2026-01-15", "grace_days": "7"}),
+    ),
+    Case(
+        "approvals:targets_set",
+        "POST",
+        release_rows(MANAGERS, 302),
+        product_url("approvals:targets_set"),
+        targets_saved,
+        const({"targets": "payments-db"}),
     ),
 ]
 

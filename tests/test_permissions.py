@@ -55,6 +55,7 @@ ROLE_GROUPS = {
         "audit.view_changelogentry",
         "approvals.add_freezewindow",
         "approvals.delete_freezewindow",
+        "approvals.add_firedrill",
     },
     "Auditors": {"approvals.view_product", "approvals.view_release", "audit.view_changelogentry"},
 }

@@ -14,6 +14,7 @@ from approvals.services.base import (
     signoffs_void,
 )
 from approvals.services.deployments import deployment_record, gate_check_report, review_record
+from approvals.services.drills import drill_record, drill_schedule_set, product_targets_set
 from approvals.services.expiry import approvals_expire
 from approvals.services.monitoring import MonitoringRefused, monitoring_tick, verification_record
 from approvals.services.rad import rad_current, rad_revise
@@ -75,4 +76,7 @@ __all__ = [
     "MonitoringRefused",
     "monitoring_tick",
     "verification_record",
+    "drill_record",
+    "drill_schedule_set",
+    "product_targets_set",
 ]

@@ -1,0 +1,122 @@
+"""The calendar page (month, week, agenda) and the private feed built from the same items."""
+
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from approvals.selectors import products_for_choice
+from meetings import selectors
+from meetings.calendar import user_feed
+from meetings.calendar_items import KINDS
+
+VIEWS = ("month", "week", "agenda")
+AGENDA_DAYS = 30
+FEED_PAST_DAYS, FEED_FUTURE_DAYS = 90, 400
+
+
+class CalendarFilterForm(forms.Form):
+    product = forms.ChoiceField(required=False, label="Product")
+    date = forms.DateField(
+        required=False, label="Showing", widget=forms.DateInput({"type": "date"})
+    )
+
+    def __init__(self, data, *, products):
+        data = data.copy()
+        data.setdefault("date", timezone.localdate().isoformat())  # shown in the field
+        super().__init__(data)
+        self.products = {p.slug: p for p in products}
+        self.fields["product"].choices = [("", "All products")] + [
+            (p.slug, p.name) for p in products
+        ]
+
+    def clean_date(self):
+        day = self.cleaned_data.get("date") or timezone.localdate()
+        if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+            raise forms.ValidationError("Pick a day between 2000 and 2100.")
+        return day
+
+
+def _span(view: str, day: date) -> tuple[date, date, date, date]:
+    """(first, last) days shown, and the days the previous and next links go to."""
+    if view == "month":
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        first = start - timedelta(days=start.weekday())
+        last = end + timedelta(days=6 - end.weekday())
+        return first, last, (start - timedelta(days=1)).replace(day=1), end + timedelta(days=1)
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return (
+            first,
+            first + timedelta(days=6),
+            first - timedelta(days=7),
+            first + timedelta(days=7),
+        )
+    return (
+        day,
+        day + timedelta(days=AGENDA_DAYS - 1),
+        day - timedelta(days=AGENDA_DAYS),
+        day + timedelta(days=AGENDA_DAYS),
+    )
+
+
+@login_required
+@require_GET
+def calendar_page(request: HttpRequest, view: str) -> HttpResponse:
+    form = CalendarFilterForm(request.GET, products=list(products_for_choice(user=request.user)))
+    context = {"form": form, "view": view, "views": VIEWS, "kinds": KINDS}
+    if not form.is_valid():
+        return render(request, "meetings/calendar.html", context, status=400)
+    day = form.cleaned_data["date"]
+    product = form.products.get(form.cleaned_data["product"] or "")
+    first, last, previous, following = _span(view, day)
+    items = selectors.calendar_for_user(user=request.user, first=first, last=last, product=product)
+    by_day: dict[date, list] = {
+        first + timedelta(days=n): [] for n in range((last - first).days + 1)
+    }
+    for item in items:
+        for touched in item.days():
+            if touched in by_day:
+                by_day[touched].append(item)
+    slug = product.slug if product else ""
+
+    def link(target_view: str, target: date) -> str:
+        query = f"?date={target.isoformat()}" + (f"&product={slug}" if slug else "")
+        return reverse(f"meetings:calendar_{target_view}") + query
+
+    context.update(
+        day=day,
+        today=timezone.localdate(),
+        days=list(by_day.items()),
+        weeks=[list(by_day.items())[i : i + 7] for i in range(0, len(by_day), 7)],
+        agenda=[(d, its) for d, its in by_day.items() if its],
+        previous=link(view, previous),
+        following=link(view, following),
+        today_link=link(view, timezone.localdate()),
+        view_links=[(v, link(v, day)) for v in VIEWS],
+        conflicts=sum(1 for item in items if item.conflicts),
+    )
+    return render(request, "meetings/calendar.html", context)
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    user = selectors.feed_owner(token=token)
+    today = timezone.localdate()
+    items = selectors.feed_items(
+        user=user,
+        first=today - timedelta(days=FEED_PAST_DAYS),
+        last=today + timedelta(days=FEED_FUTURE_DAYS),
+    )
+    response = HttpResponse(
+        user_feed(items=items, base_url=request.build_absolute_uri("/").rstrip("/")),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -80,6 +80,14 @@ class Release(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    policy_version = models.ForeignKey(
+        "PolicyVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The version of the product's approval policy the release was approved under.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -477,3 +485,34 @@ class Artifact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.digest}"
+
+
+class PolicyVersion(models.Model):
+    """One saved state of a product's approval policy; never updated after insert.
+
+    `snapshot` is JSON of every field of ApprovalPolicy, so a field
+    added to the policy is versioned without touching this model.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="policy_versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    changed_fields = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "number"], name="policy_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} policy version {self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Policy versions are immutable; write a new version instead.")
+        super().save(*args, **kwargs)

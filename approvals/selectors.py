@@ -14,6 +14,7 @@ from approvals.models import (
     Deployment,
     FreezeWindow,
     GateCheck,
+    PolicyVersion,
     Product,
     RadRevision,
     Release,
@@ -87,7 +88,9 @@ def products_for_choice(*, user) -> QuerySet[Product]:
 def release_access_for_user(*, user, product: str, version: str) -> ReleaseAccess:
     """The release with what `user` may do on it, or 404 when it does not exist or is hidden."""
     release = (
-        Release.objects.select_related("product", "fixes", "created_by", "submitted_by")
+        Release.objects.select_related(
+            "product", "fixes", "created_by", "submitted_by", "policy_version"
+        )
         .filter(product__slug=product, version=version)
         .first()
     )
@@ -403,3 +406,19 @@ def unauthorized_deployments(*, product=None, date_from=None, date_to=None) -> Q
     if date_to:
         rows = rows.filter(recorded_at__date__lte=date_to)
     return rows.order_by("-recorded_at", "-id")
+
+
+def product_settings_for_user(*, user, slug: str) -> Product:
+    """A product whose settings `user` may open: 404 when it does not exist or is hidden."""
+    product = products_visible_to(user=user).filter(slug=slug).first()
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+def policy_versions_for_product(*, product: Product) -> list[PolicyVersion]:
+    return list(
+        PolicyVersion.objects.filter(product=product)
+        .select_related("created_by")
+        .order_by("-number")
+    )

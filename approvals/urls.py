@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import views
+from approvals import settings_views, views
 
 
 class VersionConverter:
@@ -41,4 +41,14 @@ urlpatterns = [
     path(release + "raci/", views.raci_edit, name="raci_edit"),
     path("signoffs/<int:signoff_id>/verbal/", views.verbal_respond, name="verbal_respond"),
     path("my/signoffs/", views.my_signoffs, name="my_signoffs"),
+    path(
+        "products/<slug:product>/settings/policy/",
+        settings_views.product_policy,
+        name="product_policy",
+    ),
+    path(
+        "products/<slug:product>/settings/raci/",
+        settings_views.product_raci_template,
+        name="product_raci_template",
+    ),
 ]

@@ -52,6 +52,7 @@ ROLE_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "audit.view_changelogentry",
         "approvals.add_freezewindow",
         "approvals.delete_freezewindow",
+        "approvals.change_approvalpolicy",
     ],
     AUDITORS: [
         "approvals.view_product",

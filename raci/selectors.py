@@ -2,7 +2,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 
-from raci.models import Activity
+from raci.models import Activity, TemplateActivity
 
 
 @dataclass
@@ -36,3 +36,18 @@ def raci_matrix(*, release) -> Matrix:
 
 def raci_candidates():
     return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def raci_template_matrix(*, product) -> Matrix:
+    """The product's RACI template as a matrix, people as columns (two queries)."""
+    activities = list(
+        TemplateActivity.objects.filter(product=product).prefetch_related("assignments__user")
+    )
+    people: dict[int, object] = {}
+    cells = {}
+    for activity in activities:
+        for assignment in activity.assignments.all():
+            people[assignment.user_id] = assignment.user
+            cells[(activity.pk, assignment.user_id)] = assignment.letter
+    ordered = sorted(people.values(), key=lambda u: u.get_username())
+    return Matrix(activities=activities, people=ordered, cells=cells)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -17,6 +18,7 @@ from raci.models import (
     Assignment,
     Letter,
     TemplateActivity,
+    TemplateAssignment,
 )
 
 
@@ -213,3 +215,69 @@ def _validate_matrix(
         errors.append(f"{new_activity}: needs exactly one Accountable (A).")
     if errors:
         raise ValidationError(errors)
+
+
+def raci_template_snapshot(product) -> dict[str, dict[str, str]]:
+    """Template activity name -> {username: letter}; what the change log records."""
+    return {
+        template.name: {a.user.get_username(): a.letter for a in template.assignments.all()}
+        for template in TemplateActivity.objects.filter(product=product).prefetch_related(
+            "assignments__user"
+        )
+    }
+
+
+def raci_template_replace(
+    *,
+    product,
+    actor,
+    cells: dict[int, dict[int, str]],
+    new_activity: str = "",
+    new_activity_cells: dict[int, str] | None = None,
+) -> bool:
+    """Replace the product's RACI template (the settings page); new releases copy it.
+
+    The same validation as a release's matrix: exactly one Accountable per
+    activity. Logged with before and after; returns whether anything changed.
+    Releases already created keep their own matrix.
+    """
+    new_activity = new_activity.strip()
+    with transaction.atomic():
+        type(product).objects.select_for_update().filter(pk=product.pk).first()
+        activities = {a.pk: a for a in TemplateActivity.objects.filter(product=product)}
+        planned = {pk: dict(cells.get(pk, {})) for pk in activities}
+        _validate_matrix(
+            activities=activities,
+            cells=cells,
+            planned=planned,
+            new_activity=new_activity,
+            new_activity_cells=new_activity_cells or {},
+        )
+        before = raci_template_snapshot(product)
+        TemplateAssignment.objects.filter(activity__product=product).delete()
+        assignments = [
+            TemplateAssignment(activity_id=pk, user_id=uid, letter=letter)
+            for pk, row in planned.items()
+            for uid, letter in row.items()
+        ]
+        if new_activity:
+            template = TemplateActivity.objects.create(
+                product=product, name=new_activity, position=len(activities)
+            )
+            assignments += [
+                TemplateAssignment(activity=template, user_id=uid, letter=letter)
+                for uid, letter in (new_activity_cells or {}).items()
+            ]
+        TemplateAssignment.objects.bulk_create(assignments)
+        after = raci_template_snapshot(product)
+        if after == before:
+            return False
+        changelog_record(
+            action=Action.POLICY_CHANGED,
+            actor=actor,
+            product=product,
+            before={"raci_template": before},
+            after={"raci_template": after},
+            reason="RACI template changed; new releases copy it",
+        )
+        return True

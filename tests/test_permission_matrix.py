@@ -57,11 +57,13 @@ from api.models import ApiToken, ServiceAccount, WebhookEndpoint
 from approvals import services
 from approvals.lifecycle import Status
 from approvals.models import (
+    ApprovalPolicy,
     Artifact,
     Comment,
     Deployment,
     FreezeWindow,
     GateCheck,
+    PolicyVersion,
     PostReleaseReview,
     Product,
     RadRevision,
@@ -72,7 +74,7 @@ from audit.models import Action, ChangeLogEntry
 from meetings import services as meeting_services
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
-from raci.models import Assignment
+from raci.models import Assignment, TemplateAssignment
 from tests.factories import (
     PASSWORD,
     activity,
@@ -1583,6 +1585,82 @@ CASES = [
         global_rows(MANAGERS, 200),
         webhook_url("api:webhook_rotate_secret"),
         webhook_rotated,
+    ),
+]
+
+# --- product settings (policy, RACI template) ---
+
+
+def _settings_url(name: str) -> Callable[[World], str]:
+    return lambda world: reverse(name, kwargs={"product": world.product.slug})
+
+
+def policy_versioned(out: Outcome) -> None:
+    assert ApprovalPolicy.objects.get(product=out.world.product).hotfix_review_days == 9
+    latest = PolicyVersion.objects.filter(product=out.world.product).order_by("-number").first()
+    assert latest.snapshot["hotfix_review_days"] == 9
+    assert latest.created_by == out.user
+    assert len(out.logged(Action.POLICY_CHANGED)) == 1
+
+
+def template_changed(out: Outcome) -> None:
+    (entry,) = out.logged(Action.POLICY_CHANGED)
+    assert entry.after["raci_template"]["Matrix activity"] == {"qa": "A"}
+
+
+def _template_form(world: World) -> dict[str, str]:
+    data = {
+        f"cell-{activity_id}-{user_id}": letter
+        for activity_id, user_id, letter in TemplateAssignment.objects.filter(
+            activity__product=world.product
+        ).values_list("activity_id", "user_id", "letter")
+    }
+    data["new_activity"] = "Matrix activity"
+    data[f"cell-new-{world.team['qa'].pk}"] = "A"
+    return data
+
+
+CASES += [
+    Case(
+        "approvals:product_policy",
+        "GET",
+        release_rows(MANAGERS, 200),
+        _settings_url("approvals:product_policy"),
+        shows('name="hotfix_review_days"'),
+    ),
+    Case(
+        "approvals:product_policy",
+        "POST",
+        release_rows(MANAGERS, 302),
+        _settings_url("approvals:product_policy"),
+        policy_versioned,
+        const(
+            {
+                "max_rehearsal_age_days": "30",
+                "block_open_critical_defects": "on",
+                "hotfix_review_days": "9",
+                "reminder_offsets_seconds": "24, 1",
+                "signoff_reminder_seconds": "7200",
+                "approval_validity_days": "14",
+                "hotfix_verbal_grace_hours": "0",
+                "block_marked_findings": "on",
+            }
+        ),
+    ),
+    Case(
+        "approvals:product_raci_template",
+        "GET",
+        release_rows(MANAGERS, 200),
+        _settings_url("approvals:product_raci_template"),
+        shows("Go/no-go decision"),
+    ),
+    Case(
+        "approvals:product_raci_template",
+        "POST",
+        release_rows(MANAGERS, 302),
+        _settings_url("approvals:product_raci_template"),
+        template_changed,
+        _template_form,
     ),
 ]
 

@@ -15,6 +15,7 @@ from approvals.services.base import (
 )
 from approvals.services.deployments import deployment_record, gate_check_report, review_record
 from approvals.services.expiry import approvals_expire
+from approvals.services.policies import policy_update, policy_version_current
 from approvals.services.rad import rad_current, rad_revise
 from approvals.services.releases import (
     policy_save,
@@ -71,4 +72,6 @@ __all__ = [
     "signoff_refusal_record",
     "signoff_verbal_respond",
     "signoffs_void",
+    "policy_update",
+    "policy_version_current",
 ]

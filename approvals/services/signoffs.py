@@ -36,6 +36,7 @@ from approvals.services.base import (
     release_transition,
     signoffs_void,
 )
+from approvals.services.policies import policy_version_current
 from approvals.services.rad import rad_current
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -133,7 +134,8 @@ def _maybe_approve_release(*, release: Release, activities, current, actor) -> N
     if required and all(a.pk in counted for a in required):
         transition = Transition.RESUME if release.status == Status.HALTED else Transition.APPROVE
         release.approved_at = now
-        release.save(update_fields=["approved_at", "updated_at"])
+        release.policy_version = policy_version_current(product=release.product, actor=actor)
+        release.save(update_fields=["approved_at", "policy_version", "updated_at"])
         release_transition(
             release=release,
             transition=transition,
@@ -142,6 +144,7 @@ def _maybe_approve_release(*, release: Release, activities, current, actor) -> N
                 "revision": current.number,
                 "sha256": current.sha256,
                 "artifacts_sha256": artifact_set_sha256(release.artifacts.all()),
+                "policy_version": release.policy_version.number,
             },
         )
 

@@ -358,15 +358,24 @@ class SignOff(models.Model):
     )
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
+    seat = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose approval this is: the Accountable, or the team member who signed.",
+    )
 
     class Meta:
         ordering = ["release", "activity__position", "-signed_at"]
         constraints = [
-            # One live decision per activity and revision: replays cannot add a second.
+            # One live decision per activity, revision and seat: replays cannot add a
+            # second, and a team member counts once however often they sign.
             models.UniqueConstraint(
-                fields=["activity", "revision"],
+                fields=["activity", "revision", "seat"],
                 condition=Q(voided_at__isnull=True),
-                name="signoff_one_live_per_activity_revision",
+                name="signoff_one_live_per_seat",
             ),
         ]
         indexes = [models.Index(fields=["signer", "-signed_at"])]

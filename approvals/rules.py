@@ -168,16 +168,27 @@ def signoff_verdict(
     responsible_ids: set[int],
     current,
     ready_reasons: list[str],
+    team=None,
+    member_ids: frozenset[int] = frozenset(),
 ) -> SignOffVerdict:
     """Separation of duties and sign-off eligibility (docs/permissions.md), in the order a signer reads it.
 
-    Only the activity's Accountable may sign; not if they submitted or wrote the
+    Only the activity's Accountable may sign (with a `team` as the Accountable:
+    any member, each for themselves); not if they submitted or wrote the
     revision, nor if they are also Responsible for the activity.
     """
     name = activity.name
-    if accountable is None:
+    if team is not None:
+        if user.pk not in member_ids:
+            return SignOffVerdict(
+                False,
+                f"You cannot approve {name}: its Accountable is the team {team.name}, "
+                "and you are not a member.",
+                forbidden=True,
+            )
+    elif accountable is None:
         return SignOffVerdict(False, f"{name} has no Accountable yet.", forbidden=True)
-    if user.pk != accountable.pk:
+    elif user.pk != accountable.pk:
         return SignOffVerdict(
             False,
             f"You cannot approve {name}: its Accountable is {_name(accountable)}.",
@@ -298,6 +309,9 @@ def counts_toward_approval(*, signoff, release, activity, grace_hours: int, now:
         return False
     if signoff.method == SignOffMethod.E_SIGNATURE:
         return True
+    if getattr(activity, "team_id", None):
+        # A team member signs for themselves; nobody's record stands in for one.
+        return False
     if signoff.verbal_state == VerbalState.CONFIRMED:
         return True
     return (
@@ -462,3 +476,30 @@ def artifact_refusals(*, approved_digests: Iterable[str], artifact: str) -> list
             )
         ]
     return [Refusal("artifact_not_approved", f"{artifact} is not one of the approved artifacts.")]
+
+
+# --- approver teams ----------------------------------------------------------------------
+
+
+def team_approval_met(*, seats: Iterable[int], required: int) -> bool:
+    """M of N: at least `required` different members approved (each counted once)."""
+    return required > 0 and len(set(seats)) >= required
+
+
+def team_progress_text(*, team_name: str, required: int, approvers: Sequence[str]) -> str:
+    """ "1 of 2 from Security leads: Ana approved" for the progress panel and the pack."""
+    text = f"{min(len(approvers), required)} of {required} from {team_name}"
+    if approvers:
+        text += ": " + ", ".join(approvers) + " approved"
+    return text
+
+
+def team_rule_refusal(*, required: int, member_count: int) -> str:
+    """Why a team cannot be an activity's Accountable with this rule; "" when it can."""
+    if required < 1:
+        return "At least one member must approve."
+    if member_count == 0:
+        return "The team has no members yet."
+    if required > member_count:
+        return f"The team has {member_count} member{'s' if member_count != 1 else ''}; it cannot give {required} approvals."
+    return ""

@@ -11,6 +11,7 @@ from approvals.models import (
     ApprovalPolicy,
     Artifact,
     Comment,
+    Decision,
     Deployment,
     FreezeWindow,
     GateCheck,
@@ -31,6 +32,8 @@ from approvals.rules import (
     readiness_reasons,
     readiness_refusals,
     signoff_verdict,
+    team_approval_met,
+    team_progress_text,
 )
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
@@ -199,6 +202,18 @@ class SignOffRow:
     history: list = field(default_factory=list)
     can_sign: bool = False
     why: str = ""
+    # With a team as the Accountable: every member's live sign-off, and the sentence
+    # "1 of 2 from Security leads: Ana approved".
+    team: object | None = None
+    team_live: list = field(default_factory=list)
+    team_text: str = ""
+    met: bool = False
+
+    def may_sign(self, user) -> bool:
+        """Whether `user` is who signs this activity (its A, or a member of its A team)."""
+        if self.team is not None:
+            return any(member.pk == user.pk for member in self.team.members.all())
+        return self.accountable is not None and self.accountable.pk == user.pk
 
 
 @dataclass
@@ -219,7 +234,11 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
     activities = (
         activities
         if activities is not None
-        else list(Activity.objects.filter(release=release).prefetch_related("assignments__user"))
+        else list(
+            Activity.objects.filter(release=release)
+            .select_related("team")
+            .prefetch_related("assignments__user", "team__members")
+        )
     )
     signoffs = list(
         SignOff.objects.filter(release=release)
@@ -237,18 +256,9 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
     ]
     required = [r for r in rows if r.required]
     now = timezone.now()
-    approved = [
-        r
-        for r in required
-        if r.live
-        and counts_toward_approval(
-            signoff=r.live,
-            release=release,
-            activity=r.activity,
-            grace_hours=policy.hotfix_verbal_grace_hours,
-            now=now,
-        )
-    ]
+    for row in rows:
+        row.met = _row_met(row, release=release, policy=policy, now=now)
+    approved = [r for r in required if r.met]
     return Progress(
         rows=rows,
         current=current,
@@ -259,6 +269,47 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
         required_count=len(required),
         missing=[r.activity.name for r in required if r not in approved],
     )
+
+
+def _row_met(row: SignOffRow, *, release, policy, now) -> bool:
+    """The activity's approval counts: its A's, or enough different team members'."""
+    live = row.team_live if row.team is not None else [row.live] if row.live else []
+    counting = [
+        s
+        for s in live
+        if counts_toward_approval(
+            signoff=s,
+            release=release,
+            activity=row.activity,
+            grace_hours=policy.hotfix_verbal_grace_hours,
+            now=now,
+        )
+    ]
+    if row.team is not None:
+        return team_approval_met(
+            seats=[s.seat_id for s in counting], required=row.activity.team_required
+        )
+    return bool(counting)
+
+
+def _team_row(row: SignOffRow, *, user, verdict, current) -> SignOffRow:
+    """A team activity: each member's decision; the user may sign once, for themselves."""
+    row.team_live = [
+        s
+        for s in row.history
+        if s.voided_at is None and current is not None and s.revision_id == current.pk
+    ]
+    row.team_live.sort(key=lambda s: (s.signed_at, s.pk))
+    approvers = [s.printed_name for s in row.team_live if s.decision == Decision.APPROVE]
+    row.team_text = team_progress_text(
+        team_name=row.team.name, required=row.activity.team_required, approvers=approvers
+    )
+    rejected = next((s for s in row.team_live if s.decision == Decision.REJECT), None)
+    row.live = rejected
+    mine = any(s.seat_id == user.pk for s in row.team_live)
+    row.can_sign = verdict.allowed and not mine and rejected is None
+    row.why = "" if mine else verdict.why
+    return row
 
 
 def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOffRow:
@@ -284,8 +335,12 @@ def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOf
         responsible_ids={u.pk for u in responsible},
         current=current,
         ready_reasons=ready,
+        team=activity.team,
+        member_ids=frozenset(m.pk for m in activity.team.members.all())
+        if activity.team_id
+        else frozenset(),
     )
-    return SignOffRow(
+    row = SignOffRow(
         activity=activity,
         accountable=accountable,
         responsible=responsible,
@@ -294,7 +349,11 @@ def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOf
         history=history,
         can_sign=verdict.allowed and live is None,
         why=verdict.why if live is None else "",
+        team=activity.team,
     )
+    if activity.team_id:
+        return _team_row(row, user=user, verdict=verdict, current=current)
+    return row
 
 
 @dataclass
@@ -350,6 +409,10 @@ def my_signoffs(*, user) -> MySignOffs:
         if assignment.current_number and (activity.pk, assignment.current_number) not in live:
             waiting.append((release, activity, assignment.current_number))
             resign_seen.add(activity.pk)
+    team_waiting = _team_waiting(user=user)
+    if team_waiting:
+        waiting = sorted(waiting + team_waiting, key=lambda w: (w[0].window_start, w[1].position))
+        resign_seen.update(activity.pk for _, activity, _ in team_waiting)
     resign = _latest_voided_per_activity(voided, waiting_ids=resign_seen)
     verbal = list(
         SignOff.objects.filter(
@@ -360,6 +423,33 @@ def my_signoffs(*, user) -> MySignOffs:
         ).select_related("release__product", "activity", "recorded_by")
     )
     return MySignOffs(waiting=waiting, resign=resign, verbal=verbal)
+
+
+def _team_waiting(*, user) -> list:
+    """(release, activity, revision) the user may sign as a member of an Accountable team
+    and has not signed yet on the current revision (two queries)."""
+    latest = RadRevision.objects.filter(release=OuterRef("release")).order_by("-number")
+    activities = list(
+        Activity.objects.filter(team__members=user, release__status__in=SIGNABLE)
+        .select_related("release__product", "team")
+        .annotate(current_number=Subquery(latest.values("number")[:1]))
+        .order_by("release__window_start", "position")
+    )
+    if not activities:
+        return []
+    signed = set(
+        SignOff.objects.filter(
+            activity__in=activities, seat=user, voided_at__isnull=True
+        ).values_list("activity_id", "revision_number")
+    )
+    return [
+        (activity.release, activity, activity.current_number)
+        for activity in activities
+        if activity.current_number
+        and (activity.pk, activity.current_number) not in signed
+        and (activity.release.status != Status.HALTED or activity.is_go_no_go)
+        and (activity.release.release_type != ReleaseType.HOTFIX or activity.is_go_no_go)
+    ]
 
 
 def _latest_voided_per_activity(voided, *, waiting_ids: set[int]) -> list[SignOff]:
@@ -421,4 +511,13 @@ def policy_versions_for_product(*, product: Product) -> list[PolicyVersion]:
         PolicyVersion.objects.filter(product=product)
         .select_related("created_by")
         .order_by("-number")
+    )
+
+
+def activities_with_teams(*, release: Release) -> list[Activity]:
+    return list(
+        Activity.objects.filter(release=release)
+        .select_related("team")
+        .prefetch_related("team__members")
+        .order_by("position", "id")
     )

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import settings_views, views
+from approvals import settings_views, team_views, views
 
 
 class VersionConverter:
@@ -51,4 +51,8 @@ urlpatterns = [
         settings_views.product_raci_template,
         name="product_raci_template",
     ),
+    path("teams/", team_views.teams, name="team_list"),
+    path("teams/<int:team_id>/", team_views.team_detail, name="team_detail"),
+    path("teams/<int:team_id>/remove/", team_views.team_member_remove, name="team_member_remove"),
+    path(release + "raci/team/", team_views.activity_team, name="activity_team"),
 ]

@@ -339,9 +339,11 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
     progress, row = _progress_row(request, release, activity_id)
     # Only the activity's Accountable gets as far as the form: everyone else is
     # refused (and logged) before anything they sent is looked at.
-    if row.accountable is None or row.accountable.pk != request.user.pk:
+    if not row.may_sign(request.user):
         owner = (
-            f"its Accountable is {row.accountable.get_full_name() or row.accountable}"
+            f"its Accountable is the team {row.team.name}"
+            if row.team is not None
+            else f"its Accountable is {row.accountable.get_full_name() or row.accountable}"
             if row.accountable
             else "it has no Accountable"
         )

@@ -53,6 +53,7 @@ ROLE_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "approvals.add_freezewindow",
         "approvals.delete_freezewindow",
         "approvals.change_approvalpolicy",
+        "raci.change_team",
     ],
     AUDITORS: [
         "approvals.view_product",

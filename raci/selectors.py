@@ -1,8 +1,9 @@
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
 
-from raci.models import Activity, TemplateActivity
+from raci.models import Activity, Team, TemplateActivity
 
 
 @dataclass
@@ -51,3 +52,15 @@ def raci_template_matrix(*, product) -> Matrix:
             cells[(activity.pk, assignment.user_id)] = assignment.letter
     ordered = sorted(people.values(), key=lambda u: u.get_username())
     return Matrix(activities=activities, people=ordered, cells=cells)
+
+
+def team_list():
+    """Every approver team with its members (two queries)."""
+    return Team.objects.prefetch_related("members").order_by("name")
+
+
+def team_get(*, team_id: int) -> Team:
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise Http404("No such team.")
+    return team

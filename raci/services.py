@@ -17,6 +17,7 @@ from raci.models import (
     Activity,
     Assignment,
     Letter,
+    Team,
     TemplateActivity,
     TemplateAssignment,
 )
@@ -67,6 +68,12 @@ def _desired_perms(release) -> dict:
     letters = defaultdict(set)
     for assignment in Assignment.objects.filter(activity__release=release).select_related("user"):
         letters[assignment.user].add(assignment.letter)
+    # The members of an Accountable team hold what an Accountable holds.
+    members = (
+        get_user_model().objects.filter(approver_teams__activities__release=release).distinct()
+    )
+    for member in members:
+        letters[member].add(Letter.ACCOUNTABLE)
     return {user: permissions.perms_for_letters(ls) for user, ls in letters.items()}
 
 
@@ -139,7 +146,7 @@ def raci_matrix_replace(
     by the caller (approvals' `release_raci_update`).
     """
     new_activity = new_activity.strip()
-    activities = {a.pk: a for a in Activity.objects.filter(release=release)}
+    activities = {a.pk: a for a in Activity.objects.filter(release=release).select_related("team")}
     planned = {pk: dict(cells.get(pk, {})) for pk in activities}
     _validate_matrix(
         activities=activities,
@@ -204,6 +211,14 @@ def _validate_matrix(
             if letter not in Letter.values:
                 raise ValidationError(f"“{letter}” is not a RACI letter.")
         accountable = [uid for uid, letter in row.items() if letter == Letter.ACCOUNTABLE]
+        if getattr(activities[pk], "team_id", None):
+            # A team is this activity's Accountable: no person may be A as well.
+            if accountable:
+                errors.append(
+                    f"{activities[pk].name}: its Accountable is the team "
+                    f"{activities[pk].team.name}; give the person another letter."
+                )
+            continue
         if len(accountable) != 1:
             errors.append(
                 f"{activities[pk].name}: needs exactly one Accountable (A), has {len(accountable)}."
@@ -281,3 +296,68 @@ def raci_template_replace(
             reason="RACI template changed; new releases copy it",
         )
         return True
+
+
+# --- approver teams ---------------------------------------------------------------------
+
+
+def _team_members(team) -> list[str]:
+    return sorted(member.get_username() for member in team.members.all())
+
+
+def _team_releases_sync(*, team, actor) -> None:
+    """Permissions of every release where the team is an Accountable follow its members."""
+    releases = {a.release for a in Activity.objects.filter(team=team).select_related("release")}
+    for release in sorted(releases, key=lambda r: r.pk):
+        raci_permissions_sync(release=release, actor=actor)
+
+
+def team_create(*, name: str, actor) -> Team:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Name the team."})
+    with transaction.atomic():
+        if Team.objects.filter(name__iexact=name).exists():
+            raise ValidationError({"name": f"There is already a team “{name}”."})
+        team = Team.objects.create(name=name)
+        changelog_record(
+            action=Action.RACI_CHANGED,
+            actor=actor,
+            obj=team,
+            after={"team": team.name, "members": []},
+            reason="Team created",
+        )
+    return team
+
+
+def team_member_add(*, team, user, actor) -> bool:
+    """Add a member; their permissions on the team's releases follow in this transaction."""
+    return _team_membership_change(team=team, user=user, actor=actor, add=True)
+
+
+def team_member_remove(*, team, user, actor) -> bool:
+    """Remove a member; they lose the team's permissions at once, in this transaction."""
+    return _team_membership_change(team=team, user=user, actor=actor, add=False)
+
+
+def _team_membership_change(*, team, user, actor, add: bool) -> bool:
+    with transaction.atomic():
+        team = Team.objects.select_for_update().get(pk=team.pk)
+        before = _team_members(team)
+        if add:
+            team.members.add(user)
+        else:
+            team.members.remove(user)
+        after = _team_members(team)
+        if after == before:
+            return False
+        changelog_record(
+            action=Action.RACI_CHANGED,
+            actor=actor,
+            obj=team,
+            before={"team": team.name, "members": before},
+            after={"team": team.name, "members": after},
+            reason=f"{user.get_username()} {'added to' if add else 'removed from'} {team.name}",
+        )
+        _team_releases_sync(team=team, actor=actor)
+    return True

@@ -74,7 +74,8 @@ from audit.models import Action, ChangeLogEntry
 from meetings import services as meeting_services
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
-from raci.models import Assignment, TemplateAssignment
+from raci import services as raci_services
+from raci.models import Assignment, Team, TemplateAssignment
 from tests.factories import (
     PASSWORD,
     activity,
@@ -199,6 +200,7 @@ MEETING_ROOM = "Room 4.12"
 FREEZE_REASON = "Quarter-end close"
 HOOK_URL = "https://hooks.example.com/relapp"
 DIGEST = "sha256:" + "ab" * 32
+MATRIX_TEAM = "Matrix leads"
 
 
 def _approved(team, version: str, title: str) -> Release:
@@ -294,6 +296,8 @@ def _build_world() -> World:
     webhook, _ = api_services.webhook_endpoint_create(
         product=team["product"], url=HOOK_URL, events=["release.approved"], actor=rm
     )
+    matrix_team = raci_services.team_create(name=MATRIX_TEAM, actor=rm)
+    raci_services.team_member_add(team=matrix_team, user=team["qa"], actor=rm)
     users = {
         OUTSIDER: team["outsider"],
         INFORMED: team["ii"],
@@ -1661,6 +1665,94 @@ CASES += [
         _settings_url("approvals:product_raci_template"),
         template_changed,
         _template_form,
+    ),
+]
+
+# --- approver teams ---
+
+
+def _team_url(name: str) -> Callable[[World], str]:
+    return lambda world: reverse(name, kwargs={"team_id": Team.objects.get(name=MATRIX_TEAM).pk})
+
+
+def team_created(out: Outcome) -> None:
+    assert Team.objects.filter(name="New matrix team").exists()
+    assert len(out.logged(Action.RACI_CHANGED)) == 1
+
+
+def team_member_added(out: Outcome) -> None:
+    team = Team.objects.get(name=MATRIX_TEAM)
+    assert team.members.filter(username="dev").exists()
+
+
+def team_member_removed(out: Outcome) -> None:
+    team = Team.objects.get(name=MATRIX_TEAM)
+    assert not team.members.filter(username="qa").exists()
+
+
+def activity_team_set(out: Outcome) -> None:
+    scope = activity(out.world.review, "Business scope")
+    assert scope.team.name == MATRIX_TEAM
+    assert out.logged(Action.RACI_CHANGED)
+
+
+CASES += [
+    Case(
+        "approvals:team_list",
+        "GET",
+        global_rows(MANAGERS, 200),
+        plain("approvals:team_list"),
+        shows(MATRIX_TEAM),
+    ),
+    Case(
+        "approvals:team_list",
+        "POST",
+        global_rows(MANAGERS, 302),
+        plain("approvals:team_list"),
+        team_created,
+        const({"name": "New matrix team"}),
+    ),
+    Case(
+        "approvals:team_detail",
+        "GET",
+        global_rows(MANAGERS, 200),
+        _team_url("approvals:team_detail"),
+        shows(MATRIX_TEAM, "(qa)"),
+    ),
+    Case(
+        "approvals:team_detail",
+        "POST",
+        global_rows(MANAGERS, 302),
+        _team_url("approvals:team_detail"),
+        team_member_added,
+        lambda world: {"user": str(world.team["dev"].pk)},
+    ),
+    Case(
+        "approvals:team_member_remove",
+        "POST",
+        global_rows(MANAGERS, 302),
+        _team_url("approvals:team_member_remove"),
+        team_member_removed,
+        lambda world: {"user": str(world.team["qa"].pk)},
+    ),
+    Case(
+        "approvals:activity_team",
+        "GET",
+        release_rows(MANAGERS, 200),
+        on("review", "approvals:activity_team"),
+        shows("Set an Accountable team"),
+    ),
+    Case(
+        "approvals:activity_team",
+        "POST",
+        release_rows(MANAGERS, 302),
+        on("review", "approvals:activity_team"),
+        activity_team_set,
+        lambda world: {
+            "activity": str(activity(world.review, "Business scope").pk),
+            "team": str(Team.objects.get(name=MATRIX_TEAM).pk),
+            "required": "1",
+        },
     ),
 ]
 

@@ -55,6 +55,8 @@ ROLE_GROUPS = {
         "audit.view_changelogentry",
         "approvals.add_freezewindow",
         "approvals.delete_freezewindow",
+        "approvals.change_approvalpolicy",
+        "raci.change_team",
     },
     "Auditors": {"approvals.view_product", "approvals.view_release", "audit.view_changelogentry"},
 }

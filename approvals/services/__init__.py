@@ -39,6 +39,7 @@ from approvals.services.signoffs import (
     signoff_refusal_record,
     signoff_verbal_respond,
 )
+from approvals.services.teams import activity_team_set, team_member_remove
 
 __all__ = [
     "DomainError",
@@ -74,4 +75,6 @@ __all__ = [
     "signoffs_void",
     "policy_update",
     "policy_version_current",
+    "activity_team_set",
+    "team_member_remove",
 ]

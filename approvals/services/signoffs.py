@@ -27,6 +27,7 @@ from approvals.rules import (
     is_required,
     meaning_text,
     signoff_verdict,
+    team_approval_met,
 )
 from approvals.selectors import policy_for
 from approvals.services.base import (
@@ -65,7 +66,11 @@ class SignOffRefused(DomainError):
 def release_signoff_state(release: Release):
     """(current revision, activities, readiness reasons), read inside the caller's transaction."""
     current = rad_current(release)
-    activities = list(Activity.objects.filter(release=release).prefetch_related("assignments"))
+    activities = list(
+        Activity.objects.filter(release=release)
+        .select_related("team")
+        .prefetch_related("assignments", "team__members")
+    )
     checks = list(GateCheck.objects.filter(release=release))
     policy = policy_for(release.product)
     ready = selectors.readiness_for(release=release, current=current, checks=checks, policy=policy)
@@ -87,6 +92,12 @@ def _accountable(activity):
 
 def _responsible_ids(activity) -> set[int]:
     return {a.user_id for a in activity.assignments.all() if a.letter == Letter.RESPONSIBLE}
+
+
+def _member_ids(activity) -> frozenset[int]:
+    if activity.team is None:
+        return frozenset()
+    return frozenset(member.pk for member in activity.team.members.all())
 
 
 def _live_signoff(activity, current) -> SignOff | None:
@@ -119,19 +130,18 @@ def _maybe_approve_release(*, release: Release, activities, current, actor) -> N
     grace = policy_for(release.product).hotfix_verbal_grace_hours
     now = db_now()
     by_activity = {a.pk: a for a in activities}
-    counted = {
-        s.activity_id
-        for s in SignOff.objects.filter(release=release, revision=current, voided_at__isnull=True)
+    seats: dict[int, set[int]] = {}
+    for s in SignOff.objects.filter(release=release, revision=current, voided_at__isnull=True):
         if counts_toward_approval(
             signoff=s,
             release=release,
             activity=by_activity[s.activity_id],
             grace_hours=grace,
             now=now,
-        )
-    }
+        ):
+            seats.setdefault(s.activity_id, set()).add(s.seat_id)
     required = [a for a in activities if is_required(release, a)]
-    if required and all(a.pk in counted for a in required):
+    if required and all(_activity_met(a, seats.get(a.pk, set())) for a in required):
         transition = Transition.RESUME if release.status == Status.HALTED else Transition.APPROVE
         release.approved_at = now
         release.policy_version = policy_version_current(product=release.product, actor=actor)
@@ -147,6 +157,13 @@ def _maybe_approve_release(*, release: Release, activities, current, actor) -> N
                 "policy_version": release.policy_version.number,
             },
         )
+
+
+def _activity_met(activity, seats: set[int]) -> bool:
+    """A person Accountable approved, or enough different team members did."""
+    if activity.team_id:
+        return team_approval_met(seats=seats, required=activity.team_required)
+    return bool(seats)
 
 
 def _validate_decision(decision: str, comment: str) -> None:
@@ -173,6 +190,8 @@ def _signoff_refusal(
         responsible_ids=_responsible_ids(activity),
         current=current,
         ready_reasons=ready,
+        team=activity.team,
+        member_ids=_member_ids(activity),
     )
     if not verdict.allowed:
         return verdict.why, verdict.forbidden
@@ -236,6 +255,7 @@ def _signoff_create(*, release, activity, current, signer, decision, comment, **
         revision_sha256=current.sha256,
         artifacts=artifacts,
         artifacts_sha256=artifacts_sha256,
+        seat=signer,
         **method,
     )
 
@@ -358,6 +378,8 @@ def signoff_refusal_record(*, release: Release, activity_id: int, signer, messag
 
 def _replayed(*, activity, current, signer, decision) -> SignOff | None:
     """The signer's own identical live decision (a replay), or DomainError if another stands."""
+    if activity.team_id:
+        return _team_replayed(activity=activity, current=current, signer=signer, decision=decision)
     accountable = _accountable(activity)
     if current is None or accountable is None or accountable.pk != signer.pk:
         return None
@@ -369,6 +391,25 @@ def _replayed(*, activity, current, signer, decision) -> SignOff | None:
     raise DomainError(
         f"{activity.name} already has a decision on revision {current.number} "
         f"by {live.printed_name}."
+    )
+
+
+def _team_replayed(*, activity, current, signer, decision) -> SignOff | None:
+    """A team member's own live decision: the same one is a replay, another is refused.
+
+    The same member signing twice never counts twice (one live sign-off per seat).
+    """
+    if current is None or signer.pk not in _member_ids(activity):
+        return None
+    live = SignOff.objects.filter(
+        activity=activity, revision=current, seat=signer, voided_at__isnull=True
+    ).first()
+    if live is None:
+        return None
+    if live.decision == decision:
+        return live
+    raise DomainError(
+        f"You already gave a decision on {activity.name} for revision {current.number}."
     )
 
 
@@ -387,6 +428,7 @@ def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
         "method": signoff.method,
         "components": signoff.components,
         "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
+        "team": signoff.activity.team.name if signoff.activity.team_id else None,
     }
 
 
@@ -439,16 +481,22 @@ def signoff_record_verbal(
         current, activities, ready = release_signoff_state(release)
         activity = _activity(activities, activity_id)
         accountable = _accountable(activity)
-        if accountable is None:
+        if activity.team_id:
+            message = (
+                f"{activity.name} is signed by the members of {activity.team.name}, each for "
+                "themselves: a verbal record cannot stand in for one."
+            )
+        elif accountable is None:
             raise DomainError(f"{activity.name} has no Accountable.")
-        message = _verbal_refusal(
-            release=release,
-            activity=activity,
-            accountable=accountable,
-            recorded_by=recorded_by,
-            current=current,
-            ready=ready,
-        )
+        else:
+            message = _verbal_refusal(
+                release=release,
+                activity=activity,
+                accountable=accountable,
+                recorded_by=recorded_by,
+                current=current,
+                ready=ready,
+            )
         if message:
             # Logged in this transaction, which commits; the refusal is raised after it.
             refusal = _refuse(

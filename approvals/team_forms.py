@@ -1,0 +1,39 @@
+"""Forms of the approver-team pages. They validate; the services write."""
+
+from django import forms
+
+from raci.models import Team
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="e.g. Security leads or SRE on-call.")
+
+
+class TeamMemberForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=None, label="Person")
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = candidates
+
+
+class ActivityTeamForm(forms.Form):
+    activity = forms.TypedChoiceField(coerce=int, choices=())
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label="— a person (set in the RACI matrix) —",
+        label="Accountable team",
+    )
+    required = forms.IntegerField(
+        min_value=1,
+        max_value=100,
+        initial=1,
+        label="Approvals needed",
+        help_text="1: any one member; 2 or more: that many different members (M of N).",
+    )
+
+    def __init__(self, *args, activities, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["activity"].choices = [(a.pk, a.name) for a in activities]
+        self.fields["team"].queryset = teams

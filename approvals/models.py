@@ -366,6 +366,14 @@ class SignOff(models.Model):
         related_name="+",
         help_text="Whose approval this is: the Accountable, or the team member who signed.",
     )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The absent person a delegate signed for (the signer signs as themselves).",
+    )
 
     class Meta:
         ordering = ["release", "activity__position", "-signed_at"]

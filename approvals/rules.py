@@ -170,6 +170,7 @@ def signoff_verdict(
     ready_reasons: list[str],
     team=None,
     member_ids: frozenset[int] = frozenset(),
+    on_behalf_of=None,
 ) -> SignOffVerdict:
     """Separation of duties and sign-off eligibility (docs/permissions.md), in the order a signer reads it.
 
@@ -178,6 +179,19 @@ def signoff_verdict(
     revision, nor if they are also Responsible for the activity.
     """
     name = activity.name
+    if on_behalf_of is not None:
+        return _delegate_verdict(
+            user=user,
+            release=release,
+            activity=activity,
+            accountable=accountable,
+            responsible_ids=responsible_ids,
+            current=current,
+            ready_reasons=ready_reasons,
+            team=team,
+            member_ids=member_ids,
+            on_behalf_of=on_behalf_of,
+        )
     if team is not None:
         if user.pk not in member_ids:
             return SignOffVerdict(
@@ -503,3 +517,69 @@ def team_rule_refusal(*, required: int, member_count: int) -> str:
     if required > member_count:
         return f"The team has {member_count} member{'s' if member_count != 1 else ''}; it cannot give {required} approvals."
     return ""
+
+
+# --- delegation ------------------------------------------------------------------------
+
+
+def delegation_active(*, delegation, now: datetime) -> bool:
+    """A delegation counts from its start until its end, unless cancelled before."""
+    if delegation.cancelled_at is not None and delegation.cancelled_at <= now:
+        return False
+    return delegation.starts_at <= now < delegation.ends_at
+
+
+def _delegate_verdict(
+    *,
+    user,
+    release,
+    activity,
+    accountable,
+    responsible_ids,
+    current,
+    ready_reasons,
+    team,
+    member_ids,
+    on_behalf_of,
+) -> SignOffVerdict:
+    """`user` signs as themselves for the absent `on_behalf_of` (an active delegation).
+
+    The absent person must be whom the activity waits for; separation of duties
+    holds for both: the delegate, and the absent person they speak for.
+    """
+    name, absent = activity.name, _name(on_behalf_of)
+    if on_behalf_of.pk == user.pk:
+        return SignOffVerdict(False, "Nobody signs on their own behalf.", forbidden=True)
+    if team is not None and on_behalf_of.pk not in member_ids:
+        return SignOffVerdict(
+            False, f"{absent} is not a member of {team.name}, so cannot sign {name}.", True
+        )
+    if team is None and (accountable is None or accountable.pk != on_behalf_of.pk):
+        return SignOffVerdict(False, f"{absent} is not the Accountable for {name}.", True)
+    own = signoff_verdict(
+        user=on_behalf_of,
+        release=release,
+        activity=activity,
+        accountable=accountable,
+        responsible_ids=responsible_ids,
+        current=current,
+        ready_reasons=ready_reasons,
+        team=team,
+        member_ids=member_ids,
+    )
+    if not own.allowed:
+        reason = own.why.split(": ", 1)[-1].replace("you ", f"{absent} ")
+        return SignOffVerdict(
+            False, f"You cannot sign {name} on behalf of {absent}: {reason}", own.forbidden
+        )
+    if current is not None and release.submitted_by_id == user.pk:
+        return SignOffVerdict(
+            False, f"You cannot approve {name}: you submitted revision {current.number}."
+        )
+    if current is not None and current.author_id == user.pk:
+        return SignOffVerdict(
+            False, f"You cannot approve {name}: you wrote revision {current.number}."
+        )
+    if user.pk in responsible_ids:
+        return SignOffVerdict(False, f"You cannot approve {name}: you are Responsible for it.")
+    return SignOffVerdict(True, f"You can sign {name} on behalf of {absent}, who is away.")

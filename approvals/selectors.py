@@ -37,6 +37,7 @@ from approvals.rules import (
 )
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
+from raci.selectors import delegations_for_delegate
 
 
 @dataclass
@@ -88,6 +89,16 @@ def products_for_choice(*, user) -> QuerySet[Product]:
     return products_visible_to(user=user).order_by("name")
 
 
+def _delegated_perms(*, user, release) -> frozenset[str]:
+    """A delegate sees (only sees) the releases of whoever is away and delegated to them."""
+    if not user.is_authenticated:
+        return frozenset()
+    for delegation in delegations_for_delegate(user=user, now=timezone.now()):
+        if permissions.VIEW in permissions.release_perms_for(delegation.absent, release):
+            return frozenset({permissions.VIEW})
+    return frozenset()
+
+
 def release_access_for_user(*, user, product: str, version: str) -> ReleaseAccess:
     """The release with what `user` may do on it, or 404 when it does not exist or is hidden."""
     release = (
@@ -100,6 +111,8 @@ def release_access_for_user(*, user, product: str, version: str) -> ReleaseAcces
     if release is None:
         raise Http404("No such release.")
     perms = permissions.release_perms_for(user, release)
+    if permissions.VIEW not in perms:
+        perms = _delegated_perms(user=user, release=release)
     if permissions.VIEW not in perms:
         raise Http404("No such release.")
     return ReleaseAccess.of(release, perms)
@@ -208,9 +221,14 @@ class SignOffRow:
     team_live: list = field(default_factory=list)
     team_text: str = ""
     met: bool = False
+    # The absent person the user would sign for, under a delegation in force.
+    on_behalf_of: object | None = None
 
     def may_sign(self, user) -> bool:
-        """Whether `user` is who signs this activity (its A, or a member of its A team)."""
+        """Whether `user` is who signs this activity (its A, a member of its A team, or
+        the delegate of one of them who is away)."""
+        if self.on_behalf_of is not None:
+            return True
         if self.team is not None:
             return any(member.pk == user.pk for member in self.team.members.all())
         return self.accountable is not None and self.accountable.pk == user.pk
@@ -242,18 +260,26 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
     )
     signoffs = list(
         SignOff.objects.filter(release=release)
-        .select_related("signer", "recorded_by")
+        .select_related("signer", "recorded_by", "on_behalf_of")
         .order_by("-signed_at")
     )
     checks = list(GateCheck.objects.filter(release=release).select_related("reported_by"))
     policy = policy_for(release.product)
     ready = readiness_for(release=release, current=current, checks=checks, policy=policy)
+    absent = [d.absent for d in delegations_for_delegate(user=user, now=timezone.now())]
     rows = [
         _signoff_row(
             release=release, user=user, activity=a, signoffs=signoffs, current=current, ready=ready
         )
         for a in activities
     ]
+    if absent:
+        rows = [
+            _delegated_row(
+                row, release=release, user=user, absent=absent, current=current, ready=ready
+            )
+            for row in rows
+        ]
     required = [r for r in rows if r.required]
     now = timezone.now()
     for row in rows:
@@ -290,6 +316,40 @@ def _row_met(row: SignOffRow, *, release, policy, now) -> bool:
             seats=[s.seat_id for s in counting], required=row.activity.team_required
         )
     return bool(counting)
+
+
+def _delegated_row(row: SignOffRow, *, release, user, absent, current, ready) -> SignOffRow:
+    """Where the user may not sign for themselves, they may sign for someone away
+    who delegated to them (directly: a delegate's delegate never does)."""
+    if row.can_sign or row.may_sign(user):
+        return row
+    members = {m.pk for m in row.team.members.all()} if row.team is not None else set()
+    for person in absent:
+        if row.team is not None and person.pk not in members:
+            continue
+        if row.team is None and (row.accountable is None or row.accountable.pk != person.pk):
+            continue
+        seat_taken = any(
+            s.seat_id == person.pk
+            for s in (row.team_live if row.team else [row.live] if row.live else [])
+        )
+        verdict = signoff_verdict(
+            user=user,
+            release=release,
+            activity=row.activity,
+            accountable=row.accountable,
+            responsible_ids={u.pk for u in row.responsible},
+            current=current,
+            ready_reasons=ready,
+            team=row.team,
+            member_ids=frozenset(members),
+            on_behalf_of=person,
+        )
+        row.on_behalf_of = person
+        row.can_sign = verdict.allowed and not seat_taken and (row.team or row.live is None)
+        row.why = "" if seat_taken else verdict.why
+        return row
+    return row
 
 
 def _team_row(row: SignOffRow, *, user, verdict, current) -> SignOffRow:
@@ -361,6 +421,8 @@ class MySignOffs:
     waiting: list  # (release, activity, current revision number)
     resign: list  # voided sign-offs of mine on releases still in review
     verbal: list  # verbal approvals recorded for me, awaiting my answer
+    # (release, activity, revision, absent person): what I may sign for someone away.
+    delegated: list = field(default_factory=list)
 
 
 def my_signoffs(*, user) -> MySignOffs:
@@ -422,7 +484,51 @@ def my_signoffs(*, user) -> MySignOffs:
             voided_at__isnull=True,
         ).select_related("release__product", "activity", "recorded_by")
     )
-    return MySignOffs(waiting=waiting, resign=resign, verbal=verbal)
+    return MySignOffs(
+        waiting=waiting, resign=resign, verbal=verbal, delegated=_delegated_waiting(user=user)
+    )
+
+
+def _delegated_waiting(*, user) -> list:
+    """What the people who delegated to `user` wait to sign, while the delegation holds.
+
+    Queries grow with the number of people away (usually one), not with the data.
+    """
+    items = []
+    for delegation in delegations_for_delegate(user=user, now=timezone.now()):
+        absent = delegation.absent
+        latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by(
+            "-number"
+        )
+        theirs = list(
+            Assignment.objects.filter(
+                user=absent, letter=Letter.ACCOUNTABLE, activity__release__status__in=SIGNABLE
+            )
+            .select_related("activity__release__product")
+            .annotate(current_number=Subquery(latest.values("number")[:1]))
+        )
+        live = set(
+            SignOff.objects.filter(
+                activity_id__in=[a.activity_id for a in theirs], voided_at__isnull=True
+            ).values_list("activity_id", "revision_number")
+        )
+        for assignment in theirs:
+            activity = assignment.activity
+            number = assignment.current_number
+            if number and (activity.pk, number) not in live and _signable_now(activity):
+                items.append((activity.release, activity, number, absent))
+        items += [
+            (release, activity, number, absent)
+            for release, activity, number in _team_waiting(user=absent)
+        ]
+    return sorted(items, key=lambda i: (i[0].window_start, i[1].position))
+
+
+def _signable_now(activity) -> bool:
+    release = activity.release
+    if release.status == Status.HALTED and not activity.is_go_no_go:
+        return False
+    return release.release_type != ReleaseType.HOTFIX or activity.is_go_no_go
 
 
 def _team_waiting(*, user) -> list:

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from approvals.forms import DateTimeLocalInput
 from raci.models import Team
 
 
@@ -37,3 +38,22 @@ class ActivityTeamForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["activity"].choices = [(a.pk, a.name) for a in activities]
         self.fields["team"].queryset = teams
+
+
+class DelegationForm(forms.Form):
+    """An out-of-office period. `absent` is offered to release managers only."""
+
+    absent = forms.ModelChoiceField(queryset=None, label="Who is away", required=False)
+    delegate = forms.ModelChoiceField(queryset=None, label="Delegate")
+    starts_at = forms.DateTimeField(label="Away from", widget=DateTimeLocalInput())
+    ends_at = forms.DateTimeField(label="Back on", widget=DateTimeLocalInput())
+    reason = forms.CharField(max_length=200, required=False, help_text="e.g. Holiday.")
+
+    def __init__(self, *args, candidates, for_others: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = candidates
+        if for_others:
+            self.fields["absent"].queryset = candidates
+            self.fields["absent"].help_text = "Empty: yourself. Release managers set it for others."
+        else:
+            del self.fields["absent"]

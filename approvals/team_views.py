@@ -1,17 +1,26 @@
-"""Approver teams: the team pages for release managers, and a team as an activity's Accountable."""
+"""Approver teams and delegation: the team pages for release managers, a team as an
+activity's Accountable, and out-of-office periods with a delegate."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals import selectors, services
 from approvals.lifecycle import ReleaseAction
-from approvals.team_forms import ActivityTeamForm, TeamForm, TeamMemberForm
+from approvals.team_forms import ActivityTeamForm, DelegationForm, TeamForm, TeamMemberForm
 from raci import services as raci_services
-from raci.selectors import raci_candidates, team_get, team_list
+from raci.selectors import (
+    delegation_get,
+    delegations_all,
+    delegations_of,
+    raci_candidates,
+    team_get,
+    team_list,
+)
 from relapp.http import apply_errors, require, require_perm
 
 TEAM_PERM = "raci.change_team"
@@ -108,3 +117,66 @@ def activity_team(request: HttpRequest, product: str, version: str) -> HttpRespo
         "approvals/activity_team.html",
         {"release": release, "activities": activities, "form": form},
     )
+
+
+DELEGATE_FOR_OTHERS = "raci.add_delegation"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delegations(request: HttpRequest) -> HttpResponse:
+    """My out-of-office periods and delegates; release managers set them for others too."""
+    for_others = request.user.has_perm(DELEGATE_FOR_OTHERS)
+    form = DelegationForm(
+        request.POST or None,
+        candidates=raci_candidates(),
+        for_others=for_others,
+        initial={"starts_at": timezone.localtime().replace(second=0, microsecond=0)},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        absent = data.get("absent") or request.user
+        try:
+            raci_services.delegation_create(
+                absent=absent,
+                delegate=data["delegate"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                reason=data["reason"],
+                actor=request.user,
+                now=timezone.now(),
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"{data['delegate'].get_username()} signs on behalf of "
+                f"{absent.get_username()} during the period.",
+            )
+            return redirect("approvals:delegations")
+    rows = delegations_all() if for_others else delegations_of(user=request.user)
+    return render(
+        request,
+        "approvals/delegations.html",
+        {"form": form, "rows": rows, "now": timezone.now(), "for_others": for_others},
+    )
+
+
+@login_required
+@require_POST
+def delegation_cancel(request: HttpRequest, delegation_id: int) -> HttpResponse:
+    delegation = delegation_get(delegation_id=delegation_id)
+    mine = delegation.absent_id == request.user.pk
+    require(
+        request,
+        mine or request.user.has_perm(DELEGATE_FOR_OTHERS),
+        what="cancel someone else's delegation",
+    )
+    if raci_services.delegation_cancel(
+        delegation=delegation, actor=request.user, now=timezone.now()
+    ):
+        messages.success(request, "Delegation ended.")
+    else:
+        messages.info(request, "That delegation was already over.")
+    return redirect("approvals:delegations")

@@ -55,4 +55,10 @@ urlpatterns = [
     path("teams/<int:team_id>/", team_views.team_detail, name="team_detail"),
     path("teams/<int:team_id>/remove/", team_views.team_member_remove, name="team_member_remove"),
     path(release + "raci/team/", team_views.activity_team, name="activity_team"),
+    path("delegations/", team_views.delegations, name="delegations"),
+    path(
+        "delegations/<int:delegation_id>/cancel/",
+        team_views.delegation_cancel,
+        name="delegation_cancel",
+    ),
 ]

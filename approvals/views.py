@@ -381,6 +381,9 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
         if progress.current
         else ""
     )
+    if meaning and row.on_behalf_of is not None:
+        absent = row.on_behalf_of
+        meaning += f", on behalf of {absent.get_full_name() or absent.get_username()}"
     response = render(
         request,
         "approvals/signoff.html",
@@ -437,6 +440,7 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
             password=form.cleaned_data["password"],
             code=form.cleaned_data["code"],
             revision_number=form.cleaned_data["revision"],
+            on_behalf_of=row.on_behalf_of,
         )
     except services.SignOffRefused as error:
         if error.forbidden:

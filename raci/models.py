@@ -125,3 +125,44 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity}: {self.user} {self.letter}"
+
+
+class Delegation(models.Model):
+    """An out-of-office period: `delegate` signs as themselves on behalf of `absent`.
+
+    It starts and ends by itself (its period is checked at signing); a beat
+    task logs the moment it starts and ends. A delegate never delegates further:
+    only a direct delegation lets someone sign for the absent person.
+    """
+
+    absent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations_received"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    start_logged_at = models.DateTimeField(null=True, blank=True)
+    end_logged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="delegation_ordered"
+            ),
+            models.CheckConstraint(
+                condition=~Q(absent=models.F("delegate")), name="delegation_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["delegate", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.delegate} for {self.absent}"

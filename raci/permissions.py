@@ -54,6 +54,7 @@ ROLE_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "approvals.delete_freezewindow",
         "approvals.change_approvalpolicy",
         "raci.change_team",
+        "raci.add_delegation",
     ],
     AUDITORS: [
         "approvals.view_product",

@@ -1,9 +1,10 @@
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.http import Http404
 
-from raci.models import Activity, Team, TemplateActivity
+from raci.models import Activity, Delegation, Team, TemplateActivity
 
 
 @dataclass
@@ -64,3 +65,37 @@ def team_get(*, team_id: int) -> Team:
     if team is None:
         raise Http404("No such team.")
     return team
+
+
+def delegations_for_delegate(*, user, now) -> list:
+    """The delegations `user` may sign under at `now` (one query)."""
+    return list(
+        Delegation.objects.filter(
+            delegate=user, starts_at__lte=now, ends_at__gt=now, cancelled_at__isnull=True
+        ).select_related("absent")
+    )
+
+
+def delegations_of(*, user) -> list:
+    """Delegations the user gave or received, newest first (one query)."""
+    return list(
+        Delegation.objects.filter(Q(absent=user) | Q(delegate=user))
+        .select_related("absent", "delegate", "created_by")
+        .order_by("-starts_at", "-id")
+    )
+
+
+def delegations_all() -> list:
+    return list(
+        Delegation.objects.select_related("absent", "delegate", "created_by").order_by(
+            "-starts_at", "-id"
+        )[:200]
+    )
+
+
+def delegation_get(*, delegation_id: int) -> Delegation:
+    delegation = Delegation.objects.select_related("absent", "delegate").filter(pk=delegation_id)
+    found = delegation.first()
+    if found is None:
+        raise Http404("No such delegation.")
+    return found

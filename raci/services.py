@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -16,6 +17,7 @@ from raci.models import (
     GO_NO_GO,
     Activity,
     Assignment,
+    Delegation,
     Letter,
     Team,
     TemplateActivity,
@@ -361,3 +363,138 @@ def _team_membership_change(*, team, user, actor, add: bool) -> bool:
         )
         _team_releases_sync(team=team, actor=actor)
     return True
+
+
+# --- delegation -------------------------------------------------------------------------
+
+
+def _delegation_doc(delegation) -> dict:
+    return {
+        "absent": delegation.absent.get_username(),
+        "delegate": delegation.delegate.get_username(),
+        "starts_at": delegation.starts_at.isoformat(),
+        "ends_at": delegation.ends_at.isoformat(),
+        "reason": delegation.reason,
+    }
+
+
+def delegation_create(
+    *, absent, delegate, starts_at, ends_at, reason: str, actor, now
+) -> Delegation:
+    """An out-of-office period with a delegate, set by the absent person or a release manager.
+
+    Refused: a period that ends before it starts or is already over, oneself as
+    delegate, an inactive delegate, and a period overlapping another delegation
+    of the same person (one delegate at a time).
+    """
+    errors = {}
+    if absent.pk == delegate.pk:
+        errors["delegate"] = "Choose someone else: nobody delegates to themselves."
+    elif not delegate.is_active:
+        errors["delegate"] = f"{delegate.get_username()} cannot sign: the account is inactive."
+    if ends_at <= starts_at:
+        errors["ends_at"] = "The period must end after it starts."
+    elif ends_at <= now:
+        errors["ends_at"] = "The period is already over."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        # Lock the absent person's delegations so two overlapping ones cannot both land.
+        list(Delegation.objects.select_for_update().filter(absent=absent))
+        overlapping = Delegation.objects.filter(
+            absent=absent,
+            cancelled_at__isnull=True,
+            starts_at__lt=ends_at,
+            ends_at__gt=starts_at,
+        ).first()
+        if overlapping is not None:
+            raise ValidationError(
+                {
+                    "starts_at": f"{absent.get_username()} already has "
+                    f"{overlapping.delegate.get_username()} as delegate in that period."
+                }
+            )
+        delegation = Delegation.objects.create(
+            absent=absent,
+            delegate=delegate,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason.strip(),
+            created_by=actor,
+        )
+        changelog_record(
+            action=Action.RACI_CHANGED,
+            actor=actor,
+            obj=delegation,
+            after=_delegation_doc(delegation),
+            reason=f"Delegation set: {delegate.get_username()} signs for "
+            f"{absent.get_username()} during the period",
+        )
+    return delegation
+
+
+def delegation_cancel(*, delegation, actor, now) -> bool:
+    """End a delegation now (or drop one not started yet); False when it was over already."""
+    with transaction.atomic():
+        delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
+        if delegation.cancelled_at is not None or delegation.ends_at <= now:
+            return False
+        delegation.cancelled_at = now
+        delegation.save(update_fields=["cancelled_at"])
+        changelog_record(
+            action=Action.RACI_CHANGED,
+            actor=actor,
+            obj=delegation,
+            before=_delegation_doc(delegation),
+            after={**_delegation_doc(delegation), "cancelled_at": now.isoformat()},
+            reason="Delegation cancelled",
+        )
+    return True
+
+
+def delegations_announce(*, now) -> dict[str, int]:
+    """Beat: log each delegation the moment it starts and ends, exactly once.
+
+    Each row is claimed by a conditional update that must change it, so two
+    workers never log the same start or end twice.
+    """
+    counts = {"started": 0, "ended": 0}
+    due_start = Delegation.objects.filter(
+        start_logged_at__isnull=True, starts_at__lte=now, cancelled_at__isnull=True
+    ).values_list("pk", flat=True)
+    for pk in list(due_start):
+        with transaction.atomic():
+            if not Delegation.objects.filter(pk=pk, start_logged_at__isnull=True).update(
+                start_logged_at=now
+            ):
+                continue
+            delegation = Delegation.objects.select_related("absent", "delegate").get(pk=pk)
+            changelog_record(
+                action=Action.RACI_CHANGED,
+                obj=delegation,
+                after=_delegation_doc(delegation),
+                reason=f"Delegation started: {delegation.delegate.get_username()} signs for "
+                f"{delegation.absent.get_username()}",
+            )
+            counts["started"] += 1
+    due_end = (
+        Delegation.objects.filter(end_logged_at__isnull=True, start_logged_at__isnull=False)
+        .filter(Q(ends_at__lte=now) | Q(cancelled_at__lte=now))
+        .values_list("pk", flat=True)
+    )
+    for pk in list(due_end):
+        with transaction.atomic():
+            if not Delegation.objects.filter(pk=pk, end_logged_at__isnull=True).update(
+                end_logged_at=now
+            ):
+                continue
+            delegation = Delegation.objects.select_related("absent", "delegate").get(pk=pk)
+            changelog_record(
+                action=Action.RACI_CHANGED,
+                obj=delegation,
+                before=_delegation_doc(delegation),
+                reason=f"Delegation ended: {delegation.delegate.get_username()} no longer "
+                f"signs for {delegation.absent.get_username()}",
+            )
+            counts["ended"] += 1
+    return counts

@@ -636,4 +636,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    "delegations-announce": {
+        "task": "approvals.delegations_announce",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }

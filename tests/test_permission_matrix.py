@@ -75,7 +75,7 @@ from meetings import services as meeting_services
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
 from raci import services as raci_services
-from raci.models import Assignment, Team, TemplateAssignment
+from raci.models import Assignment, Delegation, Team, TemplateAssignment
 from tests.factories import (
     PASSWORD,
     activity,
@@ -201,6 +201,7 @@ FREEZE_REASON = "Quarter-end close"
 HOOK_URL = "https://hooks.example.com/relapp"
 DIGEST = "sha256:" + "ab" * 32
 MATRIX_TEAM = "Matrix leads"
+MATRIX_DELEGATION = "Matrix holiday"
 
 
 def _approved(team, version: str, title: str) -> Release:
@@ -298,6 +299,15 @@ def _build_world() -> World:
     )
     matrix_team = raci_services.team_create(name=MATRIX_TEAM, actor=rm)
     raci_services.team_member_add(team=matrix_team, user=team["qa"], actor=rm)
+    raci_services.delegation_create(
+        absent=team["sre"],
+        delegate=team["qa"],
+        starts_at=timezone.now() - timedelta(hours=1),
+        ends_at=timezone.now() + timedelta(days=3),
+        reason=MATRIX_DELEGATION,
+        actor=rm,
+        now=timezone.now(),
+    )
     users = {
         OUTSIDER: team["outsider"],
         INFORMED: team["ii"],
@@ -1753,6 +1763,51 @@ CASES += [
             "team": str(Team.objects.get(name=MATRIX_TEAM).pk),
             "required": "1",
         },
+    ),
+]
+
+# --- delegation ---
+
+
+def delegation_set(out: Outcome) -> None:
+    assert Delegation.objects.filter(absent=out.user, delegate__username="qa").exists()
+    assert out.logged(Action.RACI_CHANGED)
+
+
+def delegation_ended(out: Outcome) -> None:
+    assert Delegation.objects.get(reason=MATRIX_DELEGATION).cancelled_at is not None
+
+
+CASES += [
+    Case(
+        "approvals:delegations",
+        "GET",
+        everyone(200),
+        plain("approvals:delegations"),
+        shows("Set a delegate"),
+    ),
+    Case(
+        "approvals:delegations",
+        "POST",
+        everyone(302),
+        plain("approvals:delegations"),
+        delegation_set,
+        lambda world: {
+            "delegate": str(world.team["qa"].pk),
+            "starts_at": _local(timedelta(days=30)),
+            "ends_at": _local(timedelta(days=32)),
+            "reason": "Matrix trip",
+        },
+    ),
+    Case(
+        "approvals:delegation_cancel",
+        "POST",
+        global_rows(MANAGERS, 302),
+        lambda world: reverse(
+            "approvals:delegation_cancel",
+            kwargs={"delegation_id": Delegation.objects.get(reason=MATRIX_DELEGATION).pk},
+        ),
+        delegation_ended,
     ),
 ]
 

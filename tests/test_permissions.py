@@ -57,6 +57,7 @@ ROLE_GROUPS = {
         "approvals.delete_freezewindow",
         "approvals.change_approvalpolicy",
         "raci.change_team",
+        "raci.add_delegation",
     },
     "Auditors": {"approvals.view_product", "approvals.view_release", "audit.view_changelogentry"},
 }

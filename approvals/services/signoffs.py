@@ -24,6 +24,7 @@ from approvals.models import (
 from approvals.rules import (
     counts_toward_approval,
     decision_refusal,
+    delegation_active,
     is_required,
     meaning_text,
     signoff_verdict,
@@ -41,7 +42,7 @@ from approvals.services.policies import policy_version_current
 from approvals.services.rad import rad_current
 from audit.changelog import changelog_record
 from audit.models import Action
-from raci.models import Activity, Letter
+from raci.models import Activity, Delegation, Letter
 from relapp.credentials import (
     SSO_REAUTH,
     CredentialCheck,
@@ -173,8 +174,22 @@ def _validate_decision(decision: str, comment: str) -> None:
         raise ValidationError({"comment": "Say why you reject: the reason goes back to the team."})
 
 
+def _delegation_refusal(*, signer, on_behalf_of) -> str:
+    """Why `signer` may not speak for `on_behalf_of` now; "" under a direct delegation in force.
+
+    Only a delegation from the absent person to the signer counts: a delegate's
+    own delegate never signs for the first absent person (no re-delegation).
+    """
+    now = db_now()
+    delegations = Delegation.objects.filter(absent=on_behalf_of, delegate=signer)
+    if any(delegation_active(delegation=d, now=now) for d in delegations):
+        return ""
+    absent = on_behalf_of.get_full_name() or on_behalf_of.get_username()
+    return f"You have no delegation from {absent} in force now."
+
+
 def _signoff_refusal(
-    *, signer, release, activity, current, ready, decision, revision_number
+    *, signer, release, activity, current, ready, decision, revision_number, on_behalf_of=None
 ) -> tuple[str, bool]:
     """(why the signature is refused, whether that is a 403); ("", False) when it may land.
 
@@ -182,6 +197,10 @@ def _signoff_refusal(
     release's state allows; the credentials are checked after them
     (`_credentials_check`).
     """
+    if on_behalf_of is not None:
+        refusal = _delegation_refusal(signer=signer, on_behalf_of=on_behalf_of)
+        if refusal:
+            return refusal, True
     verdict = signoff_verdict(
         user=signer,
         release=release,
@@ -192,6 +211,7 @@ def _signoff_refusal(
         ready_reasons=ready,
         team=activity.team,
         member_ids=_member_ids(activity),
+        on_behalf_of=on_behalf_of,
     )
     if not verdict.allowed:
         return verdict.why, verdict.forbidden
@@ -228,13 +248,24 @@ def _credentials_check(
     )
 
 
-def _signoff_create(*, release, activity, current, signer, decision, comment, **method) -> SignOff:
+def _signoff_create(
+    *, release, activity, current, signer, decision, comment, on_behalf_of=None, **method
+) -> SignOff:
     """Write the signature with its manifestation (printed name, time, meaning, hashes).
 
     It covers the RAD revision and the artifact set as they are now.
     """
     artifacts = artifact_set(release.artifacts.all())
     artifacts_sha256 = artifact_set_sha256(artifacts) if artifacts else ""
+    meaning = meaning_text(
+        decision=decision,
+        activity=activity,
+        release=release,
+        revision_number=current.number,
+        artifacts_sha256=artifacts_sha256,
+    )
+    if on_behalf_of is not None:
+        meaning += f", on behalf of {on_behalf_of.get_full_name() or on_behalf_of.get_username()}"
     return SignOff.objects.create(
         release=release,
         activity=activity,
@@ -244,18 +275,13 @@ def _signoff_create(*, release, activity, current, signer, decision, comment, **
         comment=comment,
         printed_name=signer.get_full_name() or signer.get_username(),
         signed_at=db_now(),
-        meaning=meaning_text(
-            decision=decision,
-            activity=activity,
-            release=release,
-            revision_number=current.number,
-            artifacts_sha256=artifacts_sha256,
-        ),
+        meaning=meaning,
         revision_number=current.number,
         revision_sha256=current.sha256,
         artifacts=artifacts,
         artifacts_sha256=artifacts_sha256,
-        seat=signer,
+        seat=on_behalf_of or signer,
+        on_behalf_of=on_behalf_of,
         **method,
     )
 
@@ -292,6 +318,7 @@ def signoff_record(
     revision_number: int,
     code: str = "",
     reauthenticated: ProviderReauthentication | None = None,
+    on_behalf_of=None,
 ) -> tuple[SignOff, bool]:
     """Record an e-signature. Returns (sign-off, created); a replay returns the first one.
 
@@ -309,7 +336,13 @@ def signoff_record(
         release = release_lock(release)
         current, activities, ready = release_signoff_state(release)
         activity = _activity(activities, activity_id)
-        replay = _replayed(activity=activity, current=current, signer=signer, decision=decision)
+        replay = _replayed(
+            activity=activity,
+            current=current,
+            signer=signer,
+            decision=decision,
+            principal=on_behalf_of or signer,
+        )
         if replay is not None:
             return replay, False  # a double click or a replayed POST
         message, forbidden = _signoff_refusal(
@@ -320,6 +353,7 @@ def signoff_record(
             ready=ready,
             decision=decision,
             revision_number=revision_number,
+            on_behalf_of=on_behalf_of,
         )
         check = CredentialCheck()
         if not message:
@@ -341,6 +375,7 @@ def signoff_record(
                 comment=comment,
                 method=SignOffMethod.E_SIGNATURE,
                 components=check.components,
+                on_behalf_of=on_behalf_of,
             )
             changelog_record(
                 action=Action.SIGNOFF_RECORDED,
@@ -376,12 +411,18 @@ def signoff_refusal_record(*, release: Release, activity_id: int, signer, messag
     )
 
 
-def _replayed(*, activity, current, signer, decision) -> SignOff | None:
-    """The signer's own identical live decision (a replay), or DomainError if another stands."""
+def _replayed(*, activity, current, signer, decision, principal) -> SignOff | None:
+    """The signer's own identical live decision (a replay), or DomainError if another stands.
+
+    `principal` is whose seat is signed: the signer's, or the absent person's
+    a delegate signs for.
+    """
     if activity.team_id:
-        return _team_replayed(activity=activity, current=current, signer=signer, decision=decision)
+        return _team_replayed(
+            activity=activity, current=current, signer=signer, decision=decision, seat=principal
+        )
     accountable = _accountable(activity)
-    if current is None or accountable is None or accountable.pk != signer.pk:
+    if current is None or accountable is None or accountable.pk != principal.pk:
         return None
     live = _live_signoff(activity, current)
     if live is None:
@@ -394,19 +435,19 @@ def _replayed(*, activity, current, signer, decision) -> SignOff | None:
     )
 
 
-def _team_replayed(*, activity, current, signer, decision) -> SignOff | None:
+def _team_replayed(*, activity, current, signer, decision, seat) -> SignOff | None:
     """A team member's own live decision: the same one is a replay, another is refused.
 
     The same member signing twice never counts twice (one live sign-off per seat).
     """
-    if current is None or signer.pk not in _member_ids(activity):
+    if current is None or seat.pk not in _member_ids(activity):
         return None
     live = SignOff.objects.filter(
-        activity=activity, revision=current, seat=signer, voided_at__isnull=True
+        activity=activity, revision=current, seat=seat, voided_at__isnull=True
     ).first()
     if live is None:
         return None
-    if live.decision == decision:
+    if live.decision == decision and live.signer_id == signer.pk:
         return live
     raise DomainError(
         f"You already gave a decision on {activity.name} for revision {current.number}."
@@ -429,6 +470,11 @@ def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
         "components": signoff.components,
         "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
         "team": signoff.activity.team.name if signoff.activity.team_id else None,
+        "on_behalf_of": (
+            signoff.on_behalf_of.get_full_name() or signoff.on_behalf_of.get_username()
+            if signoff.on_behalf_of_id
+            else None
+        ),
     }
 
 

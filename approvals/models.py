@@ -255,6 +255,20 @@ class ApprovalPolicy(models.Model):
         help_text="Every signature needs the password and an authenticator code (TOTP); "
         "signers without an authenticator are asked to set one up on their account page.",
     )
+    fast_path_enabled = models.BooleanField(
+        default=False,
+        help_text="Risk-based routing: a low-risk RAD needs only the fast-path activities.",
+    )
+    fast_path_max_risk_score = models.PositiveSmallIntegerField(
+        default=6,
+        help_text="Fast path only while no risk's likelihood × impact is above this.",
+    )
+    fast_path_activities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The activities a fast-path release still needs, e.g. Test thresholds "
+        "and Go/no-go decision.",
+    )
 
     class Meta:
         verbose_name_plural = "approval policies"

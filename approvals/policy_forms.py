@@ -131,6 +131,11 @@ class PolicyForm(forms.ModelForm):
         label="Minimum pass rate per suite",
         help_text="One “Suite name: minimum %” per line.",
     )
+    fast_path_activities = LinesField(
+        label="Fast-path activities",
+        help_text="One activity name per line, e.g. Test thresholds and Go/no-go decision.",
+        item_max_length=120,
+    )
     reminder_offsets_seconds = HoursListField(
         label="Gate-meeting reminders (hours before)",
         help_text="Comma separated, e.g. “24, 1”.",

@@ -116,10 +116,13 @@ def rehearsal_refusals(
     return []
 
 
-def is_required(release, activity) -> bool:
-    """Hotfixes need only the Go/no-go decision; normal releases need every activity."""
+def is_required(release, activity, routing=None) -> bool:
+    """Hotfixes need only the Go/no-go decision; normal releases need every activity,
+    or on the fast path (`routing_for`) only the policy's fast-path activities."""
     if release.release_type == ReleaseType.HOTFIX:
         return activity.is_go_no_go
+    if routing is not None and routing.fast:
+        return activity.name in routing.activities
     return True
 
 
@@ -171,6 +174,7 @@ def signoff_verdict(
     team=None,
     member_ids: frozenset[int] = frozenset(),
     on_behalf_of=None,
+    routing=None,
 ) -> SignOffVerdict:
     """Separation of duties and sign-off eligibility (docs/permissions.md), in the order a signer reads it.
 
@@ -191,6 +195,7 @@ def signoff_verdict(
             team=team,
             member_ids=member_ids,
             on_behalf_of=on_behalf_of,
+            routing=routing,
         )
     if team is not None:
         if user.pk not in member_ids:
@@ -220,7 +225,9 @@ def signoff_verdict(
         )
     if user.pk in responsible_ids:
         return SignOffVerdict(False, f"You cannot approve {name}: you are Responsible for it.")
-    if not is_required(release, activity):
+    if not is_required(release, activity, routing):
+        if routing is not None and routing.fast:
+            return SignOffVerdict(False, f"{name} needs no sign-off on the fast path.")
         return SignOffVerdict(
             False, f"{name} needs no sign-off on a hotfix; only the Go/no-go decision does."
         )
@@ -541,6 +548,7 @@ def _delegate_verdict(
     team,
     member_ids,
     on_behalf_of,
+    routing=None,
 ) -> SignOffVerdict:
     """`user` signs as themselves for the absent `on_behalf_of` (an active delegation).
 
@@ -566,6 +574,7 @@ def _delegate_verdict(
         ready_reasons=ready_reasons,
         team=team,
         member_ids=member_ids,
+        routing=routing,
     )
     if not own.allowed:
         reason = own.why.split(": ", 1)[-1].replace("you ", f"{absent} ")
@@ -583,3 +592,48 @@ def _delegate_verdict(
     if user.pk in responsible_ids:
         return SignOffVerdict(False, f"You cannot approve {name}: you are Responsible for it.")
     return SignOffVerdict(True, f"You can sign {name} on behalf of {absent}, who is away.")
+
+
+# --- risk-based routing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which activities a release needs, the rule that chose it and why."""
+
+    fast: bool
+    why: str
+    activities: frozenset[str] = frozenset()
+
+
+MAJOR_DEFECTS = ("blocker", "critical", "major")
+
+
+def routing_for(*, content: dict | None, policy) -> Routing:
+    """The fast path when the policy enables it, no risk scores above its threshold and
+    no major (or worse) defect is open; otherwise every activity."""
+    if not policy.fast_path_enabled or not policy.fast_path_activities:
+        return Routing(False, "Full approval: the policy has no fast path.")
+    if content is None:
+        return Routing(False, "Full approval until the RAD is written.")
+    limit = policy.fast_path_max_risk_score
+    scores = [r["likelihood"] * r["impact"] for r in content.get("risks", [])]
+    worst = max(scores, default=0)
+    if worst > limit:
+        return Routing(
+            False, f"Full approval: a risk scores {worst} (likelihood × impact), above {limit}."
+        )
+    majors = [
+        d["title"]
+        for d in content.get("defects", [])
+        if d["state"] in OPEN_DEFECT_STATES and d["severity"] in MAJOR_DEFECTS
+    ]
+    if majors:
+        return Routing(False, f"Full approval: a major defect is open ({majors[0]}).")
+    names = frozenset(policy.fast_path_activities)
+    return Routing(
+        True,
+        f"Fast path: no risk scores above {limit} and no major defect is open, so only "
+        f"{', '.join(sorted(names))} need a sign-off.",
+        names,
+    )

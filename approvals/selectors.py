@@ -31,6 +31,7 @@ from approvals.rules import (
     is_required,
     readiness_reasons,
     readiness_refusals,
+    routing_for,
     signoff_verdict,
     team_approval_met,
     team_progress_text,
@@ -245,6 +246,8 @@ class Progress:
     required_count: int
     # Required activities whose approval does not count yet, by name.
     missing: list = field(default_factory=list)
+    # Risk-based routing: which rule applied and why (rules.routing_for).
+    routing: object | None = None
 
 
 def release_progress(*, release: Release, user, current, activities=None) -> Progress:
@@ -267,16 +270,29 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
     policy = policy_for(release.product)
     ready = readiness_for(release=release, current=current, checks=checks, policy=policy)
     absent = [d.absent for d in delegations_for_delegate(user=user, now=timezone.now())]
+    routing = routing_for(content=current.content if current else None, policy=policy)
     rows = [
         _signoff_row(
-            release=release, user=user, activity=a, signoffs=signoffs, current=current, ready=ready
+            release=release,
+            user=user,
+            activity=a,
+            signoffs=signoffs,
+            current=current,
+            ready=ready,
+            routing=routing,
         )
         for a in activities
     ]
     if absent:
         rows = [
             _delegated_row(
-                row, release=release, user=user, absent=absent, current=current, ready=ready
+                row,
+                release=release,
+                user=user,
+                absent=absent,
+                current=current,
+                ready=ready,
+                routing=routing,
             )
             for row in rows
         ]
@@ -294,6 +310,7 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
         approved_count=len(approved),
         required_count=len(required),
         missing=[r.activity.name for r in required if r not in approved],
+        routing=routing,
     )
 
 
@@ -318,7 +335,9 @@ def _row_met(row: SignOffRow, *, release, policy, now) -> bool:
     return bool(counting)
 
 
-def _delegated_row(row: SignOffRow, *, release, user, absent, current, ready) -> SignOffRow:
+def _delegated_row(
+    row: SignOffRow, *, release, user, absent, current, ready, routing=None
+) -> SignOffRow:
     """Where the user may not sign for themselves, they may sign for someone away
     who delegated to them (directly: a delegate's delegate never does)."""
     if row.can_sign or row.may_sign(user):
@@ -344,6 +363,7 @@ def _delegated_row(row: SignOffRow, *, release, user, absent, current, ready) ->
             team=row.team,
             member_ids=frozenset(members),
             on_behalf_of=person,
+            routing=routing,
         )
         row.on_behalf_of = person
         row.can_sign = verdict.allowed and not seat_taken and (row.team or row.live is None)
@@ -372,7 +392,7 @@ def _team_row(row: SignOffRow, *, user, verdict, current) -> SignOffRow:
     return row
 
 
-def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOffRow:
+def _signoff_row(*, release, user, activity, signoffs, current, ready, routing=None) -> SignOffRow:
     """One activity: its Accountable and Responsibles, its decisions, what `user` may do."""
     accountable = next(
         (a.user for a in activity.assignments.all() if a.letter == Letter.ACCOUNTABLE), None
@@ -399,12 +419,13 @@ def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOf
         member_ids=frozenset(m.pk for m in activity.team.members.all())
         if activity.team_id
         else frozenset(),
+        routing=routing,
     )
     row = SignOffRow(
         activity=activity,
         accountable=accountable,
         responsible=responsible,
-        required=is_required(release, activity),
+        required=is_required(release, activity, routing),
         live=live,
         history=history,
         can_sign=verdict.allowed and live is None,

@@ -1658,6 +1658,7 @@ CASES += [
                 "approval_validity_days": "14",
                 "hotfix_verbal_grace_hours": "0",
                 "block_marked_findings": "on",
+                "fast_path_max_risk_score": "6",
             }
         ),
     ),

@@ -43,6 +43,8 @@ def policy_post(**changes) -> dict[str, str]:
         "suite_min_pass_rates": "",
         "zero_failure_suites": "",
         "block_marked_findings": "on",
+        "fast_path_max_risk_score": "6",
+        "fast_path_activities": "",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}

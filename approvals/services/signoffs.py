@@ -27,6 +27,7 @@ from approvals.rules import (
     delegation_active,
     is_required,
     meaning_text,
+    routing_for,
     signoff_verdict,
     team_approval_met,
 )
@@ -141,7 +142,8 @@ def _maybe_approve_release(*, release: Release, activities, current, actor) -> N
             now=now,
         ):
             seats.setdefault(s.activity_id, set()).add(s.seat_id)
-    required = [a for a in activities if is_required(release, a)]
+    routing = routing_for(content=current.content, policy=policy_for(release.product))
+    required = [a for a in activities if is_required(release, a, routing)]
     if required and all(_activity_met(a, seats.get(a.pk, set())) for a in required):
         transition = Transition.RESUME if release.status == Status.HALTED else Transition.APPROVE
         release.approved_at = now
@@ -212,6 +214,9 @@ def _signoff_refusal(
         team=activity.team,
         member_ids=_member_ids(activity),
         on_behalf_of=on_behalf_of,
+        routing=routing_for(
+            content=current.content if current else None, policy=policy_for(release.product)
+        ),
     )
     if not verdict.allowed:
         return verdict.why, verdict.forbidden

@@ -1,13 +1,17 @@
-"""Demo content for approver teams and delegation (`seed_demo`): a team Accountable and
-an out-of-office delegation in progress. Idempotent like the rest of the demo."""
+"""Demo content for approver teams, delegation and risk-based routing (`seed_demo`): a
+team Accountable, an out-of-office delegation in progress and a low-risk release on the
+fast path. Idempotent like the rest of the demo."""
 
+import copy
 from datetime import timedelta
 
 from django.utils import timezone
 
 from approvals import services
 from approvals.lifecycle import Status
-from approvals.models import Release
+from approvals.models import Product, Release
+from approvals.selectors import policy_for
+from demo.data import base_rad
 from raci import services as raci_services
 from raci.models import Delegation, Team
 
@@ -46,4 +50,55 @@ def seed_teams_and_delegation(*, users: dict) -> list[str]:
             now=now,
         )
         created.append("po away this week, qa signing on behalf")
+    return created
+
+
+FAST_PATH = ["Test thresholds", "Go/no-go decision"]
+
+
+def seed_fast_path(*, users: dict) -> list[str]:
+    """Payments API's policy routes low-risk RADs down the fast path; 2.4.5 takes it."""
+    product = Product.objects.filter(slug="payments-api").first()
+    if product is None:
+        return []
+    created = []
+    if not policy_for(product).fast_path_enabled:
+        services.policy_update(
+            product=product,
+            actor=users["rm"],
+            values={
+                "fast_path_enabled": True,
+                "fast_path_max_risk_score": 6,
+                "fast_path_activities": FAST_PATH,
+            },
+        )
+        created.append("fast path in the Payments API policy")
+    if Release.objects.filter(product=product, version="2.4.5").exists():
+        return created
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    release = services.release_create(
+        product=product,
+        version="2.4.5",
+        title="Copy and translation fixes",
+        release_type="normal",
+        fixes=None,
+        window_start=start,
+        window_end=start + timedelta(hours=1),
+        actor=users["rm"],
+    )
+    rad = copy.deepcopy(base_rad(timezone.localdate()))
+    rad["scope"] = "## What ships\n\n- Clearer refund e-mails in five languages\n"
+    rad["risks"] = [
+        {
+            "description": "A translation reads oddly",
+            "likelihood": 2,
+            "impact": 1,
+            "mitigation": "Native speakers reviewed the strings",
+            "owner": "po",
+        }
+    ]
+    rad["defects"] = [d | {"state": "fixed"} for d in rad["defects"]]
+    services.rad_revise(release=release, content=rad, actor=users["dev"])
+    services.release_submit(release=release, actor=users["dev"])
+    created.append("release 2.4.5 on the fast path")
     return created

@@ -648,3 +648,14 @@ def activities_with_teams(*, release: Release) -> list[Activity]:
         .prefetch_related("team__members")
         .order_by("position", "id")
     )
+
+
+def earlier_releases_for(*, user, release: Release) -> QuerySet[Release]:
+    """Releases of the same product the user can see, other than this one, newest first."""
+    visible = permissions.releases_visible_to(user, Release.objects.select_related("product"))
+    return (
+        visible.filter(product_id=release.product_id, revisions__isnull=False)
+        .exclude(pk=release.pk)
+        .distinct()
+        .order_by("-created_at", "-id")
+    )

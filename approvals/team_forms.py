@@ -3,6 +3,8 @@
 from django import forms
 
 from approvals.forms import DateTimeLocalInput
+from approvals.rad import SECTION_TITLES
+from approvals.rad_templates import SECTION_KEYS
 from raci.models import Team
 
 
@@ -57,3 +59,20 @@ class DelegationForm(forms.Form):
             self.fields["absent"].help_text = "Empty: yourself. Release managers set it for others."
         else:
             del self.fields["absent"]
+
+
+class StartFromForm(forms.Form):
+    """Start a RAD from an earlier release: which release, which sections."""
+
+    source = forms.ModelChoiceField(queryset=None, label="Earlier release", empty_label=None)
+    sections = forms.MultipleChoiceField(
+        choices=[(key, SECTION_TITLES[key]) for key in SECTION_KEYS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["test_results", "rollback", "monitoring"],
+        label="Sections to copy",
+        help_text="What you do not tick keeps what the RAD has now.",
+    )
+
+    def __init__(self, *args, releases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = releases

@@ -11,7 +11,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from approvals import selectors, services
 from approvals.lifecycle import ReleaseAction
-from approvals.team_forms import ActivityTeamForm, DelegationForm, TeamForm, TeamMemberForm
+from approvals.team_forms import (
+    ActivityTeamForm,
+    DelegationForm,
+    StartFromForm,
+    TeamForm,
+    TeamMemberForm,
+)
 from raci import services as raci_services
 from raci.selectors import (
     delegation_get,
@@ -180,3 +186,37 @@ def delegation_cancel(request: HttpRequest, delegation_id: int) -> HttpResponse:
     else:
         messages.info(request, "That delegation was already over.")
     return redirect("approvals:delegations")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rad_start_from(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    """Start (or refill) a RAD from an earlier release, with the sections the author ticks."""
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(request, access.may(ReleaseAction.EDIT_RAD), what="edit this RAD", release=release)
+    releases = selectors.earlier_releases_for(user=request.user, release=release)
+    form = StartFromForm(request.POST or None, releases=releases)
+    if request.method == "POST" and form.is_valid():
+        try:
+            revision = services.rad_start_from(
+                release=release,
+                source=form.cleaned_data["source"],
+                sections=form.cleaned_data["sections"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        except services.DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            if revision is None:
+                messages.info(request, "Those sections are already the same; nothing changed.")
+            else:
+                messages.success(
+                    request,
+                    f"RAD revision {revision.number} starts from "
+                    f"{form.cleaned_data['source'].version}. Review and edit it.",
+                )
+            return redirect(release)
+    return render(request, "approvals/rad_start_from.html", {"release": release, "form": form})

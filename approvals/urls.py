@@ -61,4 +61,5 @@ urlpatterns = [
         team_views.delegation_cancel,
         name="delegation_cancel",
     ),
+    path(release + "rad/start-from/", team_views.rad_start_from, name="rad_start_from"),
 ]

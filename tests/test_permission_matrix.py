@@ -1812,6 +1812,34 @@ CASES += [
     ),
 ]
 
+# --- start a RAD from an earlier release ---
+
+
+def rad_started_from(out: Outcome) -> None:
+    latest = out.world.draft.revisions.order_by("-number").first()
+    assert latest.author == out.user
+    assert latest.content["scope"] == SCOPE_V2
+    assert len(out.logged(Action.RAD_REVISED)) == 1
+
+
+CASES += [
+    Case(
+        "approvals:rad_start_from",
+        "GET",
+        release_rows(WRITERS, 200),
+        on("draft", "approvals:rad_start_from"),
+        shows("Sections to copy", "2.4.0"),
+    ),
+    Case(
+        "approvals:rad_start_from",
+        "POST",
+        release_rows(WRITERS, 302),
+        on("draft", "approvals:rad_start_from"),
+        rad_started_from,
+        lambda world: {"source": str(world.review.pk), "sections": ["scope"]},
+    ),
+]
+
 # State changes are POST only: GET on a POST-only view is 405 and changes nothing.
 _GET_ALSO = {(case.key, case.variant) for case in CASES if case.method == "GET"}
 CASES += [

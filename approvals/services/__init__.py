@@ -16,7 +16,7 @@ from approvals.services.base import (
 from approvals.services.deployments import deployment_record, gate_check_report, review_record
 from approvals.services.expiry import approvals_expire
 from approvals.services.policies import policy_update, policy_version_current
-from approvals.services.rad import rad_current, rad_revise
+from approvals.services.rad import rad_current, rad_revise, rad_start_from
 from approvals.services.releases import (
     policy_save,
     product_create,
@@ -77,4 +77,5 @@ __all__ = [
     "policy_version_current",
     "activity_team_set",
     "team_member_remove",
+    "rad_start_from",
 ]

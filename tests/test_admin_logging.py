@@ -47,6 +47,8 @@ def test_a_policy_change_in_the_admin_is_logged(client, team):
             "suite_min_pass_rates": "{}",
             "zero_failure_suites": "[]",
             "block_marked_findings": "on",
+            "fast_path_max_risk_score": 6,
+            "fast_path_activities": "[]",
         },
     )
     assert response.status_code == 302

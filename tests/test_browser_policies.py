@@ -1,14 +1,16 @@
 """The Chromium journey of «Release managers run Relapp from the product»: rm edits the
 policy and the RACI template in the product pages, makes a team the Accountable of an
-activity, two team members sign, po goes away and bob signs on behalf of po."""
+activity, two team members sign, po goes away and bob signs on behalf of po, and rm starts
+the next release's RAD from this one."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from approvals import services
 from approvals.lifecycle import Status
-from approvals.models import ApprovalPolicy, PolicyVersion, SignOff
+from approvals.models import ApprovalPolicy, PolicyVersion, Release, SignOff
 from raci.models import TemplateAssignment
 from tests.factories import PASSWORD, activity, build_team, release_in_review, user_create
 from tests.helpers import axe_serious_violations, sign, sign_in
@@ -142,3 +144,25 @@ def test_rm_sets_policy_template_and_team_members_and_a_delegate_sign(page, scre
     look(page, screenshot, "release-approved")
     behalf = SignOff.objects.get(signer=team["bob"])
     assert behalf.on_behalf_of == team["po"]
+
+    # rm starts the next release's RAD from this one: rollback plan and monitoring.
+    start = timezone.now() + timedelta(days=10)
+    services.release_create(
+        product=product,
+        version="3.1.0",
+        title="Next",
+        release_type="normal",
+        window_start=start,
+        window_end=start + timedelta(hours=2),
+        actor=team["rm"],
+    )
+    sign_in(page, "rm")
+    page.goto("/releases/payments-api/3.1.0/")
+    page.get_by_role("link", name="Start from an earlier release").click()
+    page.get_by_label("Earlier release").select_option(label="Payments API 3.0.0")
+    look(page, screenshot, "start-from")
+    page.get_by_role("button", name="Copy into a new revision").click()
+    assert "RAD revision 1 starts from 3.0.0" in page.get_by_role("status").inner_text()
+    copied = services.rad_current(Release.objects.get(version="3.1.0")).content
+    assert copied["rollback"] == services.rad_current(release).content["rollback"]
+    assert copied["scope"] == ""

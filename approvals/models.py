@@ -93,6 +93,14 @@ class Release(models.Model):
         help_text="After the cut-off only fixes go in; a RAD revision changing the scope "
         "after it is marked.",
     )
+    policy_version = models.ForeignKey(
+        "PolicyVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The version of the product's approval policy the release was approved under.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -297,6 +305,20 @@ class ApprovalPolicy(models.Model):
         help_text="A deployment window overlapping another release's on the same product, "
         "component or environment stops the release being ready.",
     )
+    fast_path_enabled = models.BooleanField(
+        default=False,
+        help_text="Risk-based routing: a low-risk RAD needs only the fast-path activities.",
+    )
+    fast_path_max_risk_score = models.PositiveSmallIntegerField(
+        default=6,
+        help_text="Fast path only while no risk's likelihood × impact is above this.",
+    )
+    fast_path_activities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The activities a fast-path release still needs, e.g. Test thresholds "
+        "and Go/no-go decision.",
+    )
 
     class Meta:
         verbose_name_plural = "approval policies"
@@ -413,15 +435,32 @@ class SignOff(models.Model):
     cutoff_acknowledged = models.BooleanField(
         default=False, help_text="The signer acknowledged a scope change after the cut-off."
     )
+    seat = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose approval this is: the Accountable, or the team member who signed.",
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The absent person a delegate signed for (the signer signs as themselves).",
+    )
 
     class Meta:
         ordering = ["release", "activity__position", "-signed_at"]
         constraints = [
-            # One live decision per activity and revision: replays cannot add a second.
+            # One live decision per activity, revision and seat: replays cannot add a
+            # second, and a team member counts once however often they sign.
             models.UniqueConstraint(
-                fields=["activity", "revision"],
+                fields=["activity", "revision", "seat"],
                 condition=Q(voided_at__isnull=True),
-                name="signoff_one_live_per_activity_revision",
+                name="signoff_one_live_per_seat",
             ),
         ]
         indexes = [models.Index(fields=["signer", "-signed_at"])]
@@ -614,3 +653,34 @@ class FireDrill(models.Model):
 
     def __str__(self) -> str:
         return f"Fire drill of {self.product} on {self.held_on}"
+
+
+class PolicyVersion(models.Model):
+    """One saved state of a product's approval policy; never updated after insert.
+
+    `snapshot` is JSON of every field of ApprovalPolicy, so a field
+    added to the policy is versioned without touching this model.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="policy_versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    changed_fields = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "number"], name="policy_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} policy version {self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Policy versions are immutable; write a new version instead.")
+        super().save(*args, **kwargs)

@@ -139,10 +139,13 @@ def rehearsal_refusals(
     return []
 
 
-def is_required(release, activity) -> bool:
-    """Hotfixes need only the Go/no-go decision; normal releases need every activity."""
+def is_required(release, activity, routing=None) -> bool:
+    """Hotfixes need only the Go/no-go decision; normal releases need every activity,
+    or on the fast path (`routing_for`) only the policy's fast-path activities."""
     if release.release_type == ReleaseType.HOTFIX:
         return activity.is_go_no_go
+    if routing is not None and routing.fast:
+        return activity.name in routing.activities
     return True
 
 
@@ -207,16 +210,43 @@ def signoff_verdict(
     responsible_ids: set[int],
     current,
     ready_reasons: list[str],
+    team=None,
+    member_ids: frozenset[int] = frozenset(),
+    on_behalf_of=None,
+    routing=None,
 ) -> SignOffVerdict:
     """Separation of duties and sign-off eligibility (docs/permissions.md), in the order a signer reads it.
 
-    Only the activity's Accountable may sign; not if they submitted or wrote the
+    Only the activity's Accountable may sign (with a `team` as the Accountable:
+    any member, each for themselves); not if they submitted or wrote the
     revision, nor if they are also Responsible for the activity.
     """
     name = activity.name
-    if accountable is None:
+    if on_behalf_of is not None:
+        return _delegate_verdict(
+            user=user,
+            release=release,
+            activity=activity,
+            accountable=accountable,
+            responsible_ids=responsible_ids,
+            current=current,
+            ready_reasons=ready_reasons,
+            team=team,
+            member_ids=member_ids,
+            on_behalf_of=on_behalf_of,
+            routing=routing,
+        )
+    if team is not None:
+        if user.pk not in member_ids:
+            return SignOffVerdict(
+                False,
+                f"You cannot approve {name}: its Accountable is the team {team.name}, "
+                "and you are not a member.",
+                forbidden=True,
+            )
+    elif accountable is None:
         return SignOffVerdict(False, f"{name} has no Accountable yet.", forbidden=True)
-    if user.pk != accountable.pk:
+    elif user.pk != accountable.pk:
         return SignOffVerdict(
             False,
             f"You cannot approve {name}: its Accountable is {_name(accountable)}.",
@@ -234,7 +264,9 @@ def signoff_verdict(
         )
     if user.pk in responsible_ids:
         return SignOffVerdict(False, f"You cannot approve {name}: you are Responsible for it.")
-    if not is_required(release, activity):
+    if not is_required(release, activity, routing):
+        if routing is not None and routing.fast:
+            return SignOffVerdict(False, f"{name} needs no sign-off on the fast path.")
         return SignOffVerdict(
             False, f"{name} needs no sign-off on a hotfix; only the Go/no-go decision does."
         )
@@ -319,6 +351,9 @@ def counts_toward_approval(*, signoff, release, activity, grace_hours: int, now:
         return False
     if signoff.method == SignOffMethod.E_SIGNATURE:
         return True
+    if getattr(activity, "team_id", None):
+        # A team member signs for themselves; nobody's record stands in for one.
+        return False
     if signoff.verbal_state == VerbalState.CONFIRMED:
         return True
     return (
@@ -616,3 +651,143 @@ def window_conflicts(*, release, candidates: Iterable) -> list[Conflict]:
         if shared:
             conflicts.append(Conflict(other=other, shared=shared))
     return conflicts
+
+
+# --- approver teams ----------------------------------------------------------------------
+
+
+def team_approval_met(*, seats: Iterable[int], required: int) -> bool:
+    """M of N: at least `required` different members approved (each counted once)."""
+    return required > 0 and len(set(seats)) >= required
+
+
+def team_progress_text(*, team_name: str, required: int, approvers: Sequence[str]) -> str:
+    """ "1 of 2 from Security leads: Ana approved" for the progress panel and the pack."""
+    text = f"{min(len(approvers), required)} of {required} from {team_name}"
+    if approvers:
+        text += ": " + ", ".join(approvers) + " approved"
+    return text
+
+
+def team_rule_refusal(*, required: int, member_count: int) -> str:
+    """Why a team cannot be an activity's Accountable with this rule; "" when it can."""
+    if required < 1:
+        return "At least one member must approve."
+    if member_count == 0:
+        return "The team has no members yet."
+    if required > member_count:
+        return f"The team has {member_count} member{'s' if member_count != 1 else ''}; it cannot give {required} approvals."
+    return ""
+
+
+# --- delegation ------------------------------------------------------------------------
+
+
+def delegation_active(*, delegation, now: datetime) -> bool:
+    """A delegation counts from its start until its end, unless cancelled before."""
+    if delegation.cancelled_at is not None and delegation.cancelled_at <= now:
+        return False
+    return delegation.starts_at <= now < delegation.ends_at
+
+
+def _delegate_verdict(
+    *,
+    user,
+    release,
+    activity,
+    accountable,
+    responsible_ids,
+    current,
+    ready_reasons,
+    team,
+    member_ids,
+    on_behalf_of,
+    routing=None,
+) -> SignOffVerdict:
+    """`user` signs as themselves for the absent `on_behalf_of` (an active delegation).
+
+    The absent person must be whom the activity waits for; separation of duties
+    holds for both: the delegate, and the absent person they speak for.
+    """
+    name, absent = activity.name, _name(on_behalf_of)
+    if on_behalf_of.pk == user.pk:
+        return SignOffVerdict(False, "Nobody signs on their own behalf.", forbidden=True)
+    if team is not None and on_behalf_of.pk not in member_ids:
+        return SignOffVerdict(
+            False, f"{absent} is not a member of {team.name}, so cannot sign {name}.", True
+        )
+    if team is None and (accountable is None or accountable.pk != on_behalf_of.pk):
+        return SignOffVerdict(False, f"{absent} is not the Accountable for {name}.", True)
+    own = signoff_verdict(
+        user=on_behalf_of,
+        release=release,
+        activity=activity,
+        accountable=accountable,
+        responsible_ids=responsible_ids,
+        current=current,
+        ready_reasons=ready_reasons,
+        team=team,
+        member_ids=member_ids,
+        routing=routing,
+    )
+    if not own.allowed:
+        reason = own.why.split(": ", 1)[-1].replace("you ", f"{absent} ")
+        return SignOffVerdict(
+            False, f"You cannot sign {name} on behalf of {absent}: {reason}", own.forbidden
+        )
+    if current is not None and release.submitted_by_id == user.pk:
+        return SignOffVerdict(
+            False, f"You cannot approve {name}: you submitted revision {current.number}."
+        )
+    if current is not None and current.author_id == user.pk:
+        return SignOffVerdict(
+            False, f"You cannot approve {name}: you wrote revision {current.number}."
+        )
+    if user.pk in responsible_ids:
+        return SignOffVerdict(False, f"You cannot approve {name}: you are Responsible for it.")
+    return SignOffVerdict(True, f"You can sign {name} on behalf of {absent}, who is away.")
+
+
+# --- risk-based routing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which activities a release needs, the rule that chose it and why."""
+
+    fast: bool
+    why: str
+    activities: frozenset[str] = frozenset()
+
+
+MAJOR_DEFECTS = ("blocker", "critical", "major")
+
+
+def routing_for(*, content: dict | None, policy) -> Routing:
+    """The fast path when the policy enables it, no risk scores above its threshold and
+    no major (or worse) defect is open; otherwise every activity."""
+    if not policy.fast_path_enabled or not policy.fast_path_activities:
+        return Routing(False, "Full approval: the policy has no fast path.")
+    if content is None:
+        return Routing(False, "Full approval until the RAD is written.")
+    limit = policy.fast_path_max_risk_score
+    scores = [r["likelihood"] * r["impact"] for r in content.get("risks", [])]
+    worst = max(scores, default=0)
+    if worst > limit:
+        return Routing(
+            False, f"Full approval: a risk scores {worst} (likelihood × impact), above {limit}."
+        )
+    majors = [
+        d["title"]
+        for d in content.get("defects", [])
+        if d["state"] in OPEN_DEFECT_STATES and d["severity"] in MAJOR_DEFECTS
+    ]
+    if majors:
+        return Routing(False, f"Full approval: a major defect is open ({majors[0]}).")
+    names = frozenset(policy.fast_path_activities)
+    return Routing(
+        True,
+        f"Fast path: no risk scores above {limit} and no major defect is open, so only "
+        f"{', '.join(sorted(names))} need a sign-off.",
+        names,
+    )

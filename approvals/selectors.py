@@ -14,6 +14,7 @@ from approvals.models import (
     Artifact,
     CheckPhase,
     Comment,
+    Decision,
     Deployment,
     DeploymentStatus,
     DrillOutcome,
@@ -22,6 +23,7 @@ from approvals.models import (
     FreezeWindow,
     GateCheck,
     MonitoringTick,
+    PolicyVersion,
     Product,
     RadRevision,
     Release,
@@ -41,11 +43,15 @@ from approvals.rules import (
     monitoring_overdue,
     readiness_reasons,
     readiness_refusals,
+    routing_for,
     signoff_verdict,
+    team_approval_met,
+    team_progress_text,
     window_conflicts,
 )
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
+from raci.selectors import delegations_for_delegate
 
 
 @dataclass
@@ -97,16 +103,30 @@ def products_for_choice(*, user) -> QuerySet[Product]:
     return products_visible_to(user=user).order_by("name")
 
 
+def _delegated_perms(*, user, release) -> frozenset[str]:
+    """A delegate sees (only sees) the releases of whoever is away and delegated to them."""
+    if not user.is_authenticated:
+        return frozenset()
+    for delegation in delegations_for_delegate(user=user, now=timezone.now()):
+        if permissions.VIEW in permissions.release_perms_for(delegation.absent, release):
+            return frozenset({permissions.VIEW})
+    return frozenset()
+
+
 def release_access_for_user(*, user, product: str, version: str) -> ReleaseAccess:
     """The release with what `user` may do on it, or 404 when it does not exist or is hidden."""
     release = (
-        Release.objects.select_related("product", "fixes", "created_by", "submitted_by")
+        Release.objects.select_related(
+            "product", "fixes", "created_by", "submitted_by", "policy_version"
+        )
         .filter(product__slug=product, version=version)
         .first()
     )
     if release is None:
         raise Http404("No such release.")
     perms = permissions.release_perms_for(user, release)
+    if permissions.VIEW not in perms:
+        perms = _delegated_perms(user=user, release=release)
     if permissions.VIEW not in perms:
         raise Http404("No such release.")
     return ReleaseAccess.of(release, perms)
@@ -208,6 +228,23 @@ class SignOffRow:
     history: list = field(default_factory=list)
     can_sign: bool = False
     why: str = ""
+    # With a team as the Accountable: every member's live sign-off, and the sentence
+    # "1 of 2 from Security leads: Ana approved".
+    team: object | None = None
+    team_live: list = field(default_factory=list)
+    team_text: str = ""
+    met: bool = False
+    # The absent person the user would sign for, under a delegation in force.
+    on_behalf_of: object | None = None
+
+    def may_sign(self, user) -> bool:
+        """Whether `user` is who signs this activity (its A, a member of its A team, or
+        the delegate of one of them who is away)."""
+        if self.on_behalf_of is not None:
+            return True
+        if self.team is not None:
+            return any(member.pk == user.pk for member in self.team.members.all())
+        return self.accountable is not None and self.accountable.pk == user.pk
 
 
 @dataclass
@@ -221,6 +258,8 @@ class Progress:
     required_count: int
     # Required activities whose approval does not count yet, by name.
     missing: list = field(default_factory=list)
+    # Risk-based routing: which rule applied and why (rules.routing_for).
+    routing: object | None = None
 
 
 def release_progress(*, release: Release, user, current, activities=None) -> Progress:
@@ -228,36 +267,52 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
     activities = (
         activities
         if activities is not None
-        else list(Activity.objects.filter(release=release).prefetch_related("assignments__user"))
+        else list(
+            Activity.objects.filter(release=release)
+            .select_related("team")
+            .prefetch_related("assignments__user", "team__members")
+        )
     )
     signoffs = list(
         SignOff.objects.filter(release=release)
-        .select_related("signer", "recorded_by")
+        .select_related("signer", "recorded_by", "on_behalf_of")
         .order_by("-signed_at")
     )
     checks = list(GateCheck.objects.filter(release=release).select_related("reported_by"))
     policy = policy_for(release.product)
     ready = readiness_for(release=release, current=current, checks=checks, policy=policy)
+    absent = [d.absent for d in delegations_for_delegate(user=user, now=timezone.now())]
+    routing = routing_for(content=current.content if current else None, policy=policy)
     rows = [
         _signoff_row(
-            release=release, user=user, activity=a, signoffs=signoffs, current=current, ready=ready
+            release=release,
+            user=user,
+            activity=a,
+            signoffs=signoffs,
+            current=current,
+            ready=ready,
+            routing=routing,
         )
         for a in activities
     ]
+    if absent:
+        rows = [
+            _delegated_row(
+                row,
+                release=release,
+                user=user,
+                absent=absent,
+                current=current,
+                ready=ready,
+                routing=routing,
+            )
+            for row in rows
+        ]
     required = [r for r in rows if r.required]
     now = timezone.now()
-    approved = [
-        r
-        for r in required
-        if r.live
-        and counts_toward_approval(
-            signoff=r.live,
-            release=release,
-            activity=r.activity,
-            grace_hours=policy.hotfix_verbal_grace_hours,
-            now=now,
-        )
-    ]
+    for row in rows:
+        row.met = _row_met(row, release=release, policy=policy, now=now)
+    approved = [r for r in required if r.met]
     return Progress(
         rows=rows,
         current=current,
@@ -267,10 +322,89 @@ def release_progress(*, release: Release, user, current, activities=None) -> Pro
         approved_count=len(approved),
         required_count=len(required),
         missing=[r.activity.name for r in required if r not in approved],
+        routing=routing,
     )
 
 
-def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOffRow:
+def _row_met(row: SignOffRow, *, release, policy, now) -> bool:
+    """The activity's approval counts: its A's, or enough different team members'."""
+    live = row.team_live if row.team is not None else [row.live] if row.live else []
+    counting = [
+        s
+        for s in live
+        if counts_toward_approval(
+            signoff=s,
+            release=release,
+            activity=row.activity,
+            grace_hours=policy.hotfix_verbal_grace_hours,
+            now=now,
+        )
+    ]
+    if row.team is not None:
+        return team_approval_met(
+            seats=[s.seat_id for s in counting], required=row.activity.team_required
+        )
+    return bool(counting)
+
+
+def _delegated_row(
+    row: SignOffRow, *, release, user, absent, current, ready, routing=None
+) -> SignOffRow:
+    """Where the user may not sign for themselves, they may sign for someone away
+    who delegated to them (directly: a delegate's delegate never does)."""
+    if row.can_sign or row.may_sign(user):
+        return row
+    members = {m.pk for m in row.team.members.all()} if row.team is not None else set()
+    for person in absent:
+        if row.team is not None and person.pk not in members:
+            continue
+        if row.team is None and (row.accountable is None or row.accountable.pk != person.pk):
+            continue
+        seat_taken = any(
+            s.seat_id == person.pk
+            for s in (row.team_live if row.team else [row.live] if row.live else [])
+        )
+        verdict = signoff_verdict(
+            user=user,
+            release=release,
+            activity=row.activity,
+            accountable=row.accountable,
+            responsible_ids={u.pk for u in row.responsible},
+            current=current,
+            ready_reasons=ready,
+            team=row.team,
+            member_ids=frozenset(members),
+            on_behalf_of=person,
+            routing=routing,
+        )
+        row.on_behalf_of = person
+        row.can_sign = verdict.allowed and not seat_taken and (row.team or row.live is None)
+        row.why = "" if seat_taken else verdict.why
+        return row
+    return row
+
+
+def _team_row(row: SignOffRow, *, user, verdict, current) -> SignOffRow:
+    """A team activity: each member's decision; the user may sign once, for themselves."""
+    row.team_live = [
+        s
+        for s in row.history
+        if s.voided_at is None and current is not None and s.revision_id == current.pk
+    ]
+    row.team_live.sort(key=lambda s: (s.signed_at, s.pk))
+    approvers = [s.printed_name for s in row.team_live if s.decision == Decision.APPROVE]
+    row.team_text = team_progress_text(
+        team_name=row.team.name, required=row.activity.team_required, approvers=approvers
+    )
+    rejected = next((s for s in row.team_live if s.decision == Decision.REJECT), None)
+    row.live = rejected
+    mine = any(s.seat_id == user.pk for s in row.team_live)
+    row.can_sign = verdict.allowed and not mine and rejected is None
+    row.why = "" if mine else verdict.why
+    return row
+
+
+def _signoff_row(*, release, user, activity, signoffs, current, ready, routing=None) -> SignOffRow:
     """One activity: its Accountable and Responsibles, its decisions, what `user` may do."""
     accountable = next(
         (a.user for a in activity.assignments.all() if a.letter == Letter.ACCOUNTABLE), None
@@ -293,17 +427,26 @@ def _signoff_row(*, release, user, activity, signoffs, current, ready) -> SignOf
         responsible_ids={u.pk for u in responsible},
         current=current,
         ready_reasons=ready,
+        team=activity.team,
+        member_ids=frozenset(m.pk for m in activity.team.members.all())
+        if activity.team_id
+        else frozenset(),
+        routing=routing,
     )
-    return SignOffRow(
+    row = SignOffRow(
         activity=activity,
         accountable=accountable,
         responsible=responsible,
-        required=is_required(release, activity),
+        required=is_required(release, activity, routing),
         live=live,
         history=history,
         can_sign=verdict.allowed and live is None,
         why=verdict.why if live is None else "",
+        team=activity.team,
     )
+    if activity.team_id:
+        return _team_row(row, user=user, verdict=verdict, current=current)
+    return row
 
 
 @dataclass
@@ -311,6 +454,8 @@ class MySignOffs:
     waiting: list  # (release, activity, current revision number)
     resign: list  # voided sign-offs of mine on releases still in review
     verbal: list  # verbal approvals recorded for me, awaiting my answer
+    # (release, activity, revision, absent person): what I may sign for someone away.
+    delegated: list = field(default_factory=list)
 
 
 def my_signoffs(*, user) -> MySignOffs:
@@ -359,6 +504,10 @@ def my_signoffs(*, user) -> MySignOffs:
         if assignment.current_number and (activity.pk, assignment.current_number) not in live:
             waiting.append((release, activity, assignment.current_number))
             resign_seen.add(activity.pk)
+    team_waiting = _team_waiting(user=user)
+    if team_waiting:
+        waiting = sorted(waiting + team_waiting, key=lambda w: (w[0].window_start, w[1].position))
+        resign_seen.update(activity.pk for _, activity, _ in team_waiting)
     resign = _latest_voided_per_activity(voided, waiting_ids=resign_seen)
     verbal = list(
         SignOff.objects.filter(
@@ -368,7 +517,78 @@ def my_signoffs(*, user) -> MySignOffs:
             voided_at__isnull=True,
         ).select_related("release__product", "activity", "recorded_by")
     )
-    return MySignOffs(waiting=waiting, resign=resign, verbal=verbal)
+    return MySignOffs(
+        waiting=waiting, resign=resign, verbal=verbal, delegated=_delegated_waiting(user=user)
+    )
+
+
+def _delegated_waiting(*, user) -> list:
+    """What the people who delegated to `user` wait to sign, while the delegation holds.
+
+    Queries grow with the number of people away (usually one), not with the data.
+    """
+    items = []
+    for delegation in delegations_for_delegate(user=user, now=timezone.now()):
+        absent = delegation.absent
+        latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by(
+            "-number"
+        )
+        theirs = list(
+            Assignment.objects.filter(
+                user=absent, letter=Letter.ACCOUNTABLE, activity__release__status__in=SIGNABLE
+            )
+            .select_related("activity__release__product")
+            .annotate(current_number=Subquery(latest.values("number")[:1]))
+        )
+        live = set(
+            SignOff.objects.filter(
+                activity_id__in=[a.activity_id for a in theirs], voided_at__isnull=True
+            ).values_list("activity_id", "revision_number")
+        )
+        for assignment in theirs:
+            activity = assignment.activity
+            number = assignment.current_number
+            if number and (activity.pk, number) not in live and _signable_now(activity):
+                items.append((activity.release, activity, number, absent))
+        items += [
+            (release, activity, number, absent)
+            for release, activity, number in _team_waiting(user=absent)
+        ]
+    return sorted(items, key=lambda i: (i[0].window_start, i[1].position))
+
+
+def _signable_now(activity) -> bool:
+    release = activity.release
+    if release.status == Status.HALTED and not activity.is_go_no_go:
+        return False
+    return release.release_type != ReleaseType.HOTFIX or activity.is_go_no_go
+
+
+def _team_waiting(*, user) -> list:
+    """(release, activity, revision) the user may sign as a member of an Accountable team
+    and has not signed yet on the current revision (two queries)."""
+    latest = RadRevision.objects.filter(release=OuterRef("release")).order_by("-number")
+    activities = list(
+        Activity.objects.filter(team__members=user, release__status__in=SIGNABLE)
+        .select_related("release__product", "team")
+        .annotate(current_number=Subquery(latest.values("number")[:1]))
+        .order_by("release__window_start", "position")
+    )
+    if not activities:
+        return []
+    signed = set(
+        SignOff.objects.filter(
+            activity__in=activities, seat=user, voided_at__isnull=True
+        ).values_list("activity_id", "revision_number")
+    )
+    return [
+        (activity.release, activity, activity.current_number)
+        for activity in activities
+        if activity.current_number
+        and (activity.pk, activity.current_number) not in signed
+        and (activity.release.status != Status.HALTED or activity.is_go_no_go)
+        and (activity.release.release_type != ReleaseType.HOTFIX or activity.is_go_no_go)
+    ]
 
 
 def _latest_voided_per_activity(voided, *, waiting_ids: set[int]) -> list[SignOff]:
@@ -635,3 +855,39 @@ def drill_state_for(*, product: Product, today) -> DrillState:
             today=today,
         )
     return DrillState(schedule, drills, upcoming, overdue, last_good)
+
+
+def product_settings_for_user(*, user, slug: str) -> Product:
+    """A product whose settings `user` may open: 404 when it does not exist or is hidden."""
+    product = products_visible_to(user=user).filter(slug=slug).first()
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+def policy_versions_for_product(*, product: Product) -> list[PolicyVersion]:
+    return list(
+        PolicyVersion.objects.filter(product=product)
+        .select_related("created_by")
+        .order_by("-number")
+    )
+
+
+def activities_with_teams(*, release: Release) -> list[Activity]:
+    return list(
+        Activity.objects.filter(release=release)
+        .select_related("team")
+        .prefetch_related("team__members")
+        .order_by("position", "id")
+    )
+
+
+def earlier_releases_for(*, user, release: Release) -> QuerySet[Release]:
+    """Releases of the same product the user can see, other than this one, newest first."""
+    visible = permissions.releases_visible_to(user, Release.objects.select_related("product"))
+    return (
+        visible.filter(product_id=release.product_id, revisions__isnull=False)
+        .exclude(pk=release.pk)
+        .distinct()
+        .order_by("-created_at", "-id")
+    )

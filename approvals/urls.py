@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import drill_views, rhythm_views, views
+from approvals import drill_views, rhythm_views, settings_views, team_views, views
 
 
 class VersionConverter:
@@ -54,4 +54,25 @@ urlpatterns = [
         name="drill_schedule",
     ),
     path("products/<slug:product>/targets/", drill_views.targets_set, name="targets_set"),
+    path(
+        "products/<slug:product>/settings/policy/",
+        settings_views.product_policy,
+        name="product_policy",
+    ),
+    path(
+        "products/<slug:product>/settings/raci/",
+        settings_views.product_raci_template,
+        name="product_raci_template",
+    ),
+    path("teams/", team_views.teams, name="team_list"),
+    path("teams/<int:team_id>/", team_views.team_detail, name="team_detail"),
+    path("teams/<int:team_id>/remove/", team_views.team_member_remove, name="team_member_remove"),
+    path(release + "raci/team/", team_views.activity_team, name="activity_team"),
+    path("delegations/", team_views.delegations, name="delegations"),
+    path(
+        "delegations/<int:delegation_id>/cancel/",
+        team_views.delegation_cancel,
+        name="delegation_cancel",
+    ),
+    path(release + "rad/start-from/", team_views.rad_start_from, name="rad_start_from"),
 ]

@@ -341,9 +341,11 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
     progress, row = _progress_row(request, release, activity_id)
     # Only the activity's Accountable gets as far as the form: everyone else is
     # refused (and logged) before anything they sent is looked at.
-    if row.accountable is None or row.accountable.pk != request.user.pk:
+    if not row.may_sign(request.user):
         owner = (
-            f"its Accountable is {row.accountable.get_full_name() or row.accountable}"
+            f"its Accountable is the team {row.team.name}"
+            if row.team is not None
+            else f"its Accountable is {row.accountable.get_full_name() or row.accountable}"
             if row.accountable
             else "it has no Accountable"
         )
@@ -382,6 +384,9 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
         if progress.current
         else ""
     )
+    if meaning and row.on_behalf_of is not None:
+        absent = row.on_behalf_of
+        meaning += f", on behalf of {absent.get_full_name() or absent.get_username()}"
     response = render(
         request,
         "approvals/signoff.html",
@@ -440,6 +445,7 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
             code=form.cleaned_data["code"],
             revision_number=form.cleaned_data["revision"],
             cutoff_acknowledged=form.cleaned_data.get("cutoff_acknowledged", False),
+            on_behalf_of=row.on_behalf_of,
         )
     except services.SignOffRefused as error:
         if error.forbidden:

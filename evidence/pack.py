@@ -368,6 +368,12 @@ def _release_document(
             "freeze_override_reason": release.freeze_override_reason,
             "review_due_at": _time(release.review_due_at),
             "approved_at": _time(release.approved_at),
+            "policy_version": {
+                "number": release.policy_version.number,
+                "settings": release.policy_version.snapshot,
+            }
+            if release.policy_version_id
+            else None,
         },
         "post_release_review": {
             "went_well": review.went_well,
@@ -433,9 +439,9 @@ class _PackWriter:
 def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) -> None:
     """Write the release's evidence pack as a zip into `target` (a binary file)."""
     generated_at = timezone.now()
-    release = Release.objects.select_related("product", "fixes", "created_by", "submitted_by").get(
-        pk=release.pk
-    )
+    release = Release.objects.select_related(
+        "product", "fixes", "created_by", "submitted_by", "policy_version"
+    ).get(pk=release.pk)
     refs = _changelog_refs(release)
     revisions = list(
         RadRevision.objects.filter(release=release).select_related("author").order_by("number")

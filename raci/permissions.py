@@ -53,6 +53,9 @@ ROLE_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "approvals.add_freezewindow",
         "approvals.delete_freezewindow",
         "approvals.add_firedrill",
+        "approvals.change_approvalpolicy",
+        "raci.change_team",
+        "raci.add_delegation",
     ],
     AUDITORS: [
         "approvals.view_product",

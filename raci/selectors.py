@@ -1,8 +1,10 @@
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.http import Http404
 
-from raci.models import Activity
+from raci.models import Activity, Delegation, Team, TemplateActivity
 
 
 @dataclass
@@ -36,3 +38,64 @@ def raci_matrix(*, release) -> Matrix:
 
 def raci_candidates():
     return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def raci_template_matrix(*, product) -> Matrix:
+    """The product's RACI template as a matrix, people as columns (two queries)."""
+    activities = list(
+        TemplateActivity.objects.filter(product=product).prefetch_related("assignments__user")
+    )
+    people: dict[int, object] = {}
+    cells = {}
+    for activity in activities:
+        for assignment in activity.assignments.all():
+            people[assignment.user_id] = assignment.user
+            cells[(activity.pk, assignment.user_id)] = assignment.letter
+    ordered = sorted(people.values(), key=lambda u: u.get_username())
+    return Matrix(activities=activities, people=ordered, cells=cells)
+
+
+def team_list():
+    """Every approver team with its members (two queries)."""
+    return Team.objects.prefetch_related("members").order_by("name")
+
+
+def team_get(*, team_id: int) -> Team:
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise Http404("No such team.")
+    return team
+
+
+def delegations_for_delegate(*, user, now) -> list:
+    """The delegations `user` may sign under at `now` (one query)."""
+    return list(
+        Delegation.objects.filter(
+            delegate=user, starts_at__lte=now, ends_at__gt=now, cancelled_at__isnull=True
+        ).select_related("absent")
+    )
+
+
+def delegations_of(*, user) -> list:
+    """Delegations the user gave or received, newest first (one query)."""
+    return list(
+        Delegation.objects.filter(Q(absent=user) | Q(delegate=user))
+        .select_related("absent", "delegate", "created_by")
+        .order_by("-starts_at", "-id")
+    )
+
+
+def delegations_all() -> list:
+    return list(
+        Delegation.objects.select_related("absent", "delegate", "created_by").order_by(
+            "-starts_at", "-id"
+        )[:200]
+    )
+
+
+def delegation_get(*, delegation_id: int) -> Delegation:
+    delegation = Delegation.objects.select_related("absent", "delegate").filter(pk=delegation_id)
+    found = delegation.first()
+    if found is None:
+        raise Http404("No such delegation.")
+    return found

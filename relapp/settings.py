@@ -676,4 +676,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.digests_send",
         "schedule": crontab(hour=NOTIFICATION_DIGEST_HOUR, minute=0),
     },
+    "delegations-announce": {
+        "task": "approvals.delegations_announce",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }

@@ -47,6 +47,12 @@ def test_a_policy_change_in_the_admin_is_logged(client, team):
             "suite_min_pass_rates": "{}",
             "zero_failure_suites": "[]",
             "block_marked_findings": "on",
+            "fast_path_max_risk_score": 6,
+            "fast_path_activities": "[]",
+            "cutoff_days_before_window": 7,
+            "monitoring_tick_hours": 2,
+            "operations_activity": "Operational readiness",
+            "required_risk_categories": "[]",
         },
     )
     assert response.status_code == 302

@@ -59,6 +59,7 @@ from api.models import ApiToken, ServiceAccount, WebhookEndpoint
 from approvals import services
 from approvals.lifecycle import Status
 from approvals.models import (
+    ApprovalPolicy,
     Artifact,
     Comment,
     Deployment,
@@ -67,6 +68,7 @@ from approvals.models import (
     FreezeWindow,
     GateCheck,
     MonitoringTick,
+    PolicyVersion,
     PostReleaseReview,
     Product,
     RadRevision,
@@ -81,7 +83,8 @@ from notifications.events import DEFAULT_CHANNEL
 from notifications.models import ChatDestination, NotificationPreference
 from notifications.services import chat_destination_create, unsubscribe_token
 from raci import permissions
-from raci.models import Assignment
+from raci import services as raci_services
+from raci.models import Assignment, Delegation, Team, TemplateAssignment
 from tests.factories import (
     PASSWORD,
     activity,
@@ -213,6 +216,8 @@ MEETING_ROOM = "Room 4.12"
 FREEZE_REASON = "Quarter-end close"
 HOOK_URL = "https://hooks.example.com/relapp"
 DIGEST = "sha256:" + "ab" * 32
+MATRIX_TEAM = "Matrix leads"
+MATRIX_DELEGATION = "Matrix holiday"
 
 
 def _approved(team, version: str, title: str) -> Release:
@@ -307,6 +312,17 @@ def _build_world() -> World:
     account = ServiceAccount.objects.get(name="ci-payments")
     webhook, _ = api_services.webhook_endpoint_create(
         product=team["product"], url=HOOK_URL, events=["release.approved"], actor=rm
+    )
+    matrix_team = raci_services.team_create(name=MATRIX_TEAM, actor=rm)
+    raci_services.team_member_add(team=matrix_team, user=team["qa"], actor=rm)
+    raci_services.delegation_create(
+        absent=team["sre"],
+        delegate=team["qa"],
+        starts_at=timezone.now() - timedelta(hours=1),
+        ends_at=timezone.now() + timedelta(days=3),
+        reason=MATRIX_DELEGATION,
+        actor=rm,
+        now=timezone.now(),
     )
     users = {
         OUTSIDER: team["outsider"],
@@ -1968,6 +1984,247 @@ CASES += [
         product_url("approvals:targets_set"),
         targets_saved,
         const({"targets": "payments-db"}),
+    ),
+]
+
+# --- product settings (policy, RACI template) ---
+
+
+def _settings_url(name: str) -> Callable[[World], str]:
+    return lambda world: reverse(name, kwargs={"product": world.product.slug})
+
+
+def policy_versioned(out: Outcome) -> None:
+    assert ApprovalPolicy.objects.get(product=out.world.product).hotfix_review_days == 9
+    latest = PolicyVersion.objects.filter(product=out.world.product).order_by("-number").first()
+    assert latest.snapshot["hotfix_review_days"] == 9
+    assert latest.created_by == out.user
+    assert len(out.logged(Action.POLICY_CHANGED)) == 1
+
+
+def template_changed(out: Outcome) -> None:
+    (entry,) = out.logged(Action.POLICY_CHANGED)
+    assert entry.after["raci_template"]["Matrix activity"] == {"qa": "A"}
+
+
+def _template_form(world: World) -> dict[str, str]:
+    data = {
+        f"cell-{activity_id}-{user_id}": letter
+        for activity_id, user_id, letter in TemplateAssignment.objects.filter(
+            activity__product=world.product
+        ).values_list("activity_id", "user_id", "letter")
+    }
+    data["new_activity"] = "Matrix activity"
+    data[f"cell-new-{world.team['qa'].pk}"] = "A"
+    return data
+
+
+CASES += [
+    Case(
+        "approvals:product_policy",
+        "GET",
+        release_rows(MANAGERS, 200),
+        _settings_url("approvals:product_policy"),
+        shows('name="hotfix_review_days"'),
+    ),
+    Case(
+        "approvals:product_policy",
+        "POST",
+        release_rows(MANAGERS, 302),
+        _settings_url("approvals:product_policy"),
+        policy_versioned,
+        const(
+            {
+                "max_rehearsal_age_days": "30",
+                "block_open_critical_defects": "on",
+                "hotfix_review_days": "9",
+                "reminder_offsets_seconds": "24, 1",
+                "signoff_reminder_seconds": "7200",
+                "approval_validity_days": "14",
+                "hotfix_verbal_grace_hours": "0",
+                "block_marked_findings": "on",
+                "fast_path_max_risk_score": "6",
+                "cutoff_days_before_window": "7",
+                "monitoring_tick_hours": "2",
+                "operations_activity": "Operational readiness",
+            }
+        ),
+    ),
+    Case(
+        "approvals:product_raci_template",
+        "GET",
+        release_rows(MANAGERS, 200),
+        _settings_url("approvals:product_raci_template"),
+        shows("Go/no-go decision"),
+    ),
+    Case(
+        "approvals:product_raci_template",
+        "POST",
+        release_rows(MANAGERS, 302),
+        _settings_url("approvals:product_raci_template"),
+        template_changed,
+        _template_form,
+    ),
+]
+
+# --- approver teams ---
+
+
+def _team_url(name: str) -> Callable[[World], str]:
+    return lambda world: reverse(name, kwargs={"team_id": Team.objects.get(name=MATRIX_TEAM).pk})
+
+
+def team_created(out: Outcome) -> None:
+    assert Team.objects.filter(name="New matrix team").exists()
+    assert len(out.logged(Action.RACI_CHANGED)) == 1
+
+
+def team_member_added(out: Outcome) -> None:
+    team = Team.objects.get(name=MATRIX_TEAM)
+    assert team.members.filter(username="dev").exists()
+
+
+def team_member_removed(out: Outcome) -> None:
+    team = Team.objects.get(name=MATRIX_TEAM)
+    assert not team.members.filter(username="qa").exists()
+
+
+def activity_team_set(out: Outcome) -> None:
+    scope = activity(out.world.review, "Business scope")
+    assert scope.team.name == MATRIX_TEAM
+    assert out.logged(Action.RACI_CHANGED)
+
+
+CASES += [
+    Case(
+        "approvals:team_list",
+        "GET",
+        global_rows(MANAGERS, 200),
+        plain("approvals:team_list"),
+        shows(MATRIX_TEAM),
+    ),
+    Case(
+        "approvals:team_list",
+        "POST",
+        global_rows(MANAGERS, 302),
+        plain("approvals:team_list"),
+        team_created,
+        const({"name": "New matrix team"}),
+    ),
+    Case(
+        "approvals:team_detail",
+        "GET",
+        global_rows(MANAGERS, 200),
+        _team_url("approvals:team_detail"),
+        shows(MATRIX_TEAM, "(qa)"),
+    ),
+    Case(
+        "approvals:team_detail",
+        "POST",
+        global_rows(MANAGERS, 302),
+        _team_url("approvals:team_detail"),
+        team_member_added,
+        lambda world: {"user": str(world.team["dev"].pk)},
+    ),
+    Case(
+        "approvals:team_member_remove",
+        "POST",
+        global_rows(MANAGERS, 302),
+        _team_url("approvals:team_member_remove"),
+        team_member_removed,
+        lambda world: {"user": str(world.team["qa"].pk)},
+    ),
+    Case(
+        "approvals:activity_team",
+        "GET",
+        release_rows(MANAGERS, 200),
+        on("review", "approvals:activity_team"),
+        shows("Set an Accountable team"),
+    ),
+    Case(
+        "approvals:activity_team",
+        "POST",
+        release_rows(MANAGERS, 302),
+        on("review", "approvals:activity_team"),
+        activity_team_set,
+        lambda world: {
+            "activity": str(activity(world.review, "Business scope").pk),
+            "team": str(Team.objects.get(name=MATRIX_TEAM).pk),
+            "required": "1",
+        },
+    ),
+]
+
+# --- delegation ---
+
+
+def delegation_set(out: Outcome) -> None:
+    assert Delegation.objects.filter(absent=out.user, delegate__username="qa").exists()
+    assert out.logged(Action.RACI_CHANGED)
+
+
+def delegation_ended(out: Outcome) -> None:
+    assert Delegation.objects.get(reason=MATRIX_DELEGATION).cancelled_at is not None
+
+
+CASES += [
+    Case(
+        "approvals:delegations",
+        "GET",
+        everyone(200),
+        plain("approvals:delegations"),
+        shows("Set a delegate"),
+    ),
+    Case(
+        "approvals:delegations",
+        "POST",
+        everyone(302),
+        plain("approvals:delegations"),
+        delegation_set,
+        lambda world: {
+            "delegate": str(world.team["qa"].pk),
+            "starts_at": _local(timedelta(days=30)),
+            "ends_at": _local(timedelta(days=32)),
+            "reason": "Matrix trip",
+        },
+    ),
+    Case(
+        "approvals:delegation_cancel",
+        "POST",
+        global_rows(MANAGERS, 302),
+        lambda world: reverse(
+            "approvals:delegation_cancel",
+            kwargs={"delegation_id": Delegation.objects.get(reason=MATRIX_DELEGATION).pk},
+        ),
+        delegation_ended,
+    ),
+]
+
+# --- start a RAD from an earlier release ---
+
+
+def rad_started_from(out: Outcome) -> None:
+    latest = out.world.draft.revisions.order_by("-number").first()
+    assert latest.author == out.user
+    assert latest.content["scope"] == SCOPE_V2
+    assert len(out.logged(Action.RAD_REVISED)) == 1
+
+
+CASES += [
+    Case(
+        "approvals:rad_start_from",
+        "GET",
+        release_rows(WRITERS, 200),
+        on("draft", "approvals:rad_start_from"),
+        shows("Sections to copy", "2.4.0"),
+    ),
+    Case(
+        "approvals:rad_start_from",
+        "POST",
+        release_rows(WRITERS, 302),
+        on("draft", "approvals:rad_start_from"),
+        rad_started_from,
+        lambda world: {"source": str(world.review.pk), "sections": ["scope"]},
     ),
 ]
 

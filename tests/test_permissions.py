@@ -56,6 +56,9 @@ ROLE_GROUPS = {
         "approvals.add_freezewindow",
         "approvals.delete_freezewindow",
         "approvals.add_firedrill",
+        "approvals.change_approvalpolicy",
+        "raci.change_team",
+        "raci.add_delegation",
     },
     "Auditors": {"approvals.view_product", "approvals.view_release", "audit.view_changelogentry"},
 }

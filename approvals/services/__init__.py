@@ -17,7 +17,8 @@ from approvals.services.deployments import deployment_record, gate_check_report,
 from approvals.services.drills import drill_record, drill_schedule_set, product_targets_set
 from approvals.services.expiry import approvals_expire
 from approvals.services.monitoring import MonitoringRefused, monitoring_tick, verification_record
-from approvals.services.rad import rad_current, rad_revise
+from approvals.services.policies import policy_update, policy_version_current
+from approvals.services.rad import rad_current, rad_revise, rad_start_from
 from approvals.services.releases import (
     policy_save,
     product_create,
@@ -40,6 +41,7 @@ from approvals.services.signoffs import (
     signoff_refusal_record,
     signoff_verbal_respond,
 )
+from approvals.services.teams import activity_team_set, team_member_remove
 
 __all__ = [
     "DomainError",
@@ -79,4 +81,9 @@ __all__ = [
     "drill_record",
     "drill_schedule_set",
     "product_targets_set",
+    "policy_update",
+    "policy_version_current",
+    "activity_team_set",
+    "team_member_remove",
+    "rad_start_from",
 ]

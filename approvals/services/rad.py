@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from approvals.lifecycle import (
@@ -12,6 +13,7 @@ from approvals.models import (
     Release,
 )
 from approvals.rad import rad_normalise, rad_sha256
+from approvals.rad_templates import SECTION_KEYS, rad_copy_sections
 from approvals.rules import scope_changed_after_cutoff
 from approvals.services.base import DomainError, db_now, release_lock, signoffs_void
 from audit.changelog import changelog_record
@@ -69,3 +71,28 @@ def rad_revise(*, release: Release, content: dict[str, Any], actor) -> RadRevisi
             revision__number__lt=revision.number,
         )
     return revision
+
+
+def rad_start_from(*, release: Release, source: Release, sections: list[str], actor):
+    """Write a revision of `release`'s RAD with the ticked sections of `source`'s current RAD.
+
+    The source must be another release of the same product with a RAD; the
+    sections not ticked keep what the RAD has now (or start empty). Returns
+    the revision, or None when nothing changed.
+    """
+    errors = {}
+    if source.pk == release.pk or source.product_id != release.product_id:
+        errors["source"] = "Choose an earlier release of the same product."
+    unknown = set(sections) - set(SECTION_KEYS)
+    if not sections or unknown:
+        errors["sections"] = "Tick at least one section to copy."
+    source_rad = rad_current(source) if not errors else None
+    if not errors and source_rad is None:
+        errors["source"] = f"{source} has no RAD to start from."
+    if errors:
+        raise ValidationError(errors)
+    current = rad_current(release)
+    content = rad_copy_sections(
+        base=current.content if current else None, source=source_rad.content, sections=sections
+    )
+    return rad_revise(release=release, content=content, actor=actor)

@@ -30,6 +30,7 @@ from approvals.services.base import (
     release_transition,
     signoffs_void,
 )
+from approvals.services.policies import policy_snapshot, policy_version_after_change
 from approvals.services.rad import rad_current
 from audit.changelog import changelog_record
 from audit.models import Action
@@ -293,6 +294,12 @@ def policy_save(*, policy: ApprovalPolicy, actor, changed: list[str]) -> Approva
                 before=before,
                 after=after,
                 reason=", ".join(changed),
+            )
+            policy_version_after_change(
+                product=policy.product,
+                actor=actor,
+                before=policy_snapshot(previous) if previous else policy_snapshot(ApprovalPolicy()),
+                after=policy_snapshot(policy),
             )
     return policy
 

@@ -25,10 +25,13 @@ from approvals.rules import (
     counts_toward_approval,
     cutoff_ack_refusal,
     decision_refusal,
+    delegation_active,
     is_required,
     judged_risk_categories,
     meaning_text,
+    routing_for,
     signoff_verdict,
+    team_approval_met,
 )
 from approvals.selectors import policy_for
 from approvals.services.base import (
@@ -38,10 +41,11 @@ from approvals.services.base import (
     release_transition,
     signoffs_void,
 )
+from approvals.services.policies import policy_version_current
 from approvals.services.rad import rad_current
 from audit.changelog import changelog_record
 from audit.models import Action
-from raci.models import Activity, Letter
+from raci.models import Activity, Delegation, Letter
 from relapp.credentials import (
     SSO_REAUTH,
     CredentialCheck,
@@ -66,7 +70,11 @@ class SignOffRefused(DomainError):
 def release_signoff_state(release: Release):
     """(current revision, activities, readiness reasons), read inside the caller's transaction."""
     current = rad_current(release)
-    activities = list(Activity.objects.filter(release=release).prefetch_related("assignments"))
+    activities = list(
+        Activity.objects.filter(release=release)
+        .select_related("team")
+        .prefetch_related("assignments", "team__members")
+    )
     checks = list(GateCheck.objects.filter(release=release))
     policy = policy_for(release.product)
     ready = selectors.readiness_for(release=release, current=current, checks=checks, policy=policy)
@@ -88,6 +96,12 @@ def _accountable(activity):
 
 def _responsible_ids(activity) -> set[int]:
     return {a.user_id for a in activity.assignments.all() if a.letter == Letter.RESPONSIBLE}
+
+
+def _member_ids(activity) -> frozenset[int]:
+    if activity.team is None:
+        return frozenset()
+    return frozenset(member.pk for member in activity.team.members.all())
 
 
 def _live_signoff(activity, current) -> SignOff | None:
@@ -120,22 +134,23 @@ def _maybe_approve_release(*, release: Release, activities, current, actor) -> N
     grace = policy_for(release.product).hotfix_verbal_grace_hours
     now = db_now()
     by_activity = {a.pk: a for a in activities}
-    counted = {
-        s.activity_id
-        for s in SignOff.objects.filter(release=release, revision=current, voided_at__isnull=True)
+    seats: dict[int, set[int]] = {}
+    for s in SignOff.objects.filter(release=release, revision=current, voided_at__isnull=True):
         if counts_toward_approval(
             signoff=s,
             release=release,
             activity=by_activity[s.activity_id],
             grace_hours=grace,
             now=now,
-        )
-    }
-    required = [a for a in activities if is_required(release, a)]
-    if required and all(a.pk in counted for a in required):
+        ):
+            seats.setdefault(s.activity_id, set()).add(s.seat_id)
+    routing = routing_for(content=current.content, policy=policy_for(release.product))
+    required = [a for a in activities if is_required(release, a, routing)]
+    if required and all(_activity_met(a, seats.get(a.pk, set())) for a in required):
         transition = Transition.RESUME if release.status == Status.HALTED else Transition.APPROVE
         release.approved_at = now
-        release.save(update_fields=["approved_at", "updated_at"])
+        release.policy_version = policy_version_current(product=release.product, actor=actor)
+        release.save(update_fields=["approved_at", "policy_version", "updated_at"])
         release_transition(
             release=release,
             transition=transition,
@@ -144,8 +159,16 @@ def _maybe_approve_release(*, release: Release, activities, current, actor) -> N
                 "revision": current.number,
                 "sha256": current.sha256,
                 "artifacts_sha256": artifact_set_sha256(release.artifacts.all()),
+                "policy_version": release.policy_version.number,
             },
         )
+
+
+def _activity_met(activity, seats: set[int]) -> bool:
+    """A person Accountable approved, or enough different team members did."""
+    if activity.team_id:
+        return team_approval_met(seats=seats, required=activity.team_required)
+    return bool(seats)
 
 
 def _validate_decision(decision: str, comment: str) -> None:
@@ -155,8 +178,22 @@ def _validate_decision(decision: str, comment: str) -> None:
         raise ValidationError({"comment": "Say why you reject: the reason goes back to the team."})
 
 
+def _delegation_refusal(*, signer, on_behalf_of) -> str:
+    """Why `signer` may not speak for `on_behalf_of` now; "" under a direct delegation in force.
+
+    Only a delegation from the absent person to the signer counts: a delegate's
+    own delegate never signs for the first absent person (no re-delegation).
+    """
+    now = db_now()
+    delegations = Delegation.objects.filter(absent=on_behalf_of, delegate=signer)
+    if any(delegation_active(delegation=d, now=now) for d in delegations):
+        return ""
+    absent = on_behalf_of.get_full_name() or on_behalf_of.get_username()
+    return f"You have no delegation from {absent} in force now."
+
+
 def _signoff_refusal(
-    *, signer, release, activity, current, ready, decision, revision_number
+    *, signer, release, activity, current, ready, decision, revision_number, on_behalf_of=None
 ) -> tuple[str, bool]:
     """(why the signature is refused, whether that is a 403); ("", False) when it may land.
 
@@ -164,6 +201,10 @@ def _signoff_refusal(
     release's state allows; the credentials are checked after them
     (`_credentials_check`).
     """
+    if on_behalf_of is not None:
+        refusal = _delegation_refusal(signer=signer, on_behalf_of=on_behalf_of)
+        if refusal:
+            return refusal, True
     verdict = signoff_verdict(
         user=signer,
         release=release,
@@ -172,6 +213,12 @@ def _signoff_refusal(
         responsible_ids=_responsible_ids(activity),
         current=current,
         ready_reasons=ready,
+        team=activity.team,
+        member_ids=_member_ids(activity),
+        on_behalf_of=on_behalf_of,
+        routing=routing_for(
+            content=current.content if current else None, policy=policy_for(release.product)
+        ),
     )
     if not verdict.allowed:
         return verdict.why, verdict.forbidden
@@ -208,13 +255,25 @@ def _credentials_check(
     )
 
 
-def _signoff_create(*, release, activity, current, signer, decision, comment, **method) -> SignOff:
+def _signoff_create(
+    *, release, activity, current, signer, decision, comment, on_behalf_of=None, **method
+) -> SignOff:
     """Write the signature with its manifestation (printed name, time, meaning, hashes).
 
     It covers the RAD revision and the artifact set as they are now.
     """
     artifacts = artifact_set(release.artifacts.all())
     artifacts_sha256 = artifact_set_sha256(artifacts) if artifacts else ""
+    meaning = meaning_text(
+        decision=decision,
+        activity=activity,
+        release=release,
+        revision_number=current.number,
+        artifacts_sha256=artifacts_sha256,
+        judged_risks=_judged_risks(release, activity),
+    )
+    if on_behalf_of is not None:
+        meaning += f", on behalf of {on_behalf_of.get_full_name() or on_behalf_of.get_username()}"
     return SignOff.objects.create(
         release=release,
         activity=activity,
@@ -224,18 +283,13 @@ def _signoff_create(*, release, activity, current, signer, decision, comment, **
         comment=comment,
         printed_name=signer.get_full_name() or signer.get_username(),
         signed_at=db_now(),
-        meaning=meaning_text(
-            decision=decision,
-            activity=activity,
-            release=release,
-            revision_number=current.number,
-            artifacts_sha256=artifacts_sha256,
-            judged_risks=_judged_risks(release, activity),
-        ),
+        meaning=meaning,
         revision_number=current.number,
         revision_sha256=current.sha256,
         artifacts=artifacts,
         artifacts_sha256=artifacts_sha256,
+        seat=on_behalf_of or signer,
+        on_behalf_of=on_behalf_of,
         **method,
     )
 
@@ -273,6 +327,7 @@ def signoff_record(
     code: str = "",
     reauthenticated: ProviderReauthentication | None = None,
     cutoff_acknowledged: bool = False,
+    on_behalf_of=None,
 ) -> tuple[SignOff, bool]:
     """Record an e-signature. Returns (sign-off, created); a replay returns the first one.
 
@@ -290,7 +345,13 @@ def signoff_record(
         release = release_lock(release)
         current, activities, ready = release_signoff_state(release)
         activity = _activity(activities, activity_id)
-        replay = _replayed(activity=activity, current=current, signer=signer, decision=decision)
+        replay = _replayed(
+            activity=activity,
+            current=current,
+            signer=signer,
+            decision=decision,
+            principal=on_behalf_of or signer,
+        )
         if replay is not None:
             return replay, False  # a double click or a replayed POST
         message, forbidden = _signoff_refusal(
@@ -301,6 +362,7 @@ def signoff_record(
             ready=ready,
             decision=decision,
             revision_number=revision_number,
+            on_behalf_of=on_behalf_of,
         )
         late_scope = _scope_changed_after_cutoff(release, current)
         if not message:
@@ -332,6 +394,7 @@ def signoff_record(
                 method=SignOffMethod.E_SIGNATURE,
                 components=check.components,
                 cutoff_acknowledged=late_scope and cutoff_acknowledged,
+                on_behalf_of=on_behalf_of,
             )
             changelog_record(
                 action=Action.SIGNOFF_RECORDED,
@@ -385,10 +448,18 @@ def signoff_refusal_record(*, release: Release, activity_id: int, signer, messag
     )
 
 
-def _replayed(*, activity, current, signer, decision) -> SignOff | None:
-    """The signer's own identical live decision (a replay), or DomainError if another stands."""
+def _replayed(*, activity, current, signer, decision, principal) -> SignOff | None:
+    """The signer's own identical live decision (a replay), or DomainError if another stands.
+
+    `principal` is whose seat is signed: the signer's, or the absent person's
+    a delegate signs for.
+    """
+    if activity.team_id:
+        return _team_replayed(
+            activity=activity, current=current, signer=signer, decision=decision, seat=principal
+        )
     accountable = _accountable(activity)
-    if current is None or accountable is None or accountable.pk != signer.pk:
+    if current is None or accountable is None or accountable.pk != principal.pk:
         return None
     live = _live_signoff(activity, current)
     if live is None:
@@ -398,6 +469,25 @@ def _replayed(*, activity, current, signer, decision) -> SignOff | None:
     raise DomainError(
         f"{activity.name} already has a decision on revision {current.number} "
         f"by {live.printed_name}."
+    )
+
+
+def _team_replayed(*, activity, current, signer, decision, seat) -> SignOff | None:
+    """A team member's own live decision: the same one is a replay, another is refused.
+
+    The same member signing twice never counts twice (one live sign-off per seat).
+    """
+    if current is None or seat.pk not in _member_ids(activity):
+        return None
+    live = SignOff.objects.filter(
+        activity=activity, revision=current, seat=seat, voided_at__isnull=True
+    ).first()
+    if live is None:
+        return None
+    if live.decision == decision and live.signer_id == signer.pk:
+        return live
+    raise DomainError(
+        f"You already gave a decision on {activity.name} for revision {current.number}."
     )
 
 
@@ -417,6 +507,12 @@ def signoff_manifest(signoff: SignOff) -> dict[str, Any]:
         "components": signoff.components,
         "recorded_by": signoff.recorded_by.get_username() if signoff.recorded_by_id else None,
         **({"cutoff_acknowledged": True} if signoff.cutoff_acknowledged else {}),
+        "team": signoff.activity.team.name if signoff.activity.team_id else None,
+        "on_behalf_of": (
+            signoff.on_behalf_of.get_full_name() or signoff.on_behalf_of.get_username()
+            if signoff.on_behalf_of_id
+            else None
+        ),
     }
 
 
@@ -469,16 +565,22 @@ def signoff_record_verbal(
         current, activities, ready = release_signoff_state(release)
         activity = _activity(activities, activity_id)
         accountable = _accountable(activity)
-        if accountable is None:
+        if activity.team_id:
+            message = (
+                f"{activity.name} is signed by the members of {activity.team.name}, each for "
+                "themselves: a verbal record cannot stand in for one."
+            )
+        elif accountable is None:
             raise DomainError(f"{activity.name} has no Accountable.")
-        message = _verbal_refusal(
-            release=release,
-            activity=activity,
-            accountable=accountable,
-            recorded_by=recorded_by,
-            current=current,
-            ready=ready,
-        )
+        else:
+            message = _verbal_refusal(
+                release=release,
+                activity=activity,
+                accountable=accountable,
+                recorded_by=recorded_by,
+                current=current,
+                ready=ready,
+            )
         if message:
             # Logged in this transaction, which commits; the refusal is raised after it.
             refusal = _refuse(

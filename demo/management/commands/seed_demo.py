@@ -6,6 +6,7 @@ from django.db import transaction
 
 from demo.data import seed_payments
 from demo.history import seed_history
+from demo.teams import seed_fast_path, seed_teams_and_delegation
 
 # username -> (first name, last name, groups)
 DEMO_USERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -60,6 +61,8 @@ class Command(BaseCommand):
         users = {u.username: u for u in user_model.objects.filter(username__in=DEMO_USERS)}
         created_data = seed_payments(users=users)
         created_data += seed_history(users=users)
+        created_data += seed_teams_and_delegation(users=users)
+        created_data += seed_fast_path(users=users)
         data = ", ".join(created_data) if created_data else "none (already present)"
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. New users: {summary}. New data: {data}.")

@@ -76,6 +76,12 @@ class CommentForm(forms.Form):
         label="Comment", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No maxlength in the page: the browser would cut a pasted text short
+        # without a word; the server says how long it is and keeps it.
+        self.fields["body"].widget.attrs.pop("maxlength", None)
+
 
 class DiffForm(forms.Form):
     base = forms.IntegerField(label="From revision", min_value=1)
@@ -113,6 +119,13 @@ class RadForm(forms.Form):
 
 class _RowForm(forms.Form):
     key_field = ""
+
+    def has_changed(self) -> bool:
+        # A blank extra row posts its choices' defaults (severity "blocker",
+        # state "open", likelihood 1): only typed text makes it a row to check.
+        return any(
+            not isinstance(self.fields[name], forms.ChoiceField) for name in self.changed_data
+        )
 
     def has_content(self) -> bool:
         return bool(self.cleaned_data.get(self.key_field))
@@ -305,7 +318,7 @@ class SignOffForm(_CodeForm):
     password = forms.CharField(
         label="Your password",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
         help_text="Signing asks for your password again, like a signature.",
     )
     code = AuthenticatorCodeField()

@@ -161,7 +161,9 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "rehearsal_age": _rehearsal_age(shown.content) if shown else None,
         "problems": problems,
         "comments": selectors.comments_for_release(release=release),
-        "comment_form": CommentForm(),
+        "comment_form": CommentForm(
+            initial={"body": request.session.pop(_comment_draft_key(release), "")}
+        ),
         "cancel_form": ReasonForm(),
         "progress": progress,
         "matrix": matrix,
@@ -178,7 +180,7 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         else None,
         "unauthorized": [d for d in deployments if d.unauthorized],
         # The change log is for auditors and release managers (docs/permissions.md).
-        "timeline": changelog_for_release(release=release)
+        "timeline": changelog_for_release(release=release, reader=request.user)
         if request.user.has_perm("audit.view_changelogentry")
         else None,
     }
@@ -287,6 +289,10 @@ def release_cancel(request: HttpRequest, product: str, version: str) -> HttpResp
     )
 
 
+def _comment_draft_key(release) -> str:
+    return f"comment-draft-{release.pk}"
+
+
 @login_required
 @require_POST
 def comment_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
@@ -297,8 +303,19 @@ def comment_create(request: HttpRequest, product: str, version: str) -> HttpResp
     )
     form = CommentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The comment was empty or too long; nothing was posted.")
-        return redirect(release)
+        body = request.POST.get("body", "")
+        limit = form.fields["body"].max_length
+        if body.strip():
+            # Keep what was typed: the release page puts it back in the box.
+            request.session[_comment_draft_key(release)] = body[:50_000]
+            messages.error(
+                request,
+                f"The comment is too long: {len(body):,} characters, at most {limit:,}. "
+                "Nothing was posted; your text is still in the box.",
+            )
+        else:
+            messages.error(request, "The comment is empty; nothing was posted.")
+        return redirect(release.get_absolute_url() + "#comments")
     try:
         services.release_comment(release=release, actor=request.user, **form.cleaned_data)
     except (services.DomainError, ValidationError) as error:

@@ -1,0 +1,158 @@
+"""The journeys issue 14 found rough, walked in real Chromium, one test per finding."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from approvals import services
+from audit.models import Action
+from meetings.models import Notification
+from tests.factories import PASSWORD, activity, build_team, complete_rad, release_in_review
+from tests.helpers import axe_serious_violations, entries, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _kwargs(release) -> dict:
+    return {"product": release.product.slug, "version": release.version}
+
+
+# 1. A RAD with defects can be saved again --------------------------------------
+
+
+def test_a_rad_with_defects_saves_again_with_its_blank_extra_rows(page):
+    team = build_team()
+    release = services.release_create(
+        product=team["product"],
+        version="2.5.0",
+        title="Multi-currency payouts",
+        release_type="normal",
+        fixes=None,
+        window_start=timezone.now() + timedelta(days=14),
+        window_end=timezone.now() + timedelta(days=14, hours=2),
+        actor=team["rm"],
+    )
+    services.rad_revise(release=release, content=complete_rad(), actor=team["dev"])
+    sign_in(page, "dev")
+    page.goto(reverse("approvals:rad_edit", kwargs=_kwargs(release)))
+    page.get_by_label("Scope").fill("## What ships\n\n- Payouts in EUR, GBP and USD\n")
+    page.get_by_role("button", name="Save revision").click()
+    page.wait_for_url(f"**{release.get_absolute_url()}*")
+    assert page.locator(".field-error").count() == 0
+    assert release.revisions.count() == 2
+
+
+# 10. The unread badge is readable ------------------------------------------------
+
+
+def test_the_unread_badge_has_enough_contrast(page):
+    team = build_team()
+    Notification.objects.create(user=team["po"], title="Sign Business scope")
+    sign_in(page, "po")
+    page.goto(reverse("home"))
+    assert page.get_by_test_id("unread-count").inner_text() == "1"
+    found = [v for v in axe_serious_violations(page) if v["id"] == "color-contrast"]
+    assert found == []
+
+
+# 7. An over-long comment is kept, with a message that says what is wrong ----------
+
+
+def test_an_over_long_comment_is_kept_and_the_message_says_it_is_too_long(page):
+    team = build_team()
+    release = release_in_review(team)
+    sign_in(page, "po")
+    page.goto(release.get_absolute_url())
+    text = "Looks good. " * 420 + "END"  # 5,043 characters, the limit is 5,000
+    page.locator("#id_body").fill(text)
+    page.get_by_role("button", name="Post comment").click()
+    page.wait_for_load_state("load")
+    assert "too long" in page.locator(".messages").inner_text()
+    assert "5,043" in page.locator(".messages").inner_text()
+    assert page.locator("#id_body").input_value() == text
+    assert release.comments.count() == 0
+    # An empty comment says so, and differently.
+    page.locator("#id_body").fill("   ")
+    page.get_by_role("button", name="Post comment").click()
+    page.wait_for_load_state("load")
+    assert "empty" in page.locator(".messages").inner_text()
+    assert "too long" not in page.locator(".messages").inner_text()
+
+
+# 6. Signing happens in a dialog, focused on the password -------------------------
+
+
+def test_signing_opens_a_dialog_focused_on_the_password_with_help_announced(page):
+    team = build_team()
+    release = release_in_review(team)
+    sign_in(page, "po")
+    page.goto(release.get_absolute_url())
+    row = page.locator('tr[data-activity="Business scope"]')
+    row.get_by_role("link", name="Approve").click()
+    dialog = page.locator("dialog.sign-dialog[open]")
+    dialog.wait_for()
+    password = dialog.get_by_label("Password")
+    assert password.evaluate("el => el === document.activeElement")
+    # The meaning text and the RAD hash are what the dialog's description announces.
+    described = dialog.evaluate(
+        "d => d.getAttribute('aria-describedby').split(' ')"
+        ".map(id => document.getElementById(id).textContent).join(' ')"
+    )
+    assert "Business scope" in described
+    assert services.rad_current(release).sha256 in described
+    # Every aria-describedby in the dialog points at an element that exists.
+    broken = dialog.evaluate(
+        "d => [...d.querySelectorAll('[aria-describedby]')].flatMap(el =>"
+        " el.getAttribute('aria-describedby').split(' ')).filter(id => !document.getElementById(id))"
+    )
+    assert broken == []
+    page.keyboard.type("wrong password")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/signoff/**")
+    # One clear message, and the password box focused again for the next try.
+    assert page.locator(".form-errors").count() == 1
+    assert page.locator(".field-error").count() == 0
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign approval").click()
+    page.wait_for_url(f"**{release.get_absolute_url()}*")
+    assert release.signoffs.filter(activity=activity(release, "Business scope")).exists()
+
+
+def test_without_javascript_signing_is_the_full_page_focused_on_the_password(browser, live_server):
+    team = build_team()
+    release = release_in_review(team)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, "po")
+        page.goto(release.get_absolute_url())
+        page.locator('tr[data-activity="Business scope"]').get_by_role(
+            "link", name="Approve"
+        ).click()
+        page.wait_for_url("**/signoff/**")
+        assert page.get_by_label("Password").get_attribute("autofocus") is not None
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign approval").click()
+        page.wait_for_url(f"**{release.get_absolute_url()}*")
+        assert release.signoffs.filter(activity=activity(release, "Business scope")).exists()
+    finally:
+        context.close()
+
+
+# 9. Change-log rows name the grantee; the timeline leaves out others' refusals ------
+
+
+def test_the_timeline_names_who_was_granted_and_leaves_out_others_refusals(page, settings):
+    team = build_team()
+    release = release_in_review(team)
+    sign_in(page, "po")
+    page.goto(reverse("approvals:raci_edit", kwargs=_kwargs(release)))  # refused: 403
+    assert entries(Action.ACCESS_REFUSED)
+    sign_in(page, "rm")
+    page.goto(release.get_absolute_url())
+    timeline = page.locator(".cl-timeline")
+    granted = timeline.locator("li", has_text="Permission granted").first
+    assert "to po" in granted.inner_text() or "to Paula" in granted.inner_text()
+    assert timeline.locator("li", has_text="Action refused").count() == 0

@@ -42,6 +42,9 @@ class ReleaseForm(forms.Form):
     )
     window_start = forms.DateTimeField(label="Deployment window start", widget=DateTimeLocalInput())
     window_end = forms.DateTimeField(label="Deployment window end", widget=DateTimeLocalInput())
+    confirm_window = forms.BooleanField(
+        required=False, label="I know; create it with this window anyway"
+    )
 
     def __init__(self, *args, products, releases, **kwargs):
         super().__init__(*args, **kwargs)

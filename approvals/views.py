@@ -29,9 +29,9 @@ from approvals.forms import (
     VerbalResponseForm,
 )
 from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
-from approvals.models import Decision
+from approvals.models import Decision, ReleaseType
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
-from approvals.rules import meaning_text
+from approvals.rules import meaning_text, window_warnings
 from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
@@ -111,15 +111,33 @@ def release_create(request: HttpRequest) -> HttpResponse:
     if "product" in request.GET:
         initial["product"] = products.filter(slug=request.GET["product"]).first()
     form = ReleaseForm(request.POST or None, initial=initial, products=products, releases=fixable)
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid():
-        try:
-            release = services.release_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, f"Release {release} created. Write its RAD next.")
-            return redirect(release.url("rad_edit"))
-    return render(request, "approvals/release_form.html", {"form": form})
+        data = dict(form.cleaned_data)
+        confirmed = data.pop("confirm_window")
+        warnings = _window_warnings(data)
+        if confirmed or not warnings:
+            try:
+                release = services.release_create(actor=request.user, **data)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, f"Release {release} created. Write its RAD next.")
+                return redirect(release.url("rad_edit"))
+    return render(request, "approvals/release_form.html", {"form": form, "warnings": warnings})
+
+
+def _window_warnings(data: dict) -> list[str]:
+    freezes = selectors.freezes_overlapping(
+        product=data["product"], start=data["window_start"], end=data["window_end"]
+    )
+    return window_warnings(
+        start=data["window_start"],
+        end=data["window_end"],
+        now=timezone.now(),
+        freezes=freezes,
+        is_hotfix=data["release_type"] == ReleaseType.HOTFIX,
+    )
 
 
 def _rehearsal_age(content: dict) -> int | None:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals import services
+from approvals.models import FreezeWindow, Release
 from audit.models import Action
 from meetings.models import Notification
 from tests.factories import PASSWORD, activity, build_team, complete_rad, release_in_review
@@ -156,3 +157,44 @@ def test_the_timeline_names_who_was_granted_and_leaves_out_others_refusals(page,
     granted = timeline.locator("li", has_text="Permission granted").first
     assert "to po" in granted.inner_text() or "to Paula" in granted.inner_text()
     assert timeline.locator("li", has_text="Action refused").count() == 0
+
+
+# 2. Problems surface where the mistake is made -----------------------------------
+
+
+def test_a_release_in_a_freeze_or_the_past_is_flagged_on_the_release_form(page):
+    team = build_team()
+    start = timezone.now() + timedelta(days=30)
+    FreezeWindow.objects.create(
+        product=None,
+        start=start,
+        end=start + timedelta(days=7),
+        reason="Year-end freeze",
+        created_by=team["rm"],
+    )
+    sign_in(page, "rm")
+    page.goto(reverse("approvals:release_create"))
+    page.get_by_label("Version").fill("3.0.0")
+    page.get_by_label("Title").fill("Ledger v3")
+    window = (start + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Deployment window start").fill(window)
+    end = (start + timedelta(days=1, hours=2)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Deployment window end").fill(end)
+    page.get_by_role("button", name="Create release").click()
+    warnings = page.get_by_test_id("window-warnings")
+    assert "Year-end freeze" in warnings.inner_text()
+    assert "deploy check will refuse it" in warnings.inner_text()
+    assert not Release.objects.filter(version="3.0.0").exists()
+    # A window in the past says so too.
+    past = (timezone.now() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    past_end = (timezone.now() - timedelta(days=2, hours=-2)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Deployment window start").fill(past)
+    page.get_by_label("Deployment window end").fill(past_end)
+    page.get_by_role("button", name="Create release").click()
+    assert "starts in the past" in page.get_by_test_id("window-warnings").inner_text()
+    assert not Release.objects.filter(version="3.0.0").exists()
+    # Confirming creates it, with nothing else to type again.
+    page.get_by_label("create it with this window anyway").check()
+    page.get_by_role("button", name="Create release").click()
+    page.wait_for_url("**/rad/edit/")
+    assert Release.objects.filter(version="3.0.0", product=team["product"]).exists()

@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from approvals.lifecycle import ReleaseType, Status
+from approvals.lifecycle import FINISHED, ReleaseType, Status
 
 # Semantic Versioning 2.0.0, the official regular expression.
 SEMVER = re.compile(
@@ -126,6 +126,11 @@ class Release(models.Model):
     @property
     def is_deployed(self) -> bool:
         return self.status == Status.DEPLOYED
+
+    @property
+    def is_finished(self) -> bool:
+        """Closed or cancelled: nothing about it changes any more."""
+        return self.status in FINISHED
 
     def url(self, name: str) -> str:
         return reverse(

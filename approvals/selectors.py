@@ -14,6 +14,7 @@ from approvals.models import (
     Deployment,
     FreezeWindow,
     GateCheck,
+    PostReleaseReview,
     Product,
     RadRevision,
     Release,
@@ -403,3 +404,8 @@ def unauthorized_deployments(*, product=None, date_from=None, date_to=None) -> Q
     if date_to:
         rows = rows.filter(recorded_at__date__lte=date_to)
     return rows.order_by("-recorded_at", "-id")
+
+
+def review_for_release(*, release: Release) -> PostReleaseReview | None:
+    """The post-release review of a release, with its author, or None."""
+    return PostReleaseReview.objects.filter(release=release).select_related("author").first()

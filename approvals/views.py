@@ -187,7 +187,16 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "matrix": matrix,
         "access_rows": permissions.access_explanations(
             user=request.user, perms=access.perms, matrix=matrix
-        ),
+        )
+        if not release.is_finished
+        else [
+            (
+                "read",
+                True,
+                f"You can read it: the release is {release.get_status_display().lower()}, so nothing about it changes any more.",
+            )
+        ],
+        "review": selectors.review_for_release(release=release),
         "deployments": deployments,
         "reason_form": ReasonForm(),
         "deployment_form": DeploymentForm(),
@@ -211,6 +220,14 @@ def rad_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     require(request, access.may(ReleaseAction.EDIT_RAD), what="edit this RAD", release=release)
+    if not access.can(ReleaseAction.EDIT_RAD):
+        # Say so before anything is typed, not on save.
+        messages.info(
+            request,
+            f"The RAD of {release} cannot change now: the release is "
+            f"{release.get_status_display().lower()}.",
+        )
+        return redirect(release)
     current = services.rad_current(release)
     if request.method == "POST":
         editor = RadEditor(request.POST)

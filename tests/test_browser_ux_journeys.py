@@ -11,7 +11,7 @@ from approvals.models import FreezeWindow, Release
 from audit.models import Action
 from meetings.models import Notification
 from tests.factories import PASSWORD, activity, build_team, complete_rad, release_in_review
-from tests.helpers import axe_serious_violations, entries, sign_in
+from tests.helpers import axe_serious_violations, entries, release_open_now, schedule, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -198,3 +198,34 @@ def test_a_release_in_a_freeze_or_the_past_is_flagged_on_the_release_form(page):
     page.get_by_role("button", name="Create release").click()
     page.wait_for_url("**/rad/edit/")
     assert Release.objects.filter(version="3.0.0", product=team["product"]).exists()
+
+
+# 5. A closed release looks finished ----------------------------------------------
+
+
+def test_a_closed_release_shows_its_review_first_and_offers_nothing_to_change(page):
+    team = build_team()
+    release = release_open_now(team, version="2.3.0")
+    schedule(release, team, hours=1)  # never minuted
+    services.deployment_record(release=release, actor=team["rm"], status="started")
+    services.deployment_record(release=release, actor=team["rm"], status="succeeded")
+    services.review_record(
+        release=release, actor=team["dev"], went_well="Smooth cut-over.", slipped="Docs late."
+    )
+    release.refresh_from_db()
+    assert release.is_finished
+    sign_in(page, "dev")
+    page.goto(release.get_absolute_url())
+    outcome = page.get_by_test_id("outcome")
+    assert "Smooth cut-over." in outcome.inner_text()
+    # The outcome comes before the approvals and the RAD.
+    first = page.evaluate("[...document.querySelectorAll('.rad-main > section')].map(s => s.id)[0]")
+    assert first == "outcome"
+    access = page.locator("#h-access").locator("xpath=..")
+    assert "edit" not in access.inner_text().lower()
+    assert "submit" not in access.inner_text().lower()
+    assert page.locator("#meetings").get_by_text("Scheduled").count() == 0
+    # The RAD editor says so before anything is typed.
+    page.goto(reverse("approvals:rad_edit", kwargs=_kwargs(release)))
+    page.wait_for_url(f"**{release.get_absolute_url()}")
+    assert "cannot change now" in page.locator(".messages").inner_text()

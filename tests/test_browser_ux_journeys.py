@@ -9,7 +9,7 @@ from django.utils import timezone
 from approvals import services
 from approvals.models import FreezeWindow, Release
 from audit.models import Action
-from meetings.models import Notification
+from meetings.models import GateMeeting, Notification
 from tests.factories import PASSWORD, activity, build_team, complete_rad, release_in_review
 from tests.helpers import axe_serious_violations, entries, release_open_now, schedule, sign_in
 
@@ -229,3 +229,38 @@ def test_a_closed_release_shows_its_review_first_and_offers_nothing_to_change(pa
     page.goto(reverse("approvals:rad_edit", kwargs=_kwargs(release)))
     page.wait_for_url(f"**{release.get_absolute_url()}")
     assert "cannot change now" in page.locator(".messages").inner_text()
+
+
+# 3. A gate meeting held now can be minuted ----------------------------------------
+
+
+def test_a_gate_meeting_started_now_takes_minutes_and_a_decision_at_once(page):
+    team = build_team()
+    release = release_in_review(team)
+    sign_in(page, "rm")
+    page.goto(reverse("meetings:meeting_create", kwargs=_kwargs(release)))
+    page.get_by_label("Location or link").fill("Room 4")
+    page.get_by_role("button", name="Start the gate meeting now").click()
+    page.wait_for_url("**/meetings/*/")
+    assert "record the minutes" in page.locator(".messages").inner_text()
+    page.locator("#id_decision").select_option("no_go")
+    page.locator("#id_minutes").fill("Ledger export still misses fees; no-go until fixed.")
+    page.get_by_role("button", name="Record outcome").click()
+    page.wait_for_load_state("load")
+    assert "Minutes and decision recorded." in page.locator(".messages").inner_text()
+    meeting = GateMeeting.objects.get(release=release)
+    assert meeting.decision == "no_go"
+    assert entries(Action.MEETING_SCHEDULED) and entries(Action.MEETING_MINUTES)
+
+
+def test_start_now_is_still_refused_for_someone_who_may_not_run_the_meeting(client):
+    team = build_team()
+    release = release_in_review(team)
+    client.force_login(team["po"])
+    response = client.post(
+        reverse("meetings:meeting_create", kwargs=_kwargs(release)),
+        {"start_now": "1", "duration_minutes": "15"},
+    )
+    assert response.status_code == 403
+    assert not GateMeeting.objects.filter(release=release).exists()
+    assert entries(Action.ACCESS_REFUSED)

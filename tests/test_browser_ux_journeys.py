@@ -264,3 +264,22 @@ def test_start_now_is_still_refused_for_someone_who_may_not_run_the_meeting(clie
     assert response.status_code == 403
     assert not GateMeeting.objects.filter(release=release).exists()
     assert entries(Action.ACCESS_REFUSED)
+
+
+# 9. Approval rows and "Your access" are short; the reasons are there on demand -----
+
+
+def test_approval_rows_say_whom_they_wait_for_and_give_the_reason_on_demand(page):
+    team = build_team()
+    release = release_in_review(team)
+    sign_in(page, "po")
+    page.goto(release.get_absolute_url())
+    row = page.locator('tr[data-activity="Test thresholds"]')
+    why = row.get_by_test_id("why-not")
+    assert "Waiting for" in why.inner_text()
+    assert not why.get_by_text("You cannot").is_visible()
+    why.locator("summary").click()
+    assert why.get_by_text("You cannot").is_visible()
+    access = page.locator("#h-access").locator("xpath=..")
+    assert not access.get_by_text("You cannot edit the RAD").is_visible()
+    assert access.locator("li.access-yes").count() >= 1

@@ -197,6 +197,12 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
             )
         ],
         "review": selectors.review_for_release(release=release),
+        # Separation of duties: whoever submits may not sign; say so before the click.
+        "submit_bars": [
+            row.activity.name
+            for row in progress.rows
+            if row.accountable and row.accountable.pk == request.user.pk and row.required
+        ],
         "deployments": deployments,
         "reason_form": ReasonForm(),
         "deployment_form": DeploymentForm(),

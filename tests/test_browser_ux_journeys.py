@@ -283,3 +283,30 @@ def test_approval_rows_say_whom_they_wait_for_and_give_the_reason_on_demand(page
     access = page.locator("#h-access").locator("xpath=..")
     assert not access.get_by_text("You cannot edit the RAD").is_visible()
     assert access.locator("li.access-yes").count() >= 1
+
+
+# 6. The release manager learns before submitting that it bars their own sign-off ---
+
+
+def test_submitting_says_beforehand_that_it_bars_the_submitter_from_signing(page):
+    team = build_team()
+    release = services.release_create(
+        product=team["product"],
+        version="2.6.0",
+        title="Refunds",
+        release_type="normal",
+        fixes=None,
+        window_start=timezone.now() + timedelta(days=5),
+        window_end=timezone.now() + timedelta(days=5, hours=2),
+        actor=team["rm"],
+    )
+    services.rad_revise(release=release, content=complete_rad(), actor=team["dev"])
+    sign_in(page, "rm")
+    page.goto(release.get_absolute_url())
+    note = page.get_by_test_id("submit-bars")
+    assert "Go/no-go decision" in note.inner_text()
+    button = page.get_by_role("button", name="Submit for review")
+    assert button.get_attribute("aria-describedby") == "submit-bars"
+    sign_in(page, "dev")  # the Responsible signs nothing: no such note
+    page.goto(release.get_absolute_url())
+    assert page.get_by_test_id("submit-bars").count() == 0

@@ -66,6 +66,20 @@ class ReleaseFilterForm(forms.Form):
     release_type = forms.ChoiceField(
         required=False, label="Type", choices=[("", "Any type"), *ReleaseType.choices]
     )
+    sort = forms.ChoiceField(
+        required=False,
+        label="Sort by",
+        choices=[
+            ("", "Newest first"),
+            ("window", "Window, soonest first"),
+            ("-window", "Window, latest first"),
+            ("release", "Release, A–Z"),
+            ("-release", "Release, Z–A"),
+            ("status", "Status"),
+            ("-status", "Status, reversed"),
+        ],
+    )
+    mine = forms.BooleanField(required=False, label="Waiting for my signature")
 
     def __init__(self, *args, products, **kwargs):
         super().__init__(*args, **kwargs)

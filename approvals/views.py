@@ -87,6 +87,8 @@ def release_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
     return render(
         request,
         "approvals/release_list.html",
@@ -94,6 +96,8 @@ def release_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "sort": filters.sort,
+            "sort_query": sort_query.urlencode(),
             "can_add": request.user.has_perm("approvals.add_release"),
         },
     )
@@ -197,6 +201,7 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
             )
         ],
         "review": selectors.review_for_release(release=release),
+        "reason_error": request.session.pop(_reason_error_key(release), None),
         # Separation of duties: whoever submits may not sign; say so before the click.
         "submit_bars": [
             row.activity.name
@@ -610,14 +615,22 @@ def my_signoffs(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _reason_error_key(release) -> str:
+    return f"reason-error-{release.pk}"
+
+
 def _reason_action(request, product, version, *, action, what, service, done):
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     require(request, access.may(action), what=what, release=release)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give a reason; nothing was changed.")
-        return redirect(release)
+        # The release page opens this form again, with the error beside it.
+        request.session[_reason_error_key(release)] = {
+            "action": action.value,
+            "error": f"Give a reason to {action.label}; nothing was changed.",
+        }
+        return redirect(release.get_absolute_url() + f"#{action.value}-form")
     try:
         service(release=release, actor=request.user, reason=form.cleaned_data["reason"])
     except (services.DomainError, IllegalTransition) as error:

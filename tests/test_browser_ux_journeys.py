@@ -10,7 +10,14 @@ from approvals import services
 from approvals.models import FreezeWindow, Release
 from audit.models import Action
 from meetings.models import GateMeeting, Notification
-from tests.factories import PASSWORD, activity, build_team, complete_rad, release_in_review
+from tests.factories import (
+    PASSWORD,
+    activity,
+    build_team,
+    complete_rad,
+    release_in_review,
+    release_of,
+)
 from tests.helpers import axe_serious_violations, entries, release_open_now, schedule, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -310,3 +317,72 @@ def test_submitting_says_beforehand_that_it_bars_the_submitter_from_signing(page
     sign_in(page, "dev")  # the Responsible signs nothing: no such note
     page.goto(release.get_absolute_url())
     assert page.get_by_test_id("submit-bars").count() == 0
+
+
+# 6. A halt-reason error keeps its own form open -----------------------------------
+
+
+def test_a_missing_halt_reason_keeps_the_halt_form_open_with_the_error(page):
+    team = build_team()
+    release = release_open_now(team, version="2.8.0")
+    sign_in(page, "po")
+    page.goto(release.get_absolute_url())
+    page.get_by_text("Halt this release").click()
+    halt = page.locator("#halt-form")
+    halt.get_by_label("Reason").fill("   ")
+    halt.get_by_role("button", name="Halt").click()
+    page.wait_for_url("**#halt-form")
+    halt = page.locator("#halt-form")
+    assert halt.get_attribute("open") is not None
+    assert "Give a reason to halt it" in halt.get_by_role("alert").inner_text()
+    assert halt.get_by_label("Reason").is_visible()
+    release.refresh_from_db()
+    assert release.status == "approved"
+
+
+# Release list: sortable columns, "waiting for my signature", pages keep the filters ---
+
+
+def test_the_release_list_sorts_filters_to_my_signatures_and_pages_keep_both(page):
+    team = build_team()
+    waiting = release_in_review(team)
+    for n in range(30):
+        release_of("payments-api", f"1.{n}.0", created_by=team["rm"])
+    sign_in(page, "po")
+    page.goto(reverse("approvals:release_list"))
+    page.get_by_label("Waiting for my signature").check()
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("tbody tr")
+    assert rows.count() == 1 and waiting.version in rows.first.inner_text()
+    sign_in(page, "rm")
+    page.goto(reverse("approvals:release_list") + "?q=1.")
+    page.get_by_role("link", name="Deployment window").click()
+    assert page.locator("th[aria-sort=ascending]").inner_text().startswith("Deployment window")
+    page.get_by_role("link", name="Next →").click()
+    assert "q=1." in page.url and "sort=window" in page.url and "page=2" in page.url
+    shown = [r.inner_text() for r in page.locator("tbody tr td:first-child").all()]
+    assert shown and all("1." in text for text in shown)
+    page.get_by_role("link", name="Deployment window").click()  # again: reversed
+    assert page.locator("th[aria-sort=descending]").count() == 1
+    assert "page=" not in page.url  # a new order starts at page 1
+
+
+def test_a_release_not_ready_offers_no_sign_button_only_the_reasons(page):
+    team = build_team()
+    release = release_in_review(team)
+    FreezeWindow.objects.create(
+        product=None,
+        start=release.window_start - timedelta(hours=1),
+        end=release.window_end + timedelta(hours=1),
+        reason="Payments freeze",
+        created_by=team["rm"],
+    )
+    sign_in(page, "po")
+    scope = activity(release, "Business scope")
+    page.goto(
+        reverse("approvals:signoff", kwargs={**_kwargs(release), "activity_id": scope.pk})
+        + "?decision=approve"
+    )
+    assert "Payments freeze" in page.get_by_test_id("not-ready").inner_text()
+    assert page.get_by_role("button", name="Sign approval").count() == 0
+    assert page.locator("input[type=password]").count() == 0

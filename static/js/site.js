@@ -35,5 +35,6 @@
     });
   }
   mark();
+  window.addEventListener("load", mark);
   window.addEventListener("resize", mark);
 })();

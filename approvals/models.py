@@ -128,6 +128,11 @@ class Release(models.Model):
         return self.status == Status.DEPLOYED
 
     @property
+    def is_halted(self) -> bool:
+        """Halted: the Go/no-go Accountable's new approval resumes it."""
+        return self.status == Status.HALTED
+
+    @property
     def is_finished(self) -> bool:
         """Closed or cancelled: nothing about it changes any more."""
         return self.status in FINISHED

@@ -388,3 +388,22 @@ def test_a_release_not_ready_offers_no_sign_button_only_the_reasons(page):
     assert "Payments freeze" in page.get_by_test_id("not-ready").inner_text()
     assert page.get_by_role("button", name="Sign approval").count() == 0
     assert page.locator("input[type=password]").count() == 0
+
+
+# 6. Resuming a halted release says "Resume", not "Approve" --------------------------
+
+
+def test_a_halted_release_offers_resume_to_the_go_no_go_accountable(page):
+    team = build_team()
+    release = release_open_now(team, version="2.9.0")
+    services.release_halt(release=release, actor=team["rm"], reason="Fraud spike")
+    sign_in(page, "rm")
+    page.goto(release.get_absolute_url())
+    row = page.locator('tr[data-activity="Go/no-go decision"]')
+    assert (
+        row.get_by_role("link", name="Resume").count()
+        + row.get_by_role("button", name="Resume").count()
+        == 1
+    )
+    assert row.get_by_role("link", name="Approve").count() == 0
+    assert row.get_by_role("button", name="Approve").count() == 0

@@ -48,6 +48,9 @@ class ReleaseForm(forms.Form):
         widget=DateTimeLocalInput(),
         help_text="After it only fixes go in. Empty: the product policy's days before the window.",
     )
+    confirm_window = forms.BooleanField(
+        required=False, label="I know; create it with this window anyway"
+    )
 
     def __init__(self, *args, products, releases, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,6 +72,20 @@ class ReleaseFilterForm(forms.Form):
     release_type = forms.ChoiceField(
         required=False, label="Type", choices=[("", "Any type"), *ReleaseType.choices]
     )
+    sort = forms.ChoiceField(
+        required=False,
+        label="Sort by",
+        choices=[
+            ("", "Newest first"),
+            ("window", "Window, soonest first"),
+            ("-window", "Window, latest first"),
+            ("release", "Release, A–Z"),
+            ("-release", "Release, Z–A"),
+            ("status", "Status"),
+            ("-status", "Status, reversed"),
+        ],
+    )
+    mine = forms.BooleanField(required=False, label="Waiting for my signature")
 
     def __init__(self, *args, products, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,6 +98,12 @@ class CommentForm(forms.Form):
     body = forms.CharField(
         label="Comment", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No maxlength in the page: the browser would cut a pasted text short
+        # without a word; the server says how long it is and keeps it.
+        self.fields["body"].widget.attrs.pop("maxlength", None)
 
 
 class DiffForm(forms.Form):
@@ -119,6 +142,13 @@ class RadForm(forms.Form):
 
 class _RowForm(forms.Form):
     key_field = ""
+
+    def has_changed(self) -> bool:
+        # A blank extra row posts its choices' defaults (severity "blocker",
+        # state "open", likelihood 1): only typed text makes it a row to check.
+        return any(
+            not isinstance(self.fields[name], forms.ChoiceField) for name in self.changed_data
+        )
 
     def has_content(self) -> bool:
         return bool(self.cleaned_data.get(self.key_field))
@@ -321,7 +351,7 @@ class SignOffForm(_CodeForm):
     password = forms.CharField(
         label="Your password",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
         help_text="Signing asks for your password again, like a signature.",
     )
     code = AuthenticatorCodeField()

@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from approvals.lifecycle import ReleaseType, Status
+from approvals.lifecycle import FINISHED, ReleaseType, Status
 
 # Semantic Versioning 2.0.0, the official regular expression.
 SEMVER = re.compile(
@@ -147,6 +147,16 @@ class Release(models.Model):
     @property
     def is_deployed(self) -> bool:
         return self.status == Status.DEPLOYED
+
+    @property
+    def is_halted(self) -> bool:
+        """Halted: the Go/no-go Accountable's new approval resumes it."""
+        return self.status == Status.HALTED
+
+    @property
+    def is_finished(self) -> bool:
+        """Closed or cancelled: nothing about it changes any more."""
+        return self.status in FINISHED
 
     def url(self, name: str) -> str:
         return reverse(

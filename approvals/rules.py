@@ -791,3 +791,37 @@ def routing_for(*, content: dict | None, policy) -> Routing:
         f"{', '.join(sorted(names))} need a sign-off.",
         names,
     )
+
+
+# --- warnings where the mistake is made (the release form) ----------------------------
+
+
+def window_warnings(
+    *, start: datetime, end: datetime, now: datetime, freezes: Sequence, is_hotfix: bool
+) -> list[str]:
+    """What is wrong with a deployment window before anyone signs for it.
+
+    The release form shows these and asks to confirm: a window in the past
+    can never be deployed in, and one inside a freeze is refused at the
+    deploy check (a hotfix only with an emergency reason).
+    """
+    warnings = []
+    if start < now:
+        warnings.append(
+            f"The deployment window starts in the past ({start:%Y-%m-%d %H:%M} UTC): "
+            "nobody can deploy in it unless you move it."
+        )
+    for freeze in freezes:
+        if freeze.start < end and freeze.end > start:
+            scope = "all products" if freeze.product_id is None else freeze.product.name
+            warning = (
+                f"The deployment window overlaps the freeze “{freeze.reason}” "
+                f"({scope}, {freeze.start:%Y-%m-%d %H:%M} – {freeze.end:%Y-%m-%d %H:%M} UTC): "
+            )
+            warning += (
+                "a hotfix may deploy in it only once an emergency reason is recorded."
+                if is_hotfix
+                else "the deploy check will refuse it."
+            )
+            warnings.append(warning)
+    return warnings

@@ -24,6 +24,7 @@ from approvals.models import (
     GateCheck,
     MonitoringTick,
     PolicyVersion,
+    PostReleaseReview,
     Product,
     RadRevision,
     Release,
@@ -60,6 +61,20 @@ class ReleaseFilters:
     status: str = ""
     release_type: str = ""
     q: str = ""
+    sort: str = ""  # a key of RELEASE_SORTS; "" is newest first
+    mine: bool = False  # only releases waiting for the user's signature
+
+
+# Sort keys of the release list: the column, then a tie-breaker so pages are stable.
+RELEASE_SORTS = {
+    "": ("-created_at", "-id"),
+    "release": ("product__name", "version", "id"),
+    "-release": ("-product__name", "-version", "-id"),
+    "window": ("window_start", "id"),
+    "-window": ("-window_start", "-id"),
+    "status": ("status", "window_start", "id"),
+    "-status": ("-status", "window_start", "id"),
+}
 
 
 def release_list_for_user(*, user, filters: ReleaseFilters) -> QuerySet[Release]:
@@ -76,7 +91,9 @@ def release_list_for_user(*, user, filters: ReleaseFilters) -> QuerySet[Release]
             | Q(version__icontains=filters.q)
             | Q(product__name__icontains=filters.q)
         )
-    return releases.order_by("-created_at", "-id")
+    if filters.mine:
+        releases = releases.filter(pk__in={r.pk for r, _, _ in my_signoffs(user=user).waiting})
+    return releases.order_by(*RELEASE_SORTS.get(filters.sort, RELEASE_SORTS[""]))
 
 
 def products_visible_to(*, user) -> QuerySet[Product]:
@@ -891,3 +908,8 @@ def earlier_releases_for(*, user, release: Release) -> QuerySet[Release]:
         .distinct()
         .order_by("-created_at", "-id")
     )
+
+
+def review_for_release(*, release: Release) -> PostReleaseReview | None:
+    """The post-release review of a release, with its author, or None."""
+    return PostReleaseReview.objects.filter(release=release).select_related("author").first()

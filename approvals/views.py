@@ -29,9 +29,9 @@ from approvals.forms import (
     VerbalResponseForm,
 )
 from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
-from approvals.models import Decision, VerbalState
+from approvals.models import Decision, ReleaseType, VerbalState
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
-from approvals.rules import meaning_text
+from approvals.rules import meaning_text, window_warnings
 from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
@@ -87,6 +87,8 @@ def release_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
     return render(
         request,
         "approvals/release_list.html",
@@ -94,6 +96,8 @@ def release_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "sort": filters.sort,
+            "sort_query": sort_query.urlencode(),
             "can_add": request.user.has_perm("approvals.add_release"),
         },
     )
@@ -111,17 +115,35 @@ def release_create(request: HttpRequest) -> HttpResponse:
     if "product" in request.GET:
         initial["product"] = products.filter(slug=request.GET["product"]).first()
     form = ReleaseForm(request.POST or None, initial=initial, products=products, releases=fixable)
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid():
-        try:
-            release = services.release_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, f"Release {release} created. Write its RAD next.")
-            for conflict in selectors.conflicts_for(release=release):
-                messages.warning(request, f"Conflict: {conflict.message}")
-            return redirect(release.url("rad_edit"))
-    return render(request, "approvals/release_form.html", {"form": form})
+        data = dict(form.cleaned_data)
+        confirmed = data.pop("confirm_window")
+        warnings = _window_warnings(data)
+        if confirmed or not warnings:
+            try:
+                release = services.release_create(actor=request.user, **data)
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, f"Release {release} created. Write its RAD next.")
+                for conflict in selectors.conflicts_for(release=release):
+                    messages.warning(request, f"Conflict: {conflict.message}")
+                return redirect(release.url("rad_edit"))
+    return render(request, "approvals/release_form.html", {"form": form, "warnings": warnings})
+
+
+def _window_warnings(data: dict) -> list[str]:
+    freezes = selectors.freezes_overlapping(
+        product=data["product"], start=data["window_start"], end=data["window_end"]
+    )
+    return window_warnings(
+        start=data["window_start"],
+        end=data["window_end"],
+        now=timezone.now(),
+        freezes=freezes,
+        is_hotfix=data["release_type"] == ReleaseType.HOTFIX,
+    )
 
 
 def _rehearsal_age(content: dict) -> int | None:
@@ -163,13 +185,31 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "rehearsal_age": _rehearsal_age(shown.content) if shown else None,
         "problems": problems,
         "comments": selectors.comments_for_release(release=release),
-        "comment_form": CommentForm(),
+        "comment_form": CommentForm(
+            initial={"body": request.session.pop(_comment_draft_key(release), "")}
+        ),
         "cancel_form": ReasonForm(),
         "progress": progress,
         "matrix": matrix,
         "access_rows": permissions.access_explanations(
             user=request.user, perms=access.perms, matrix=matrix
-        ),
+        )
+        if not release.is_finished
+        else [
+            (
+                "read",
+                True,
+                f"You can read it: the release is {release.get_status_display().lower()}, so nothing about it changes any more.",
+            )
+        ],
+        "review": selectors.review_for_release(release=release),
+        "reason_error": request.session.pop(_reason_error_key(release), None),
+        # Separation of duties: whoever submits may not sign; say so before the click.
+        "submit_bars": [
+            row.activity.name
+            for row in progress.rows
+            if row.accountable and row.accountable.pk == request.user.pk and row.required
+        ],
         "deployments": deployments,
         "reason_form": ReasonForm(),
         "deployment_form": DeploymentForm(),
@@ -180,7 +220,7 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         else None,
         "unauthorized": [d for d in deployments if d.unauthorized],
         # The change log is for auditors and release managers (docs/permissions.md).
-        "timeline": changelog_for_release(release=release)
+        "timeline": changelog_for_release(release=release, reader=request.user)
         if request.user.has_perm("audit.view_changelogentry")
         else None,
     }
@@ -193,6 +233,14 @@ def rad_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     require(request, access.may(ReleaseAction.EDIT_RAD), what="edit this RAD", release=release)
+    if not access.can(ReleaseAction.EDIT_RAD):
+        # Say so before anything is typed, not on save.
+        messages.info(
+            request,
+            f"The RAD of {release} cannot change now: the release is "
+            f"{release.get_status_display().lower()}.",
+        )
+        return redirect(release)
     current = services.rad_current(release)
     if request.method == "POST":
         editor = RadEditor(request.POST)
@@ -289,6 +337,10 @@ def release_cancel(request: HttpRequest, product: str, version: str) -> HttpResp
     )
 
 
+def _comment_draft_key(release) -> str:
+    return f"comment-draft-{release.pk}"
+
+
 @login_required
 @require_POST
 def comment_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
@@ -299,8 +351,19 @@ def comment_create(request: HttpRequest, product: str, version: str) -> HttpResp
     )
     form = CommentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The comment was empty or too long; nothing was posted.")
-        return redirect(release)
+        body = request.POST.get("body", "")
+        limit = form.fields["body"].max_length
+        if body.strip():
+            # Keep what was typed: the release page puts it back in the box.
+            request.session[_comment_draft_key(release)] = body[:50_000]
+            messages.error(
+                request,
+                f"The comment is too long: {len(body):,} characters, at most {limit:,}. "
+                "Nothing was posted; your text is still in the box.",
+            )
+        else:
+            messages.error(request, "The comment is empty; nothing was posted.")
+        return redirect(release.get_absolute_url() + "#comments")
     try:
         services.release_comment(release=release, actor=request.user, **form.cleaned_data)
     except (services.DomainError, ValidationError) as error:
@@ -601,14 +664,22 @@ def my_signoffs(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _reason_error_key(release) -> str:
+    return f"reason-error-{release.pk}"
+
+
 def _reason_action(request, product, version, *, action, what, service, done):
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     require(request, access.may(action), what=what, release=release)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give a reason; nothing was changed.")
-        return redirect(release)
+        # The release page opens this form again, with the error beside it.
+        request.session[_reason_error_key(release)] = {
+            "action": action.value,
+            "error": f"Give a reason to {action.label}; nothing was changed.",
+        }
+        return redirect(release.get_absolute_url() + f"#{action.value}-form")
     try:
         service(release=release, actor=request.user, reason=form.cleaned_data["reason"])
     except (services.DomainError, IllegalTransition) as error:

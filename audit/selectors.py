@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, HASHED_FIELDS, entry_document, entry_hash
-from audit.models import ChangeLogEntry
+from audit.models import Action, ChangeLogEntry
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -120,10 +120,19 @@ def changelog_page(
     )
 
 
-def changelog_for_release(*, release, limit: int = 200) -> list[ChangeLogEntry]:
-    """A release's timeline, oldest first (the release page shows it)."""
-    entries = ChangeLogEntry.objects.filter(release_id=release.pk).order_by("-seq")[:limit]
-    return list(entries)[::-1]
+REFUSALS = (Action.ACCESS_REFUSED, Action.SIGNOFF_REFUSED)
+
+
+def changelog_for_release(*, release, limit: int = 200, reader=None) -> list[ChangeLogEntry]:
+    """A release's timeline, oldest first (the release page shows it).
+
+    With a `reader`, other people's refusals are left out: they are noise on
+    the release page and stay in the change log itself.
+    """
+    entries = ChangeLogEntry.objects.filter(release_id=release.pk)
+    if reader is not None:
+        entries = entries.exclude(Q(action__in=REFUSALS) & ~Q(actor_id=reader.pk))
+    return list(entries.order_by("-seq")[:limit])[::-1]
 
 
 # --- one entry ------------------------------------------------------------

@@ -80,9 +80,11 @@ def _snapshot(meeting: GateMeeting) -> dict:
     }
 
 
-def _validate_slot(*, start: datetime, duration_minutes: int, now: datetime) -> None:
+def _validate_slot(
+    *, start: datetime, duration_minutes: int, now: datetime, held_now: bool = False
+) -> None:
     errors = {}
-    if start <= now:
+    if start <= now and not held_now:
         errors["start"] = "The meeting must start in the future."
     if not 5 <= duration_minutes <= 480:
         errors["duration_minutes"] = "A gate meeting lasts between 5 minutes and 8 hours."
@@ -165,9 +167,13 @@ def meeting_schedule(
     duration_minutes: int = 15,
     location: str = "",
     extra_attendees=(),
+    held_now: bool = False,
 ) -> GateMeeting:
+    """Schedule the gate meeting; `held_now`: it starts now (an ad-hoc gate), `start` ignored."""
     now = timezone.now()
-    _validate_slot(start=start, duration_minutes=duration_minutes, now=now)
+    if held_now:
+        start = now
+    _validate_slot(start=start, duration_minutes=duration_minutes, now=now, held_now=held_now)
     with transaction.atomic():
         release = release_lock(release)
         if release.status not in SCHEDULABLE:

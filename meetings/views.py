@@ -33,17 +33,25 @@ def meeting_create(request: HttpRequest, product: str, version: str) -> HttpResp
         release=release,
     )
     form = MeetingForm(request.POST or None)
+    held_now = "start_now" in request.POST
+    if held_now:
+        form.fields["start"].required = False
     if request.method == "POST" and form.is_valid():
         try:
             meeting = services.meeting_schedule(
-                release=release, actor=request.user, **form.cleaned_data
+                release=release, actor=request.user, held_now=held_now, **form.cleaned_data
             )
         except ValidationError as error:
             apply_errors(form, error)
         except release_services.DomainError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, "Gate meeting scheduled; attendees are notified.")
+            messages.success(
+                request,
+                "Gate meeting started: record the minutes and decision below."
+                if held_now
+                else "Gate meeting scheduled; attendees are notified.",
+            )
             return redirect(meeting)
     return render(request, "meetings/meeting_form.html", {"release": release, "form": form})
 

@@ -26,7 +26,9 @@
 (function () {
   "use strict";
   function mark() {
-    document.querySelectorAll("main table, main pre, .table-wrap, .scroll-box").forEach(function (el) {
+    document.querySelectorAll("main *").forEach(function (el) {
+      var overflow = window.getComputedStyle(el).overflowX;
+      if (overflow !== "auto" && overflow !== "scroll") return;
       if (el.scrollWidth > el.clientWidth + 1) {
         if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
       } else if (el.getAttribute("tabindex") === "0" && el.dataset.keepTab === undefined) {

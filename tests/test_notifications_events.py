@@ -18,7 +18,14 @@ from audit.models import Action
 from meetings import services as meeting_services
 from meetings.models import Notification
 from notifications.events import AUDIENCE, DEFAULT_CHANNEL
-from notifications.models import Channel, DigestItem, Event, NotificationPreference
+from notifications.models import (
+    Channel,
+    ChatDelivery,
+    ChatDestination,
+    DigestItem,
+    Event,
+    NotificationPreference,
+)
 from raci import permissions
 from raci.models import Assignment, Letter
 from tests.factories import release_in_review, user_create
@@ -342,3 +349,32 @@ def test_a_failed_verification_skips_an_operations_accountable_who_may_not_see(t
         fail_smoke(release, team["dev"])
     assert got.told("verification failed") == ["rm"]
     assert got.mailed("verification failed") == ["rm@example.test"]
+
+
+# --- chat channels ------------------------------------------------------------------------------
+
+
+def test_a_product_channel_hears_of_a_failed_verification_with_the_rollback_button(team, heard):
+    release = deployed_now(team)
+    ChatDestination.objects.create(
+        product=team["product"],
+        kind="slack",
+        name="payments-ops",
+        url="https://hooks.example.com/slack",
+        events=[Event.VERIFICATION_FAILED, Event.UNAUTHORIZED_CHANGE],
+        created_by=team["rm"],
+    )
+    prefer(team["sre"], Event.VERIFICATION_FAILED, Channel.CHAT)
+    with heard():
+        fail_smoke(release, team["dev"])
+    [delivery] = ChatDelivery.objects.all()
+    assert delivery.event == Event.VERIFICATION_FAILED
+    body = json.loads(delivery.body)
+    buttons = [
+        b for block in body["blocks"] if block["type"] == "actions" for b in block["elements"]
+    ]
+    assert buttons[0]["text"]["text"] == "Record the rollback"
+    assert buttons[0]["url"].endswith(release.get_absolute_url() + "#rhythm")
+    text = json.dumps(body, ensure_ascii=False)
+    assert "checkout 502" in text
+    assert "For: Sre" in text  # the person who chose the chat channel, named under it

@@ -92,6 +92,14 @@ class WebhookEvent(models.TextChoices):
     DEPLOYMENT_SUCCEEDED = "deployment.succeeded", "Deployment succeeded"
     DEPLOYMENT_FAILED = "deployment.failed", "Deployment failed"
     DEPLOYMENT_ROLLED_BACK = "deployment.rolled_back", "Deployment rolled back"
+    DEPLOYMENT_UNAUTHORIZED = "deployment.unauthorized", "Unauthorized deployment flagged"
+    DEPLOYMENT_VERIFICATION_FAILED = (
+        "deployment.verification_failed",
+        "Deployment verification failed",
+    )
+    ARTIFACT_REPORTED = "artifact.reported", "Artifacts reported"
+    ARTIFACT_REMOVED = "artifact.removed", "Artifacts removed"
+    REVIEW_DUE = "review.due", "Post-release review due"
 
 
 # What a subscriber may ask for: single events, or every deployment event.
@@ -99,8 +107,15 @@ SUBSCRIBABLE = [
     ("release.approved", "Release approved"),
     ("release.halted", "Release halted"),
     ("release.rejected", "Release rejected"),
-    ("deployment.*", "Every deployment event (started, succeeded, failed, rolled back)"),
+    (
+        "deployment.*",
+        "Every deployment event (started, succeeded, failed, rolled back, unauthorized, "
+        "verification failed)",
+    ),
     *[(value, label) for value, label in WebhookEvent.choices if value.startswith("deployment.")],
+    ("artifact.*", "Every artifact event (reported, removed)"),
+    *[(value, label) for value, label in WebhookEvent.choices if value.startswith("artifact.")],
+    ("review.due", "Post-release review due"),
 ]
 
 

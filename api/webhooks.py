@@ -59,6 +59,11 @@ _WEBHOOK_NAME = {
     Event.DEPLOYMENT_SUCCEEDED: WebhookEvent.DEPLOYMENT_SUCCEEDED,
     Event.DEPLOYMENT_FAILED: WebhookEvent.DEPLOYMENT_FAILED,
     Event.DEPLOYMENT_ROLLED_BACK: WebhookEvent.DEPLOYMENT_ROLLED_BACK,
+    Event.UNAUTHORIZED_CHANGE: WebhookEvent.DEPLOYMENT_UNAUTHORIZED,
+    Event.VERIFICATION_FAILED: WebhookEvent.DEPLOYMENT_VERIFICATION_FAILED,
+    Event.ARTIFACT_REPORTED: WebhookEvent.ARTIFACT_REPORTED,
+    Event.ARTIFACT_REMOVED: WebhookEvent.ARTIFACT_REMOVED,
+    Event.REVIEW_DUE: WebhookEvent.REVIEW_DUE,
 }
 # Stable across retries and unique across installations: derived from the
 # entry's hash, which covers the whole chain before it.
@@ -101,6 +106,11 @@ def _payload(*, entry, event: str, event_id: uuid.UUID) -> dict:
         },
         "changelog": {"seq": entry.seq, "hash": entry.hash},
     }
+    if event.startswith("artifact."):
+        payload["artifacts"] = [
+            {"name": name, "digest_before": old, "digest_after": new}
+            for name, old, new in after.get("changed") or []
+        ]
     if event.startswith("deployment."):
         payload["deployment"] = {
             "status": event.split(".", 1)[1],

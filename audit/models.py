@@ -60,6 +60,11 @@ class Action(models.TextChoices):
     PRODUCT_CHANGED = "product.changed", "Product changed"
     DRILL_SCHEDULED = "drill.scheduled", "Fire-drill schedule changed"
     DRILL_RECORDED = "drill.recorded", "Fire drill recorded"
+    REVIEW_DUE = "review.due", "Post-release review fell due"
+    NOTIFICATION_PREFERENCES_CHANGED = (
+        "notifications.preferences",
+        "Notification preferences changed",
+    )
 
 
 class ChangeLogEntry(models.Model):

@@ -7,7 +7,6 @@ class MeetingsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.changelog import changelog_register_hook
-        from meetings.services import alerts_from_changelog, reminders_from_changelog
+        from meetings.services import reminders_from_changelog
 
         changelog_register_hook(reminders_from_changelog)
-        changelog_register_hook(alerts_from_changelog)

@@ -10,7 +10,7 @@ from datetime import time as dt_time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -31,7 +31,6 @@ from approvals.models import (
 from approvals.selectors import (
     deployment_to_verify,
     monitoring_ticker_ids,
-    operations_accountable_ids,
     policy_for,
     release_progress,
 )
@@ -393,61 +392,6 @@ def freeze_delete(*, actor, freeze: FreezeWindow) -> None:
 # --- reminders -------------------------------------------------------------------
 
 
-def _alert(*, users, release, title: str, body: str, url: str) -> None:
-    """In-app notification now, e-mail after commit (a mail outage never undoes the change)."""
-    users = [u for u in users if u.is_active]
-    _notify(users=users, release=release, title=title, body=body, url=url)
-    recipients = sorted({u.email for u in users if u.email})
-    if recipients:
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=title,
-                message=f"{body}\n\n{settings.SITE_URL}{url}\n",
-                from_email=None,
-                recipient_list=recipients,
-                fail_silently=True,
-            )
-        )
-
-
-def alerts_from_changelog(entry) -> None:
-    """Change-log hook: tell release managers and auditors about unauthorized deployments."""
-    if entry.release_id is None:
-        return
-    if entry.action == Action.DEPLOYMENT_UNAUTHORIZED:
-        release = Release.objects.select_related("product").get(pk=entry.release_id)
-        watchers = get_user_model().objects.filter(
-            groups__name__in=[permissions.RELEASE_MANAGERS, permissions.AUDITORS]
-        )
-        _alert(
-            users=watchers.distinct(),
-            release=release,
-            title=f"Unauthorized deployment of {release}",
-            body=entry.reason,
-            url=reverse("evidence:unauthorized_list"),
-        )
-    elif entry.action == Action.DEPLOYMENT_VERIFICATION_FAILED:
-        _alert_verification_failed(entry)
-    # Automatic halts (actor None) reach the release's people through the notifications
-    # app's event catalogue, by each person's chosen channel.
-
-
-def _alert_verification_failed(entry) -> None:
-    """A failed post-deploy check: the release manager and the Operations Accountable hear of it."""
-    release = Release.objects.select_related("product", "created_by").get(pk=entry.release_id)
-    policy = policy_for(release.product)
-    operations = get_user_model().objects.filter(
-        pk__in=operations_accountable_ids(release=release, policy=policy)
-    )
-    _alert(
-        users={release.created_by, *operations},
-        release=release,
-        title=f"{release}: deployment verification failed",
-        body=f"{entry.reason}. The release page offers to record the rollback.",
-        url=release.get_absolute_url() + "#rhythm",
-    )
-
-
 def reminders_from_changelog(entry) -> None:
     """Change-log hook: a deployment plans the post-deploy checklist reminders and, for a
     hotfix, its post-release review reminder; a fire-drill schedule set, or a drill
@@ -479,7 +423,11 @@ def reminder_plan_monitoring(*, release: Release) -> None:
 
 
 def reminder_plan_review(*, release: Release) -> None:
-    """A hotfix's post-release review falls due: remind its release manager then."""
+    """A hotfix's post-release review falls due: remind its release manager then.
+
+    When the row falls due it is not mailed from here: `review_due_record` writes the
+    `review.due` change-log entry and the notifications app's event catalogue tells
+    the release manager on the channel they chose (and webhooks carry it)."""
     if release.review_due_at is None:
         return
     Reminder.objects.bulk_create(
@@ -756,9 +704,13 @@ def reminder_send(
         "release__product", "meeting", "user", "release__created_by", "product"
     ).get(pk=reminder_id)
     try:
-        reason = _relevance(reminder, now) or ("" if reminder.user.email else "No e-mail address")
+        reason = _relevance(reminder, now)
+        if not reason and reminder.kind != ReminderKind.REVIEW and not reminder.user.email:
+            reason = "No e-mail address"
         if reason:
             return _drop_claimed(reminder=reminder, claim_token=claim_token, reason=reason, now=now)
+        if reminder.kind == ReminderKind.REVIEW:
+            return review_due_record(reminder=reminder, claim_token=claim_token)
         pause = settings.REMINDER_SEND_PAUSE_SECONDS
         if pause:
             time.sleep(pause)  # throttles bursts for SMTP servers with rate limits
@@ -772,6 +724,27 @@ def reminder_send(
         _release(reminder_id=reminder_id, claim_token=claim_token)
         raise
     reminder_mark_sent(reminder=reminder, claim_token=claim_token, title=subject)
+    return "sent"
+
+
+def review_due_record(*, reminder: Reminder, claim_token: uuid.UUID) -> str:
+    """A claimed review reminder becomes the `review.due` change-log entry, in the same
+    transaction as marking it sent: exactly once, whatever the workers do. Who hears of
+    it, and how, is the event catalogue's business (notifications.events)."""
+    release = reminder.release
+    with transaction.atomic():
+        marked = Reminder.objects.filter(
+            pk=reminder.pk, claim_token=claim_token, sent_at__isnull=True
+        ).update(sent_at=timezone.now(), claimed_until=None, claim_token=None)
+        if marked != 1:
+            return "skipped"
+        changelog_record(
+            action=Action.REVIEW_DUE,
+            release=release,
+            obj=reminder,
+            after={"due_at": reminder.due_at.isoformat(), "release_manager": str(reminder.user)},
+            reason=f"The post-release review of {release} is due",
+        )
     return "sent"
 
 

@@ -6,8 +6,10 @@ their number: no loop over rows in Python. Definitions (docs/metrics.md):
 - deployment frequency: successful deployments per period;
 - lead time for changes: release created → first deployed (`Release.deployed_at`);
 - change-failure rate: finished deployments (succeeded, failed, rolled back)
-  that failed, were rolled back, or were followed by a hotfix of their release
-  within `hotfix_days`, over all finished deployments;
+  that failed, were rolled back, failed their post-deploy verification
+  (`Deployment.verification_failed_at`, a failing after-deployment gate check),
+  or were followed by a hotfix of their release within `hotfix_days`, over all
+  finished deployments;
 - time to restore: a failed or rolled-back deployment, or a halt, to the next
   successful deployment of the same product;
 - approval lead time: the latest submission before approval → approved;
@@ -151,7 +153,11 @@ def _deployment_rows(deployments: QuerySet, *, period: str, hotfix_days: int) ->
         created_at__gte=OuterRef("recorded_at"),
         created_at__lte=OuterRef("recorded_at") + timedelta(days=hotfix_days),
     )
-    failed = Q(status__in=BAD_DEPLOYS) | Q(status=DeploymentStatus.SUCCEEDED, hotfixed=True)
+    failed = (
+        Q(status__in=BAD_DEPLOYS)
+        | Q(status=DeploymentStatus.SUCCEEDED, hotfixed=True)
+        | Q(status=DeploymentStatus.SUCCEEDED, verification_failed_at__isnull=False)
+    )
     return (
         deployments.annotate(hotfixed=Exists(hotfix_soon), bucket=_trunc("recorded_at", period))
         .values("bucket")

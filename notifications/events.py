@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from approvals.models import Decision, Release, SignOff
+from approvals.selectors import operations_accountable_ids, policy_for
 from approvals.services import rad_current
 from audit.models import Action
 from notifications.models import Channel, Event
@@ -38,6 +39,11 @@ DEFAULT_CHANNEL = {
     # The Accountable already gets the confirmation e-mail from the sign-off itself.
     Event.VERBAL_TO_CONFIRM: Channel.IN_APP,
     Event.MENTIONED: Channel.EMAIL,
+    Event.REVIEW_DUE: Channel.EMAIL,
+    Event.ARTIFACT_REPORTED: Channel.IN_APP,
+    Event.ARTIFACT_REMOVED: Channel.IN_APP,
+    Event.UNAUTHORIZED_CHANGE: Channel.EMAIL,
+    Event.VERIFICATION_FAILED: Channel.EMAIL,
 }
 
 # Who hears of each event, in words (the preferences page shows it).
@@ -56,6 +62,11 @@ AUDIENCE = {
     Event.APPROVAL_EXPIRING: "the release manager and the Accountables",
     Event.VERBAL_TO_CONFIRM: "the Accountable the verbal approval names",
     Event.MENTIONED: "each person @mentioned who may see the release",
+    Event.REVIEW_DUE: "the release manager of the hotfix",
+    Event.ARTIFACT_REPORTED: "everyone on the release's RACI and its release manager",
+    Event.ARTIFACT_REMOVED: "everyone on the release's RACI and its release manager",
+    Event.UNAUTHORIZED_CHANGE: "release managers and auditors who may see the release",
+    Event.VERIFICATION_FAILED: "the release manager and the Operations Accountable",
 }
 
 _TRANSITION_EVENTS = {
@@ -69,6 +80,9 @@ _TRANSITION_EVENTS = {
     Action.SIGNOFF_VOIDED: Event.SIGNATURE_VOIDED,
     Action.VERBAL_RECORDED: Event.VERBAL_TO_CONFIRM,
     Action.COMMENT_ADDED: Event.MENTIONED,
+    Action.REVIEW_DUE: Event.REVIEW_DUE,
+    Action.DEPLOYMENT_UNAUTHORIZED: Event.UNAUTHORIZED_CHANGE,
+    Action.DEPLOYMENT_VERIFICATION_FAILED: Event.VERIFICATION_FAILED,
 }
 # Deployments that do not move the lifecycle are logged as DEPLOYMENT_RECORDED.
 _RECORDED_DEPLOYMENTS = {
@@ -92,7 +106,18 @@ def event_for_entry(entry) -> str | None:
         return Event.SIGNED if after.get("decision") == Decision.APPROVE else None
     if entry.action == Action.COMMENT_ADDED and not MENTION.search(after.get("body") or ""):
         return None
+    if entry.action == Action.ARTIFACTS_CHANGED:
+        return _artifact_event(after.get("changed") or [])
     return _TRANSITION_EVENTS.get(entry.action)
+
+
+def _artifact_event(changed: list) -> str | None:
+    """Removed when any artifact left the set, else reported (added or a new digest)."""
+    if not changed:
+        return None
+    if any(not new for _, _, new in changed):
+        return Event.ARTIFACT_REMOVED
+    return Event.ARTIFACT_REPORTED
 
 
 @dataclass(frozen=True)
@@ -146,13 +171,23 @@ _SUMMARIES = {
     Event.VERBAL_TO_CONFIRM: "{actor} recorded a verbal approval in your name on {release}; "
     "confirm or dispute it.",
     Event.MENTIONED: "{actor} mentioned you in a comment on {release}.",
+    Event.REVIEW_DUE: "The post-release review of {release} is due now: write it in Relapp.",
+    Event.ARTIFACT_REPORTED: "{actor} reported artifacts of {release}: {names}.",
+    Event.ARTIFACT_REMOVED: "{actor} removed artifacts of {release}: {names}.",
+    Event.UNAUTHORIZED_CHANGE: "A deployment of {release} was recorded while the deploy "
+    "check refused it.",
+    Event.VERIFICATION_FAILED: "A post-deploy check failed for the deployment of {release}. "
+    "The release page offers to record the rollback.",
 }
 
 
 def message_for(*, event: str, entry, release: Release) -> EventMessage:
     after = entry.after or {}
     actor = entry.actor_name
-    summary = _SUMMARIES[Event(event)].format(release=release, actor=actor)
+    names = ", ".join(
+        name + ("" if new else " (removed)") for name, _, new in after.get("changed") or []
+    )
+    summary = _SUMMARIES[Event(event)].format(release=release, actor=actor, names=names)
     reason = entry.reason
     if event == Event.SIGNED:
         summary = (
@@ -171,9 +206,10 @@ def message_for(*, event: str, entry, release: Release) -> EventMessage:
     if event == Event.VERBAL_TO_CONFIRM and entry.object_id:
         path = reverse("approvals:verbal_respond", kwargs={"signoff_id": int(entry.object_id)})
         actions.insert(0, ("Confirm or dispute", absolute(path)))
-    title = f"{release}: {Event(event).label.lower()}"
-    if event == Event.SIGNATURE_REQUESTED:
-        title = f"{release} waits for your signature"
+    actions = _rhythm_actions(event, release, actions)
+    title = _TITLES.get(event, "{release}: {label}").format(
+        release=release, label=Event(event).label.lower()
+    )
     return EventMessage(
         event=event,
         release=release,
@@ -184,6 +220,24 @@ def message_for(*, event: str, entry, release: Release) -> EventMessage:
         url=actions[0][1],
         actions=actions,
     )
+
+
+_TITLES = {
+    Event.SIGNATURE_REQUESTED: "{release} waits for your signature",
+    Event.REVIEW_DUE: "Post-release review due for {release}",
+    Event.UNAUTHORIZED_CHANGE: "Unauthorized deployment of {release}",
+}
+
+
+def _rhythm_actions(event: str, release: Release, actions: list) -> list:
+    """The first link of the review, unauthorized and verification events is where to act."""
+    if event == Event.REVIEW_DUE:
+        return [("Write the review", absolute(_release_path(release, "review_create"))), *actions]
+    if event == Event.UNAUTHORIZED_CHANGE:
+        return [*actions, ("Unauthorized changes", absolute(reverse("evidence:unauthorized_list")))]
+    if event == Event.VERIFICATION_FAILED:
+        return [("Record the rollback", absolute(release.get_absolute_url() + "#rhythm")), *actions]
+    return actions
 
 
 # --- recipients -----------------------------------------------------------------------
@@ -231,6 +285,15 @@ def _mentioned(entry) -> set[int]:
     return set(get_user_model().objects.filter(username__in=names).values_list("pk", flat=True))
 
 
+def _watchers() -> set[int]:
+    """Release managers and auditors: they watch every unauthorized change."""
+    return set(
+        get_user_model()
+        .objects.filter(groups__name__in=[permissions.RELEASE_MANAGERS, permissions.AUDITORS])
+        .values_list("pk", flat=True)
+    )
+
+
 def _candidates(event: str, entry, release: Release) -> set[int]:
     if event == Event.SIGNATURE_REQUESTED:
         return _still_to_sign(release)
@@ -242,6 +305,13 @@ def _candidates(event: str, entry, release: Release) -> set[int]:
         return _mentioned(entry)
     if event == Event.APPROVAL_EXPIRING:
         return _letters(release, Letter.ACCOUNTABLE) | {release.created_by_id}
+    if event == Event.REVIEW_DUE:
+        return {release.created_by_id}
+    if event == Event.UNAUTHORIZED_CHANGE:
+        return _watchers()
+    if event == Event.VERIFICATION_FAILED:
+        policy = policy_for(release.product)
+        return {release.created_by_id, *operations_accountable_ids(release=release, policy=policy)}
     return _participants(release)
 
 

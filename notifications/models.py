@@ -28,6 +28,11 @@ class Event(models.TextChoices):
     APPROVAL_EXPIRING = "approval_expiring", "Approval expiring soon"
     VERBAL_TO_CONFIRM = "verbal_to_confirm", "Verbal approval to confirm"
     MENTIONED = "mentioned", "Mentioned in a comment"
+    REVIEW_DUE = "review_due", "Post-release review due"
+    ARTIFACT_REPORTED = "artifact_reported", "Artifacts reported"
+    ARTIFACT_REMOVED = "artifact_removed", "Artifacts removed"
+    UNAUTHORIZED_CHANGE = "unauthorized_change", "Unauthorized deployment flagged"
+    VERIFICATION_FAILED = "verification_failed", "Deployment verification failed"
 
 
 class Channel(models.TextChoices):

@@ -86,16 +86,22 @@ def preferences_save(*, user, choices: dict[str, str]) -> int:
     if errors:
         raise ValidationError(errors)
     current = preferences_for(user)
-    changed = 0
+    changes = {e: c for e, c in sorted(choices.items()) if current[e] != c}
     with transaction.atomic():
-        for event, channel in choices.items():
-            if current[event] == channel:
-                continue
+        for event, channel in changes.items():
             NotificationPreference.objects.update_or_create(
                 user=user, event=event, defaults={"channel": channel}
             )
-            changed += 1
-    return changed
+        if changes:
+            changelog_record(
+                action=Action.NOTIFICATION_PREFERENCES_CHANGED,
+                actor=user,
+                obj=user,
+                before={event: current[event] for event in changes},
+                after=changes,
+                reason="Notification preferences saved",
+            )
+    return len(changes)
 
 
 def unsubscribe_token(*, user, event: str) -> str:
@@ -120,9 +126,27 @@ def unsubscribe_apply(*, token: str):
     if read is None:
         return None
     user_id, event = read
-    preference, _ = NotificationPreference.objects.update_or_create(
-        user_id=user_id, event=event, defaults={"channel": Channel.NONE}
-    )
+    with transaction.atomic():
+        preference = (
+            NotificationPreference.objects.select_for_update()
+            .filter(user_id=user_id, event=event)
+            .select_related("user")
+            .first()
+        )
+        before = preference.channel if preference else DEFAULT_CHANNEL[Event(event)]
+        preference, _ = NotificationPreference.objects.update_or_create(
+            user_id=user_id, event=event, defaults={"channel": Channel.NONE}
+        )
+        if before != Channel.NONE:
+            # The signed token stands for its user: they act, without signing in.
+            changelog_record(
+                action=Action.NOTIFICATION_PREFERENCES_CHANGED,
+                actor=preference.user,
+                obj=preference.user,
+                before={event: before},
+                after={event: Channel.NONE},
+                reason="Unsubscribed through the link in a notification e-mail",
+            )
     return preference
 
 

@@ -285,7 +285,9 @@ def test_reminder_offsets_come_from_the_product_policy(team, release):
     assert offsets == {7200}
 
 
-def test_the_release_manager_is_reminded_when_a_hotfix_review_falls_due(team, release):
+def test_the_release_manager_is_reminded_when_a_hotfix_review_falls_due(
+    team, release, django_capture_on_commit_callbacks
+):
     hotfix = release_in_review(team, version="2.4.1", release_type="hotfix", fixes=release)
     sign(hotfix, team["rm"], "Go/no-go decision")
     release_services.deployment_record(release=hotfix, actor=team["rm"], status="succeeded")
@@ -293,8 +295,10 @@ def test_the_release_manager_is_reminded_when_a_hotfix_review_falls_due(team, re
     reminder = Reminder.objects.get(kind=ReminderKind.REVIEW, release=hotfix)
     assert (reminder.user, reminder.due_at) == (team["rm"], hotfix.review_due_at)
     assert services.reminders_dispatch()["sent"] == 0  # not due yet
-    counts = services.reminders_dispatch(now=hotfix.review_due_at + timedelta(minutes=1))
-    # The review reminder, and the overdue post-deploy checklist's to dev and sre.
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = services.reminders_dispatch(now=hotfix.review_due_at + timedelta(minutes=1))
+    # The review reminder (sent through the event catalogue, test_notifications_events),
+    # and the overdue post-deploy checklist's to dev and sre.
     assert counts["sent"] == 3
     [message] = [m for m in mail.outbox if m.subject.startswith("Post-release review due")]
     assert message.to == ["rm@example.test"]

@@ -98,9 +98,9 @@ def verification_record(*, release: Release, check: GateCheck, actor) -> Deploym
     """A failing post-deploy check marks the deployment it verifies "verification failed".
 
     Called inside gate_check_report's transaction with the release locked; the
-    meetings app notifies the release manager and the Operations Accountable
-    from the change-log entry. The first failure marks it; later ones are
-    gate-check reports only.
+    notifications app's event catalogue tells the release manager and the Operations
+    Accountable from the change-log entry (and webhooks carry it). The first failure
+    marks it; later ones are gate-check reports only.
     """
     if not verification_fails(
         phase=check.phase, status=check.status, release_status=release.status

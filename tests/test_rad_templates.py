@@ -4,13 +4,15 @@ and a post-release review's "template changes" are applied to it in one step."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from approvals import services
-from approvals.models import RadRevision, RadTemplate
+from approvals.models import Product, RadRevision, RadTemplate
 from approvals.rad_templates import rad_template_normalise, rad_template_with_suggestion
 from audit.models import Action
 from tests.factories import build_team, complete_rad, release_in_review
@@ -386,3 +388,21 @@ def test_two_products_keep_their_own_templates():
     services.rad_template_update(product=team["product"], actor=team["rm"], content=TEMPLATE)
     assert services.rad_template_content(other) is None
     assert services.rad_template_content(team["product"])["monitoring"] == TEMPLATE["monitoring"]
+
+
+# --- the demo ----------------------------------------------------------------------------
+
+
+def test_seed_demo_gives_payments_api_a_template_a_new_release_starts_from(client):
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)  # idempotent
+    product = Product.objects.get(slug="payments-api")
+    content = services.rad_template_content(product)
+    assert "Payout queue depth back under 100 within 15 minutes" in content["monitoring"]
+    assert content["rollback"]["steps"].startswith("1. Announce the rollback")
+    assert len([e for e in entries(Action.POLICY_CHANGED) if "rad_template" in e.after]) == 1
+    rm = get_user_model().objects.get(username="rm")
+    release = new_release({"product": product, "rm": rm}, version="9.0.0")
+    client.force_login(rm)
+    page = client.get(edit_url(release)).content.decode()
+    assert 'value="No duplicate captures in the reconciliation report"' in page

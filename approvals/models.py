@@ -694,3 +694,22 @@ class PolicyVersion(models.Model):
         if self.pk is not None:
             raise ValueError("Policy versions are immutable; write a new version instead.")
         super().save(*args, **kwargs)
+
+
+class RadTemplate(models.Model):
+    """A product's default RAD content: a new release's RAD starts from it.
+
+    `content` has the shape of approvals.rad.EMPTY_RAD without what only a
+    release can know (defects, counts, the rehearsal date); release managers
+    edit it on the product's settings pages.
+    """
+
+    product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="rad_template")
+    content = models.JSONField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"RAD template of {self.product}"

@@ -913,3 +913,13 @@ def earlier_releases_for(*, user, release: Release) -> QuerySet[Release]:
 def review_for_release(*, release: Release) -> PostReleaseReview | None:
     """The post-release review of a release, with its author, or None."""
     return PostReleaseReview.objects.filter(release=release).select_related("author").first()
+
+
+def review_template_suggestion(*, release: Release) -> PostReleaseReview | None:
+    """The release's post-release review when it suggests a RAD template change."""
+    return (
+        PostReleaseReview.objects.filter(release=release)
+        .exclude(template_changes="")
+        .select_related("release__product")
+        .first()
+    )

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import drill_views, rhythm_views, settings_views, team_views, views
+from approvals import drill_views, rhythm_views, settings_views, team_views, template_views, views
 
 
 class VersionConverter:
@@ -75,4 +75,14 @@ urlpatterns = [
         name="delegation_cancel",
     ),
     path(release + "rad/start-from/", team_views.rad_start_from, name="rad_start_from"),
+    path(
+        "products/<slug:product>/settings/rad-template/",
+        template_views.product_rad_template,
+        name="product_rad_template",
+    ),
+    path(
+        release + "review/apply-to-template/",
+        template_views.rad_template_from_review,
+        name="rad_template_from_review",
+    ),
 ]

@@ -242,6 +242,7 @@ def rad_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
         )
         return redirect(release)
     current = services.rad_current(release)
+    template = None
     if request.method == "POST":
         editor = RadEditor(request.POST)
         if editor.is_valid():
@@ -259,11 +260,18 @@ def rad_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
             return redirect(release)
         messages.error(request, "The RAD was not saved: correct the marked fields.")
     else:
-        editor = RadEditor(content=current.content if current else None)
+        # A first revision starts from the product's RAD template, if it has one.
+        template = None if current else services.rad_template_content(release.product)
+        editor = RadEditor(content=current.content if current else template)
     return render(
         request,
         "approvals/rad_edit.html",
-        {"release": release, "editor": editor, "current": current},
+        {
+            "release": release,
+            "editor": editor,
+            "current": current,
+            "from_template": template is not None,
+        },
     )
 
 

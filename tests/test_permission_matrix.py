@@ -72,6 +72,7 @@ from approvals.models import (
     PostReleaseReview,
     Product,
     RadRevision,
+    RadTemplate,
     Release,
     SignOff,
 )
@@ -205,6 +206,7 @@ class World:
     export_job: ExportJob  # AUDITOR's prepared change-log export, ready to download
     submitted_seq: int  # the change-log entry of `review`'s submission
     chat: ChatDestination | None = None  # a Slack channel of the product
+    lessons: Release | None = None  # closed, its review suggests RAD template changes
 
     @property
     def product(self):
@@ -218,6 +220,7 @@ HOOK_URL = "https://hooks.example.com/relapp"
 DIGEST = "sha256:" + "ab" * 32
 MATRIX_TEAM = "Matrix leads"
 MATRIX_DELEGATION = "Matrix holiday"
+LESSON = "Payout queue depth below 100"
 
 
 def _approved(team, version: str, title: str) -> Release:
@@ -338,6 +341,7 @@ def _build_world() -> World:
     for user in users.values():
         Notification.objects.create(user=user, title=f"Notice for {user.username}")
     submitted = ChangeLogEntry.objects.get(release=review, action=Action.RELEASE_SUBMITTED)
+    lessons = _lessons(team)
     return World(
         team=team,
         users=users,
@@ -366,7 +370,27 @@ def _build_world() -> World:
             url=HOOK_URL + "/slack",
             events=[],
         ),
+        lessons=lessons,
     )
+
+
+def _lessons(team) -> Release:
+    """A deployed and closed release whose review suggests a RAD template change."""
+    lessons = _approved(team, "2.9.0", "Lessons learned")
+    services.deployment_record(release=lessons, actor=team["rm"], status="succeeded")
+    services.review_record(
+        release=lessons,
+        actor=team["rm"],
+        went_well="Quiet cut-over.",
+        slipped="Payout queue unwatched.",
+        template_changes=LESSON,
+    )
+    # Deployed long ago, outside the metrics' range: the metrics rows count 2.8.0 alone.
+    Deployment.objects.filter(release=lessons).update(
+        recorded_at=timezone.now() - timedelta(days=3 * 365)
+    )
+    lessons.refresh_from_db()
+    return lessons
 
 
 def _export_job(requester) -> ExportJob:
@@ -416,6 +440,7 @@ def _fingerprint() -> dict[str, Any]:
         "drills": FireDrill.objects.count(),
         "drill_schedules": sorted(FireDrillSchedule.objects.values_list("pk", "rrule")),
         "targets": sorted(Product.objects.values_list("pk", "deploy_targets")),
+        "rad_templates": list(RadTemplate.objects.order_by("pk").values_list("pk", "content")),
     }
 
 
@@ -2225,6 +2250,74 @@ CASES += [
         on("draft", "approvals:rad_start_from"),
         rad_started_from,
         lambda world: {"source": str(world.review.pk), "sections": ["scope"]},
+    ),
+]
+
+# --- the RAD template ---
+
+
+def rad_template_saved(out: Outcome) -> None:
+    template = RadTemplate.objects.get(product=out.world.product)
+    assert template.content["monitoring"] == ["Matrix check"]
+    assert template.updated_by == out.user
+    (entry,) = out.logged(Action.POLICY_CHANGED)
+    assert entry.after["rad_template"]["monitoring"] == ["Matrix check"]
+
+
+def rad_template_from_review_applied(out: Outcome) -> None:
+    template = RadTemplate.objects.get(product=out.world.product)
+    assert template.content["monitoring"] == [LESSON]
+    (entry,) = out.logged(Action.POLICY_CHANGED)
+    assert entry.after["from_review"]["release"] == str(out.world.lessons)
+
+
+def _lessons_url(name: str) -> Callable[[World], str]:
+    return lambda world: reverse(
+        name, kwargs={"product": world.product.slug, "version": world.lessons.version}
+    )
+
+
+CASES += [
+    Case(
+        "approvals:product_rad_template",
+        "GET",
+        release_rows(MANAGERS, 200),
+        _settings_url("approvals:product_rad_template"),
+        shows("RAD template of Payments API", 'name="monitoring-TOTAL_FORMS"'),
+    ),
+    Case(
+        "approvals:product_rad_template",
+        "POST",
+        release_rows(MANAGERS, 302),
+        _settings_url("approvals:product_rad_template"),
+        rad_template_saved,
+        const(
+            {
+                "scope": "## What ships",
+                "suites-TOTAL_FORMS": "0",
+                "suites-INITIAL_FORMS": "0",
+                "risks-TOTAL_FORMS": "0",
+                "risks-INITIAL_FORMS": "0",
+                "monitoring-TOTAL_FORMS": "1",
+                "monitoring-INITIAL_FORMS": "0",
+                "monitoring-0-item": "Matrix check",
+            }
+        ),
+    ),
+    Case(
+        "approvals:rad_template_from_review",
+        "GET",
+        release_rows(MANAGERS, 200),
+        _lessons_url("approvals:rad_template_from_review"),
+        shows(LESSON, "Apply to the template"),
+    ),
+    Case(
+        "approvals:rad_template_from_review",
+        "POST",
+        release_rows(MANAGERS, 302),
+        _lessons_url("approvals:rad_template_from_review"),
+        rad_template_from_review_applied,
+        const({"section": "monitoring", "text": LESSON}),
     ),
 ]
 

@@ -42,8 +42,16 @@ from approvals.services.signoffs import (
     signoff_verbal_respond,
 )
 from approvals.services.teams import activity_team_set, team_member_remove
+from approvals.services.templates import (
+    rad_template_apply_review,
+    rad_template_content,
+    rad_template_update,
+)
 
 __all__ = [
+    "rad_template_apply_review",
+    "rad_template_content",
+    "rad_template_update",
     "DomainError",
     "artifact_remove",
     "approvals_expire",

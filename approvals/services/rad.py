@@ -16,6 +16,7 @@ from approvals.rad import rad_normalise, rad_sha256
 from approvals.rad_templates import SECTION_KEYS, rad_copy_sections
 from approvals.rules import scope_changed_after_cutoff
 from approvals.services.base import DomainError, db_now, release_lock, signoffs_void
+from approvals.services.templates import rad_template_content
 from audit.changelog import changelog_record
 from audit.models import Action
 
@@ -77,7 +78,8 @@ def rad_start_from(*, release: Release, source: Release, sections: list[str], ac
     """Write a revision of `release`'s RAD with the ticked sections of `source`'s current RAD.
 
     The source must be another release of the same product with a RAD; the
-    sections not ticked keep what the RAD has now (or start empty). Returns
+    sections not ticked keep what the RAD has now (or, for a first revision,
+    start from the product's RAD template, else empty). Returns
     the revision, or None when nothing changed.
     """
     errors = {}
@@ -92,7 +94,6 @@ def rad_start_from(*, release: Release, source: Release, sections: list[str], ac
     if errors:
         raise ValidationError(errors)
     current = rad_current(release)
-    content = rad_copy_sections(
-        base=current.content if current else None, source=source_rad.content, sections=sections
-    )
+    base = current.content if current else rad_template_content(release.product)
+    content = rad_copy_sections(base=base, source=source_rad.content, sections=sections)
     return rad_revise(release=release, content=content, actor=actor)

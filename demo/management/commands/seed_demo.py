@@ -6,6 +6,7 @@ from django.db import transaction
 
 from demo.data import seed_payments
 from demo.history import seed_history
+from demo.rad_template import seed_rad_template
 from demo.teams import seed_fast_path, seed_teams_and_delegation
 
 # username -> (first name, last name, groups)
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         created_data += seed_history(users=users)
         created_data += seed_teams_and_delegation(users=users)
         created_data += seed_fast_path(users=users)
+        created_data += seed_rad_template(users=users)
         data = ", ".join(created_data) if created_data else "none (already present)"
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. New users: {summary}. New data: {data}.")

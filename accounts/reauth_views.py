@@ -121,11 +121,15 @@ def oidc_signoff_callback(request: HttpRequest) -> HttpResponse:
         return refused
     if intent.get("kind") == "verbal":
         return _verbal_answer(request, release, intent, proof)
+    activity_id = int(intent["activity_id"])
     try:
         _, created = approvals_services.signoff_record(
             release=release,
-            activity_id=int(intent["activity_id"]),
+            activity_id=activity_id,
             signer=request.user,
+            # A delegate signs as themselves on behalf of the absent Accountable;
+            # the service checks the delegation again.
+            on_behalf_of=_absent_for(request, release, activity_id),
             decision=intent["decision"],
             comment=intent.get("comment") or "",
             password="",
@@ -179,3 +183,13 @@ def _verbal_answer(request: HttpRequest, release, intent: dict, proof) -> HttpRe
         else:
             messages.warning(request, "Your dispute is recorded; the approval was voided.")
     return redirect(release.get_absolute_url() + "#approvals")
+
+
+def _absent_for(request: HttpRequest, release, activity_id: int):
+    """Whom the signer stands in for on this activity (an active delegation), or None."""
+    current = approvals_services.rad_current(release)
+    progress = approvals_selectors.release_progress(
+        release=release, user=request.user, current=current
+    )
+    row = next((r for r in progress.rows if r.activity.pk == activity_id), None)
+    return row.on_behalf_of if row is not None else None

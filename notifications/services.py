@@ -161,6 +161,12 @@ def email_for(*, user, message: EventMessage) -> EmailMultiAlternatives:
             kwargs={"token": unsubscribe_token(user=user, event=message.event)},
         )
     )
+    one_click = absolute(
+        reverse(
+            "notifications:unsubscribe_one_click",
+            kwargs={"token": unsubscribe_token(user=user, event=message.event)},
+        )
+    )
     context = {
         "message": message,
         "user": user,
@@ -171,7 +177,11 @@ def email_for(*, user, message: EventMessage) -> EmailMultiAlternatives:
         subject=message.title,
         body=render_to_string("emails/notification.txt", context),
         to=[user.email],
-        headers={"List-Unsubscribe": f"<{unsubscribe}>"},
+        headers={
+            # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" to this URL.
+            "List-Unsubscribe": f"<{one_click}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
     email.attach_alternative(render_to_string("emails/notification.html", context), "text/html")
     return email

@@ -7,6 +7,11 @@ app_name = "notifications"
 urlpatterns = [
     path("notifications/preferences/", views.preferences, name="preferences"),
     path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path(
+        "notifications/unsubscribe/<str:token>/one-click/",
+        views.unsubscribe_one_click,
+        name="unsubscribe_one_click",
+    ),
     path("notifications/chat/", views.chat_destination_list, name="chat_destination_list"),
     path(
         "notifications/chat/<int:pk>/delete/",

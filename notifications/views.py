@@ -54,6 +54,23 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/unsubscribe.html", {"event": event})
 
 
+@csrf_exempt
+@require_POST
+def unsubscribe_one_click(request: HttpRequest, token: str) -> HttpResponse:
+    """RFC 8058 one-click unsubscribe: the mail client POSTs `List-Unsubscribe=One-Click`.
+
+    No CSRF token: the signed, per-user, per-event token in the URL is the only
+    credential (no cookie gives this request any authority), and the request
+    can do exactly one thing, turn that one event off for that one user.
+    """
+    if services.unsubscribe_read(token) is None:
+        return JsonResponse({"error": "invalid_token"}, status=400)
+    if request.POST.get("List-Unsubscribe") != "One-Click":
+        return JsonResponse({"error": "not_one_click"}, status=400)
+    services.unsubscribe_apply(token=token)
+    return JsonResponse({"unsubscribed": True})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def chat_destination_list(request: HttpRequest) -> HttpResponse:

@@ -310,7 +310,25 @@ def test_the_email_is_html_and_text_with_absolute_links_and_an_unsubscribe_heade
             assert settings.SITE_URL + "/" in line
     header = message.extra_headers["List-Unsubscribe"]
     assert header.startswith(f"<{settings.SITE_URL}/notifications/unsubscribe/")
-    assert header.strip("<>") in message.body and header.strip("<>") in html
+    assert header.endswith("/one-click/>")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    page_link = header.strip("<>").removesuffix("one-click/")
+    assert page_link in message.body and page_link in html
+
+
+def test_a_mail_client_unsubscribes_in_one_click_without_a_csrf_token(team, heard):
+    """RFC 8058: the client POSTs List-Unsubscribe=One-Click to the header's URL."""
+    _, got = submitted(team, heard)
+    url = got.mail_to("po").extra_headers["List-Unsubscribe"].strip("<>")
+    path = url.removeprefix(settings.SITE_URL)
+    mail_client = Client(enforce_csrf_checks=True)
+    assert mail_client.post(path, {"List-Unsubscribe": "Other"}).status_code == 400
+    assert preferences_for(team["po"])[Event.SIGNATURE_REQUESTED] == Channel.EMAIL
+    answered = mail_client.post(path, {"List-Unsubscribe": "One-Click"})
+    assert answered.status_code == 200 and answered.json() == {"unsubscribed": True}
+    assert preferences_for(team["po"])[Event.SIGNATURE_REQUESTED] == Channel.NONE
+    forged = path.replace("/one-click/", "x/one-click/")
+    assert mail_client.post(forged, {"List-Unsubscribe": "One-Click"}).status_code == 400
 
 
 def test_one_click_unsubscribe_turns_the_event_off(client, team, heard):

@@ -903,6 +903,12 @@ def unsubscribed(out: Outcome) -> None:
     out.sees("Unsubscribed")
 
 
+def one_click_unsubscribed(out: Outcome) -> None:
+    chosen = NotificationPreference.objects.get(user=out.world.users[RESPONSIBLE], event="signed")
+    assert chosen.channel == "none"
+    assert out.response.json() == {"unsubscribed": True}
+
+
 def chat_listed(out: Outcome) -> None:
     out.sees("#matrix-releases")
 
@@ -1864,6 +1870,21 @@ CASES = [
         {ANONYMOUS: 400, RESPONSIBLE: 400},
         plain("notifications:unsubscribe", token="forged-token"),
         variant="forged token",
+    ),
+    # RFC 8058 one-click: the mail client's POST carries no CSRF token, only the signed token.
+    Case(
+        "notifications:unsubscribe_one_click",
+        "POST",
+        everyone(200, anonymous=200),
+        lambda world: _unsubscribe_url(world) + "one-click/",
+        one_click_unsubscribed,
+        const({"List-Unsubscribe": "One-Click"}),
+    ),
+    Case(
+        "notifications:unsubscribe_one_click",
+        "GET",
+        everyone(405, anonymous=405),
+        lambda world: _unsubscribe_url(world) + "one-click/",
     ),
     Case(
         "notifications:chat_destination_list",

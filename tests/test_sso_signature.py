@@ -22,6 +22,7 @@ from django.utils import timezone
 from approvals import services
 from approvals.models import SignOff
 from audit.models import Action
+from raci import services as raci_services
 from relapp.credentials import (
     REAUTH_SESSION_KEY,
     ProviderReauthentication,
@@ -454,3 +455,34 @@ def test_signing_in_as_someone_else_three_times_ends_the_session_and_locks(
     assert (lock.after["username"], lock.after["via"]) == ("po", "signature")
     assert len(entries(Action.SIGNOFF_REFUSED)) == 3
     assert not SignOff.objects.exists()
+
+
+def test_an_sso_delegate_signs_on_behalf_by_signing_in_again_at_the_provider(
+    provider, settings, team, release
+):
+    """qa stands in for po (away); qa signed in through the provider and has no password."""
+    configure_oidc(settings, provider)
+    provider.set_accounts({"qa": {"password": "qa-provider-password", "email": "qa@relapp.test"}})
+    qa = team["qa"]
+    qa.set_unusable_password()
+    qa.save()
+    now = timezone.now()
+    raci_services.delegation_create(
+        absent=team["po"],
+        delegate=qa,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=24),
+        reason="Holiday",
+        actor=team["po"],
+        now=now,
+    )
+    delegate = Client()
+    delegate.force_login(qa, backend=OIDC_BACKEND)
+    callback = sign_in_at_provider(click_sign(delegate, release), "qa", "qa-provider-password")
+
+    come_back(delegate, callback)
+
+    [signoff] = SignOff.objects.all()
+    assert (signoff.signer, signoff.on_behalf_of) == (qa, team["po"])
+    assert signoff.components == "sso-reauth"
+    assert "on behalf of" in signoff.meaning

@@ -47,6 +47,9 @@
         var page = new DOMParser().parseFromString(html, "text/html");
         var section = page.querySelector(".signoff-dialog");
         if (!section) throw new Error("no form");
+        // Signing at the identity provider leaves Relapp: the full page allows
+        // that redirect (its Content-Security-Policy names the provider), this one does not.
+        if (section.querySelector("[data-testid=sign-at-provider]")) throw new Error("at provider");
         open(link, section);
       })
       .catch(function () { window.location.href = link.href; });

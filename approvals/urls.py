@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from approvals import drill_views, rhythm_views, settings_views, team_views, views
+from approvals import drill_views, rhythm_views, settings_views, team_views, views, window_views
 
 
 class VersionConverter:
@@ -75,4 +75,5 @@ urlpatterns = [
         name="delegation_cancel",
     ),
     path(release + "rad/start-from/", team_views.rad_start_from, name="rad_start_from"),
+    path(release + "window/", window_views.release_window_move, name="release_window_move"),
 ]

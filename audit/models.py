@@ -60,6 +60,7 @@ class Action(models.TextChoices):
     PRODUCT_CHANGED = "product.changed", "Product changed"
     DRILL_SCHEDULED = "drill.scheduled", "Fire-drill schedule changed"
     DRILL_RECORDED = "drill.recorded", "Fire drill recorded"
+    RELEASE_WINDOW_MOVED = "release.window_moved", "Deployment window moved"
 
 
 class ChangeLogEntry(models.Model):

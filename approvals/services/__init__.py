@@ -42,8 +42,10 @@ from approvals.services.signoffs import (
     signoff_verbal_respond,
 )
 from approvals.services.teams import activity_team_set, team_member_remove
+from approvals.services.windows import release_window_move
 
 __all__ = [
+    "release_window_move",
     "DomainError",
     "artifact_remove",
     "approvals_expire",

@@ -164,7 +164,9 @@ def test_the_release_page_offers_move_window_to_release_managers_only(client, te
     client.force_login(team["rm"])
     assert 'data-testid="move-window"' in client.get(release.get_absolute_url()).content.decode()
     client.force_login(team["dev"])
-    assert 'data-testid="move-window"' not in client.get(release.get_absolute_url()).content.decode()
+    assert (
+        'data-testid="move-window"' not in client.get(release.get_absolute_url()).content.decode()
+    )
 
 
 def test_a_release_manager_moves_the_window_from_the_page(client, team, release):

@@ -2228,6 +2228,38 @@ CASES += [
     ),
 ]
 
+# --- moving a release's deployment window ---
+
+
+def window_moved(out: Outcome) -> None:
+    draft = Release.objects.get(pk=out.world.draft.pk)
+    assert draft.window_start != out.world.draft.window_start
+    assert len(out.logged(Action.RELEASE_WINDOW_MOVED)) == 1
+
+
+CASES += [
+    Case(
+        "approvals:release_window_move",
+        "GET",
+        release_rows(MANAGERS, 200),
+        on("draft", "approvals:release_window_move"),
+        shows("Move the deployment window"),
+    ),
+    Case(
+        "approvals:release_window_move",
+        "POST",
+        release_rows(MANAGERS, 302),
+        on("draft", "approvals:release_window_move"),
+        window_moved,
+        lambda world: {
+            "window_start": _local(timedelta(days=40)),
+            "window_end": _local(timedelta(days=40, hours=2)),
+            "reason": "Matrix move",
+            "confirm_window": "on",
+        },
+    ),
+]
+
 # State changes are POST only: GET on a POST-only view is 405 and changes nothing.
 _GET_ALSO = {(case.key, case.variant) for case in CASES if case.method == "GET"}
 CASES += [

@@ -294,3 +294,24 @@ def test_the_admin_is_no_other_door_to_the_window(client, team, release):
         {"window_start_0": start.date(), "window_start_1": start.time(), "title": "x"},
     )
     assert window(release) == before
+
+
+def test_a_hotfix_emergency_override_does_not_follow_the_window(team, release):
+    """The override was given for the freeze the old window fell in; the new one needs its own."""
+    hotfix = services.release_create(
+        product=team["product"],
+        version="2.4.1",
+        title="Hotfix",
+        release_type="hotfix",
+        fixes=release,
+        window_start=timezone.now() + 24 * H,
+        window_end=timezone.now() + 26 * H,
+        actor=team["rm"],
+    )
+    services.release_freeze_override(release=hotfix, actor=team["rm"], reason="Card outage")
+    move(hotfix, team, *later(4))
+    hotfix.refresh_from_db()
+    assert hotfix.freeze_override_reason == ""
+    [entry] = entries(Action.RELEASE_WINDOW_MOVED)
+    assert entry.before["freeze_override_reason"] == "Card outage"
+    assert entry.after["freeze_override_reason"] == ""

@@ -5,7 +5,9 @@ RAD revision N", SPEC §2) names no window, so the RAD sign-offs stay. The
 Go/no-go decision is the one about *when*: a move voids the live Go/no-go
 sign-off ("Deployment window moved after signing"), and an approved release
 halts, so the pipeline is blocked until the Go/no-go Accountable signs again
-for the new window (resume).
+for the new window (resume). A hotfix's emergency freeze override was recorded
+for the freeze its old window fell in, so the move clears it too (the new
+window's freeze needs its own reason).
 """
 
 from datetime import datetime
@@ -35,6 +37,7 @@ def _window(release: Release) -> dict[str, str | None]:
         "window_end": release.window_end.isoformat(),
         "cutoff_at": release.cutoff_at.isoformat() if release.cutoff_at else None,
         "status": release.status,
+        "freeze_override_reason": release.freeze_override_reason,
     }
 
 
@@ -72,7 +75,16 @@ def release_window_move(
         if release.cutoff_at is not None:
             release.cutoff_at = release.cutoff_at + shift
         release.window_start, release.window_end = window_start, window_end
-        release.save(update_fields=["window_start", "window_end", "cutoff_at", "updated_at"])
+        release.freeze_override_reason = ""
+        release.save(
+            update_fields=[
+                "window_start",
+                "window_end",
+                "cutoff_at",
+                "freeze_override_reason",
+                "updated_at",
+            ]
+        )
         changelog_record(
             action=Action.RELEASE_WINDOW_MOVED,
             actor=actor,

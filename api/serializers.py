@@ -239,6 +239,12 @@ class ArtifactSerializer(serializers.Serializer):
     name = Text(max_length=300, help_text="e.g. `registry.example.com/payments-api`.")
     kind = serializers.ChoiceField(choices=ArtifactKind.choices)
     digest = Text(max_length=80, help_text="`sha256:<64 hex>`, or a 40-hex git commit.")
+    committed_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Commits only, optional: when it was committed (ISO 8601). Lead time for "
+        "changes starts at the earliest reported commit time.",
+    )
 
 
 class ArtifactReportSerializer(serializers.Serializer):
@@ -262,6 +268,13 @@ class ArtifactSetSerializer(serializers.Serializer):
 
     def get_artifacts_sha256(self, artifacts) -> str:
         return artifact_set_sha256(artifacts) if artifacts else ""
+
+    commit_times = serializers.SerializerMethodField(
+        help_text="Artifact name → reported commit time, for the commits that have one."
+    )
+
+    def get_commit_times(self, artifacts) -> dict[str, str]:
+        return {a.name: a.committed_at.isoformat() for a in artifacts if a.committed_at}
 
 
 # --- writes -------------------------------------------------------------------

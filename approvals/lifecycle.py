@@ -113,6 +113,7 @@ class ReleaseAction(models.TextChoices):
     OVERRIDE_FREEZE = "override_freeze", "record an emergency freeze override"
     RECORD_DEPLOYMENT = "record_deployment", "record deployments"
     REVIEW = "review", "write the post-release review"
+    MOVE_WINDOW = "move_window", "move the deployment window"
 
 
 _ALL_STATES = tuple(Status.values)
@@ -139,6 +140,8 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         (Status.APPROVED, Status.DEPLOYED),
     ),
     ReleaseAction.REVIEW: (permissions.EDIT_RAD, sources(Transition.CLOSE)),
+    # Release managers only; an approved release halts (docs: moving a window).
+    ReleaseAction.MOVE_WINDOW: (permissions.MANAGE_RACI, BEFORE_DEPLOYMENT),
 }
 # Only a hotfix may deploy inside a freeze window, so only a hotfix records an override.
 HOTFIX_ONLY = frozenset({ReleaseAction.OVERRIDE_FREEZE})

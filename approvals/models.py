@@ -586,6 +586,9 @@ class Artifact(models.Model):
     )
     reported_by = models.CharField(max_length=200)
     reported_at = models.DateTimeField(auto_now=True)
+    committed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Commits only: when CI says it was committed (lead time)."
+    )
 
     class Meta:
         ordering = ["release", "name"]

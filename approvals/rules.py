@@ -825,3 +825,21 @@ def window_warnings(
             )
             warnings.append(warning)
     return warnings
+
+
+def window_move_refusals(
+    *, old_start: datetime, old_end: datetime, start: datetime, end: datetime, now: datetime
+) -> dict[str, str]:
+    """Why a deployment window may not move from (old_start, old_end) to (start, end).
+
+    {} when it may. A window that has already ended can never be deployed
+    in, so it is refused; a start in the past or a freeze only warns (the
+    form's `window_warnings`), as when a release is created.
+    """
+    if end <= start:
+        return {"window_end": "The deployment window must end after it starts."}
+    if end <= now:
+        return {"window_end": "The new window has already ended: nobody could deploy in it."}
+    if (start, end) == (old_start, old_end):
+        return {"window_start": "That is the window the release already has."}
+    return {}

@@ -1,6 +1,14 @@
 from django.urls import path, register_converter
 
-from approvals import drill_views, rhythm_views, settings_views, team_views, template_views, views
+from approvals import (
+    drill_views,
+    rhythm_views,
+    settings_views,
+    team_views,
+    template_views,
+    views,
+    window_views,
+)
 
 
 class VersionConverter:
@@ -85,4 +93,5 @@ urlpatterns = [
         template_views.rad_template_from_review,
         name="rad_template_from_review",
     ),
+    path(release + "window/", window_views.release_window_move, name="release_window_move"),
 ]

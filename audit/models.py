@@ -65,6 +65,7 @@ class Action(models.TextChoices):
         "notifications.preferences",
         "Notification preferences changed",
     )
+    RELEASE_WINDOW_MOVED = "release.window_moved", "Deployment window moved"
 
 
 class ChangeLogEntry(models.Model):

@@ -29,7 +29,8 @@ SPECS = (
         "lead-time",
         "Lead time for changes",
         "hours",
-        "Mean time from a release's creation to its first deployment.",
+        "Mean time from a release's earliest reported commit (else its creation) to its first "
+        "deployment.",
         lambda b: b.lead_time_hours,
     ),
     ChartSpec(

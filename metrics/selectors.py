@@ -4,7 +4,8 @@ Every figure is one grouped query over the releases in scope, whatever
 their number: no loop over rows in Python. Definitions (docs/metrics.md):
 
 - deployment frequency: successful deployments per period;
-- lead time for changes: release created → first deployed (`Release.deployed_at`);
+- lead time for changes: the earliest commit time CI reported with the release's
+  commit artifacts (else the release's creation) → first deployed (`Release.deployed_at`);
 - change-failure rate: finished deployments (succeeded, failed, rolled back)
   that failed, were rolled back, failed their post-deploy verification
   (`Deployment.verification_failed_at`, a failing after-deployment gate check),
@@ -33,9 +34,11 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import Trunc
+from django.db.models.functions import Coalesce, Trunc
 
 from approvals.models import (
+    Artifact,
+    ArtifactKind,
     Decision,
     Deployment,
     DeploymentStatus,
@@ -217,9 +220,9 @@ def metrics_compute(
 
     lead = (
         releases.filter(deployed_at__gte=since, deployed_at__lt=until)
-        .annotate(bucket=_trunc("deployed_at", period))
+        .annotate(bucket=_trunc("deployed_at", period), lead_start=_lead_start())
         .values("bucket")
-        .annotate(average=Avg(F("deployed_at") - F("created_at")))
+        .annotate(average=Avg(F("deployed_at") - F("lead_start")))
         .order_by()
     )
     for row in lead:
@@ -302,3 +305,15 @@ def releases_in_token_scope(*, token, product=None) -> QuerySet[Release]:
     """The releases of the products a pipeline token's service account reaches."""
     releases = Release.objects.filter(product__in=token.service_account.products.all())
     return releases.filter(product=product) if product is not None else releases
+
+
+def _lead_start():
+    """Where a release's lead time starts: its earliest reported commit time, else its creation."""
+    first_commit = (
+        Artifact.objects.filter(
+            release=OuterRef("pk"), kind=ArtifactKind.COMMIT, committed_at__isnull=False
+        )
+        .order_by("committed_at")
+        .values("committed_at")[:1]
+    )
+    return Coalesce(Subquery(first_commit, output_field=DateTimeField()), F("created_at"))

@@ -135,6 +135,7 @@ WHO_AND_WHEN = {
     "override_freeze": ("record_verbal", BEFORE_DEPLOYMENT),
     "record_deployment": ("record_deployment", (APPROVED, DEPLOYED)),
     "review": ("edit_rad", (DEPLOYED, ROLLED_BACK)),
+    "move_window": ("manage_raci", BEFORE_DEPLOYMENT),
 }
 HOTFIX_ONLY = {"override_freeze"}
 PERMISSIONS = (

@@ -2298,6 +2298,15 @@ def _lessons_url(name: str) -> Callable[[World], str]:
     )
 
 
+# --- moving a release's deployment window ---
+
+
+def window_moved(out: Outcome) -> None:
+    draft = Release.objects.get(pk=out.world.draft.pk)
+    assert draft.window_start != out.world.draft.window_start
+    assert len(out.logged(Action.RELEASE_WINDOW_MOVED)) == 1
+
+
 CASES += [
     Case(
         "approvals:product_rad_template",
@@ -2339,6 +2348,24 @@ CASES += [
         _lessons_url("approvals:rad_template_from_review"),
         rad_template_from_review_applied,
         const({"section": "monitoring", "text": LESSON}),
+        "approvals:release_window_move",
+        "GET",
+        release_rows(MANAGERS, 200),
+        on("draft", "approvals:release_window_move"),
+        shows("Move the deployment window"),
+    ),
+    Case(
+        "approvals:release_window_move",
+        "POST",
+        release_rows(MANAGERS, 302),
+        on("draft", "approvals:release_window_move"),
+        window_moved,
+        lambda world: {
+            "window_start": _local(timedelta(days=40)),
+            "window_end": _local(timedelta(days=40, hours=2)),
+            "reason": "Matrix move",
+            "confirm_window": "on",
+        },
     ),
 ]
 

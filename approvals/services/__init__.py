@@ -47,11 +47,13 @@ from approvals.services.templates import (
     rad_template_content,
     rad_template_update,
 )
+from approvals.services.windows import release_window_move
 
 __all__ = [
     "rad_template_apply_review",
     "rad_template_content",
     "rad_template_update",
+    "release_window_move",
     "DomainError",
     "artifact_remove",
     "approvals_expire",

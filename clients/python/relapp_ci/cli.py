@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     artifacts = commands.add_parser("report-artifacts", help="report what will be deployed")
     artifacts.add_argument("--artifact", action="append", type=_artifact, required=True)
     artifacts.add_argument("--replace", action="store_true", help="the list is the whole set")
+    artifacts.add_argument(
+        "--committed-at",
+        default="",
+        help="ISO 8601 time the commit artifacts were committed (lead time starts there)",
+    )
 
     wait = commands.add_parser("wait", help="wait until the deploy check allows")
     wait.add_argument("--artifact", default="", help="the digest that will be deployed")
@@ -72,6 +77,10 @@ def main(argv: list | None = None) -> int:
             )
             print(f"Reported {args.name}: {args.status}")
         elif args.command == "report-artifacts":
+            if args.committed_at:
+                for artifact in args.artifact:
+                    if artifact["kind"] == "commit":
+                        artifact["committed_at"] = args.committed_at
             answer = client.report_artifacts(*where, artifacts=args.artifact, replace=args.replace)
             for artifact in args.artifact:
                 print(f"Reported artifact {artifact['name']}@{artifact['digest']}")

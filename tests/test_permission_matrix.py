@@ -2348,6 +2348,8 @@ CASES += [
         _lessons_url("approvals:rad_template_from_review"),
         rad_template_from_review_applied,
         const({"section": "monitoring", "text": LESSON}),
+    ),
+    Case(
         "approvals:release_window_move",
         "GET",
         release_rows(MANAGERS, 200),

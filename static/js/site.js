@@ -29,7 +29,10 @@
     document.querySelectorAll("main *").forEach(function (el) {
       var overflow = window.getComputedStyle(el).overflowX;
       if (overflow !== "auto" && overflow !== "scroll") return;
-      if (el.scrollWidth > el.clientWidth + 1) {
+      // Tables made to scroll on phones, and scroll boxes, are always reachable:
+      // whether they overflow can change after this runs (fonts, images).
+      var box = el.tagName === "TABLE" || el.classList.contains("table-wrap");
+      if (box || el.scrollWidth > el.clientWidth + 1) {
         if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
       } else if (el.getAttribute("tabindex") === "0" && el.dataset.keepTab === undefined) {
         el.removeAttribute("tabindex");

@@ -546,3 +546,86 @@ def changelog_stream_compare(*, path: str | Path, chunk_size: int = 5000) -> Str
 def _diverged(result: StreamResult, seq: int, line: int, problem: str) -> StreamResult:
     result.seq, result.line, result.problem = seq, line, problem
     return result
+
+
+# --- incremental: from the latest signed checkpoint ---------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointStart:
+    """The checkpoint an incremental walk started from: its line in the file, seq and hash."""
+
+    line: int
+    seq: int
+    hash: str
+
+
+def _latest_checkpoint(path: Path) -> tuple[int, dict[str, Any]] | None:
+    """The last checkpoint line of the file (checkpoints are appended in order), or None."""
+    latest = None
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                latest = (number, line)
+    if latest is None:
+        return None
+    number, line = latest
+    record = json.loads(line)
+    if not isinstance(record, dict):
+        raise ValueError(f"line {number} is not a checkpoint")
+    return number, record
+
+
+def changelog_verify_since_checkpoint(
+    *,
+    path: str | Path,
+    public_key: Ed25519PublicKey,
+    chunk_size: int = 5000,
+    mac: bool = True,
+    workers: int | None = None,
+) -> tuple[CheckpointStart | None, VerifyResult]:
+    """Verify only what was written since the latest signed checkpoint.
+
+    The checkpoint (the file's last line) must carry a valid Ed25519
+    signature under `public_key`, and the stored entry at its seq must have
+    exactly its hash. That entry is then re-hashed (and its MAC checked) and
+    every entry after it walked as `changelog_verify` does, up to the head.
+    The signed hash covers, through `prev_hash`, every entry before it as it
+    was when the checkpoint was written, so a chain rewritten up to the
+    checkpoint fails here; an entry altered before it *without* re-hashing
+    keeps the checkpoint's hash and is only caught by the full walk
+    (`changelog_verify`), which therefore still runs regularly.
+
+    Returns the checkpoint it started from (None when the file holds none:
+    then the whole chain is walked) and the result; a checkpoint that does
+    not verify is reported as the first broken seq, with its line.
+    """
+    latest = _latest_checkpoint(Path(path))
+    if latest is None:
+        return None, changelog_verify(chunk_size=chunk_size, mac=mac, workers=workers)
+    number, record = latest
+    try:
+        seq, expected = int(record["seq"]), str(record["hash"])
+    except (KeyError, TypeError, ValueError):
+        return None, VerifyResult(
+            broken_seq=0, problem=f"checkpoint line {number} has no seq and hash"
+        )
+    start = CheckpointStart(line=number, seq=seq, hash=expected)
+    if not signature_valid(record, public_key):
+        return start, VerifyResult(
+            broken_seq=seq,
+            problem=f"checkpoint line {number}: signature invalid (forged checkpoint)",
+        )
+    if seq == 0:  # written while the log was empty
+        return start, changelog_verify(chunk_size=chunk_size, mac=mac, workers=workers)
+    stored = ChangeLogEntry.objects.filter(seq=seq).values_list("hash", flat=True).first()
+    if stored is None:
+        return start, VerifyResult(
+            broken_seq=seq, problem=f"checkpoint line {number}: entry {seq} is missing"
+        )
+    if stored != expected:
+        return start, VerifyResult(
+            broken_seq=seq,
+            problem=f"checkpoint line {number}: entry {seq} has hash {stored}, not {expected}",
+        )
+    return start, changelog_verify(from_seq=seq, chunk_size=chunk_size, mac=mac, workers=workers)

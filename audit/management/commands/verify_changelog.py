@@ -6,7 +6,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.chain import verify_export_file
 from audit.signing import changelog_signing_key, load_public_key
-from audit.verify import changelog_checkpoints_compare, changelog_stream_compare, changelog_verify
+from audit.verify import (
+    changelog_checkpoints_compare,
+    changelog_stream_compare,
+    changelog_verify,
+    changelog_verify_since_checkpoint,
+)
 
 
 class Command(BaseCommand):
@@ -42,6 +47,20 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--since-checkpoint",
+            dest="since_checkpoint",
+            nargs="?",
+            const=True,
+            default=None,
+            metavar="PATH",
+            help=(
+                "incremental: check the latest signed checkpoint in PATH (default "
+                "CHANGELOG_CHECKPOINT_PATH) against the stored chain, then verify only the "
+                "entries from it on; the full walk (the default) still catches an entry "
+                "altered before it"
+            ),
+        )
+        parser.add_argument(
             "--public-key",
             metavar="PEM",
             help="Ed25519 public key for checkpoint signatures (default: the configured key's)",
@@ -67,12 +86,24 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
         if options["file"]:
-            if options["from_seq"] or options["to_seq"] or options["checkpoints"]:
-                raise CommandError("--file cannot be combined with --from, --to or --checkpoints")
+            if (
+                options["from_seq"]
+                or options["to_seq"]
+                or options["checkpoints"]
+                or options["since_checkpoint"]
+            ):
+                raise CommandError(
+                    "--file cannot be combined with --from, --to, --checkpoints or "
+                    "--since-checkpoint"
+                )
             try:
                 result = verify_export_file(options["file"], contiguous=options["contiguous"])
             except (OSError, ValueError, KeyError) as exc:
                 raise CommandError(f"Cannot read {options['file']}: {exc}") from None
+        elif options["since_checkpoint"] is not None:
+            if options["from_seq"] or options["to_seq"]:
+                raise CommandError("--since-checkpoint cannot be combined with --from or --to")
+            result = self._since_checkpoint(options)
         else:
             result = changelog_verify(
                 from_seq=options["from_seq"],
@@ -94,16 +125,47 @@ class Command(BaseCommand):
         if failures:
             raise CommandError("\n".join(failures))
 
+    def _public_key(self, options):
+        if options["public_key"]:
+            return load_public_key(Path(options["public_key"]).read_text())
+        private_key = changelog_signing_key()
+        return private_key.public_key() if private_key is not None else None
+
+    def _since_checkpoint(self, options):
+        path = options["since_checkpoint"]
+        if path is True:
+            path = settings.CHANGELOG_CHECKPOINT_PATH
+        try:
+            public_key = self._public_key(options)
+            if public_key is None:
+                raise CommandError(
+                    "--since-checkpoint trusts only signed checkpoints: configure "
+                    "CHANGELOG_SIGNING_KEY(_FILE) or pass --public-key"
+                )
+            start, result = changelog_verify_since_checkpoint(
+                path=path,
+                public_key=public_key,
+                chunk_size=options["chunk_size"],
+                mac=not options["no_mac"],
+                workers=options["workers"],
+            )
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"Cannot read checkpoints {path}: {exc}") from None
+        if start is None and result.ok:
+            self.stdout.write(f"No checkpoint in {path}: verified the whole chain")
+        elif result.ok:
+            self.stdout.write(
+                f"Checkpoint seq {start.seq} (line {start.line} of {path}, signed) matches "
+                "the chain; verified from it on"
+            )
+        return result
+
     def _anchors(self, options) -> list[str]:
         path = options["checkpoints"]
         if path is True:
             path = settings.CHANGELOG_CHECKPOINT_PATH
         try:
-            if options["public_key"]:
-                public_key = load_public_key(Path(options["public_key"]).read_text())
-            else:
-                private_key = changelog_signing_key()
-                public_key = private_key.public_key() if private_key is not None else None
+            public_key = self._public_key(options)
             read, problems = changelog_checkpoints_compare(path=path, public_key=public_key)
         except (OSError, ValueError, KeyError) as exc:
             raise CommandError(f"Cannot read checkpoints {path}: {exc}") from None

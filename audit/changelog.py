@@ -5,9 +5,13 @@ where `canonical` is the entry's fields as JSON with sorted keys and no
 whitespace, and `mac = HMAC-SHA256(key, hash)` under the key named by
 CHANGELOG_MAC_KEY_ID, which lives outside the database. Writers are
 serialised by a transaction-scoped advisory lock on PostgreSQL, so two
-writers can never read the same chain head and fork it.
+writers can never read the same chain head and fork it, and a rolled-back
+writer leaves neither a hole nor a broken link (the next one reads the head
+only after it). The lock is held until commit: the writer does everything it
+can before taking it (docs/changelog-scaling.md).
 """
 
+import hashlib
 import ipaddress
 import json
 from collections.abc import Callable
@@ -23,6 +27,7 @@ from django.utils import timezone
 from audit.chain import (
     GENESIS_HASH,
     HASHED_FIELDS,
+    _timestamp,
     canonical_json,
     entry_document,
     entry_hash,
@@ -91,33 +96,93 @@ def _client_ip(value: str | None) -> str | None:
         return None
 
 
-def _lock_chain_head(client_ip: str | None) -> tuple[datetime, str | None]:
-    """Take the chain-head lock; the time and the client address as stored.
+# Everything from taking the chain-head lock until the transaction commits is
+# serialised across all writers, so the writer does all it can before taking
+# it: the entry's values, their database form and the canonical JSON around
+# the four values only the head decides (seq, prev_hash, created_at and the
+# stored spelling of the client address). Under the lock remain one query for
+# the time and the head, the hash and MAC, one INSERT and the hooks.
+_TABLE = ChangeLogEntry._meta.db_table
+_HEAD_SQL = (
+    "SELECT clock_timestamp(), host(%s::inet), head.seq, head.hash FROM (SELECT 1) AS one "  # noqa: S608
+    f"LEFT JOIN (SELECT seq, hash FROM {_TABLE} ORDER BY seq DESC LIMIT 1) AS head ON true"
+)
+_SQLITE_HEAD_SQL = f"SELECT seq, hash FROM {_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608
+_STORED_COLUMNS = (*HASHED_FIELDS, "hash", "mac", "mac_key_id")
+_INSERT_SQL = (
+    f"INSERT INTO {_TABLE} ({', '.join(_STORED_COLUMNS)}) "  # noqa: S608 (constants only)
+    f"VALUES ({', '.join(['%s'] * len(_STORED_COLUMNS))})"
+)
+_FIELDS = {name: ChangeLogEntry._meta.get_field(name) for name in _STORED_COLUMNS}
+# Decided under the lock; everything else in the canonical JSON is known before.
+_HEAD_DECIDED = ("client_ip", "created_at", "prev_hash", "seq")
 
-    The address is returned in the database's own spelling (PostgreSQL's inet
-    writes `::102:304` as `::1.2.3.4`), so the hash covers what is stored.
+
+def _json_value(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical_frame(values: dict[str, Any]) -> list[str]:
+    """The canonical JSON of an entry cut at the values decided under the lock.
+
+    `canonical_json(document)` with sorted keys is `{` + `"key":value` pairs
+    joined by `,` + `}`, each value encoded exactly as it would be on its own;
+    this builds the same text around the gaps. `"".join` of the pieces with
+    the head-decided values, JSON-encoded, put between them gives the same
+    text as canonical_json(entry_document(...)); tests hold it to that.
+    """
+    pieces: list[str] = []
+    text = "{"
+    for index, field in enumerate(sorted(HASHED_FIELDS)):
+        text += ("," if index else "") + _json_value(field) + ":"
+        if field in _HEAD_DECIDED:
+            pieces.append(text)
+            text = ""
+        else:
+            text += _json_value(values[field])
+    pieces.append(text + "}")
+    return pieces
+
+
+def _canonical_fill(frame: list[str], head: dict[str, Any]) -> str:
+    a, b, c, d, tail = frame
+    return (
+        a
+        + _json_value(head["client_ip"])
+        + b
+        + _json_value(_timestamp(head["created_at"]))
+        + c
+        + _json_value(head["prev_hash"])
+        + d
+        + _json_value(head["seq"])
+        + tail
+    )
+
+
+def _chain_head(
+    cursor, client_ip: str | None
+) -> tuple[datetime, str | None, int | None, str | None]:
+    """Take the chain-head lock; the time, the address as stored, and the head's seq and hash.
+
+    The lock comes first, in a statement of its own: in READ COMMITTED each
+    statement sees what was committed before it started, so the head is read
+    only once the previous holder's entry is visible. The address is returned
+    in the database's own spelling (PostgreSQL's inet writes `::102:304` as
+    `::1.2.3.4`), so the hash covers what is stored.
     """
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-            cursor.execute("SELECT clock_timestamp(), host(%s::inet)", [client_ip])
-            now, stored_ip = cursor.fetchone()
-        return now, stored_ip
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        cursor.execute(_HEAD_SQL, [client_ip])
+        return cursor.fetchone()
     # SQLite (the embedded default) serialises writers on its database lock.
-    field = ChangeLogEntry._meta.get_field("client_ip")
-    return timezone.now(), field.get_prep_value(client_ip)
+    cursor.execute(_SQLITE_HEAD_SQL)
+    seq, hash_hex = cursor.fetchone() or (None, None)
+    return timezone.now(), _FIELDS["client_ip"].get_prep_value(client_ip), seq, hash_hex
 
 
 def changelog_mac_keys() -> dict[str, bytes]:
     """The configured MAC keys by id (CHANGELOG_MAC_KEYS), as bytes."""
     return {key_id: bytes.fromhex(secret) for key_id, secret in settings.CHANGELOG_MAC_KEYS.items()}
-
-
-def _mac_fields(hash_hex: str) -> dict[str, str]:
-    key_id = settings.CHANGELOG_MAC_KEY_ID
-    if not key_id:
-        return {"mac": "", "mac_key_id": ""}
-    return {"mac": entry_mac(changelog_mac_keys()[key_id], hash_hex), "mac_key_id": key_id}
 
 
 def _actor_name(actor) -> str:
@@ -144,32 +209,54 @@ def changelog_record(
     if release is not None and product is None:
         product = release.product
     target = obj if obj is not None else release
-    with transaction.atomic():
-        created_at, client_ip = _lock_chain_head(_client_ip(current_client_ip.get()))
-        head = ChangeLogEntry.objects.order_by("-seq").values("seq", "hash").first()
-        seq = head["seq"] + 1 if head else 1
-        prev_hash = head["hash"] if head else GENESIS_HASH
-        values: dict[str, Any] = {
-            "seq": seq,
+    values: dict[str, Any] = {
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_name": (actor_name or _actor_name(actor))[:200],
+        "action": action.value,
+        "product_id": product.pk if product is not None else None,
+        "release_id": release.pk if release is not None else None,
+        "object_type": target._meta.label if target is not None else "",
+        "object_id": str(target.pk) if target is not None else "",
+        "object_repr": str(target)[:300] if target is not None else "",
+        "before": _json_native(before),
+        "after": _json_native(after),
+        "reason": reason,
+        "request_id": current_request_id.get() or "",
+    }
+    # All of this before the lock (see _HEAD_SQL).
+    frame = _canonical_frame(values)
+    client_ip = _client_ip(current_client_ip.get())
+    params = {
+        name: _FIELDS[name].get_db_prep_save(value, connection) for name, value in values.items()
+    }
+    key_id = settings.CHANGELOG_MAC_KEY_ID
+    mac_key = changelog_mac_keys()[key_id] if key_id else None
+    # No savepoint of its own: a failure here (a hook's included) dooms the
+    # caller's whole transaction, so a change can never commit without its
+    # entry; and releasing a savepoint would be one more round trip under the lock.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        created_at, stored_ip, head_seq, head_hash = _chain_head(cursor, client_ip)
+        head = {
+            "seq": head_seq + 1 if head_seq is not None else 1,
+            "prev_hash": head_hash if head_hash is not None else GENESIS_HASH,
             "created_at": created_at,
-            "actor_id": actor.pk if actor is not None else None,
-            "actor_name": (actor_name or _actor_name(actor))[:200],
-            "action": action.value,
-            "product_id": product.pk if product is not None else None,
-            "release_id": release.pk if release is not None else None,
-            "object_type": target._meta.label if target is not None else "",
-            "object_id": str(target.pk) if target is not None else "",
-            "object_repr": str(target)[:300] if target is not None else "",
-            "before": _json_native(before),
-            "after": _json_native(after),
-            "reason": reason,
-            "request_id": current_request_id.get() or "",
-            "client_ip": client_ip,
-            "prev_hash": prev_hash,
+            "client_ip": stored_ip,
         }
-        values["hash"] = entry_hash(prev_hash, entry_document(values))
-        values.update(_mac_fields(values["hash"]))
-        entry = ChangeLogEntry.objects.create(**values)
+        hash_hex = hashlib.sha256(
+            (head["prev_hash"] + _canonical_fill(frame, head)).encode("utf-8")
+        ).hexdigest()
+        chained = {
+            **head,
+            "hash": hash_hex,
+            "mac": entry_mac(mac_key, hash_hex) if mac_key is not None else "",
+            "mac_key_id": key_id if mac_key is not None else "",
+        }
+        for name, value in chained.items():
+            params[name] = _FIELDS[name].get_db_prep_save(value, connection)
+        cursor.execute(_INSERT_SQL, [params[name] for name in _STORED_COLUMNS])
+        entry = ChangeLogEntry(**values, **chained)
+        entry._state.adding = False
+        entry._state.db = connection.alias
         for hook in _post_write_hooks:
             hook(entry)
         return entry

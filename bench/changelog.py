@@ -41,6 +41,7 @@ spread evenly over three years, a realistic mix of actions.
 import argparse
 import csv
 import io
+import multiprocessing
 import os
 import random
 import resource
@@ -61,6 +62,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relapp.settings_test")
 
 import django  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 django.setup()
 
@@ -68,7 +71,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group, Permission  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import close_old_connections, connection, transaction  # noqa: E402
+from django.db import close_old_connections, connection, connections, transaction  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -83,7 +86,8 @@ from audit.chain import (  # noqa: E402
 )
 from audit.changelog import _post_write_hooks, changelog_record  # noqa: E402
 from audit.models import Action, ChangeLogEntry  # noqa: E402
-from audit.verify import changelog_verify  # noqa: E402
+from audit.services import changelog_checkpoint_write  # noqa: E402
+from audit.verify import changelog_verify, changelog_verify_since_checkpoint  # noqa: E402
 from auditstream.models import DestinationKind, StreamDestination, StreamOutbox  # noqa: E402
 from auditstream.services import stream_destination_create  # noqa: E402
 
@@ -315,8 +319,12 @@ def _writer(stop_at: float, counts: list[int], index: int) -> None:
         connection.close()
 
 
-def time_writers(*, writers: int, seconds: float, keyed: bool, hooks: bool) -> tuple[float, int]:
-    """Entries per second from `writers` threads, each with its own connection; and the count."""
+def time_writers(
+    *, writers: int, seconds: float, keyed: bool, hooks: bool, processes: bool = False
+) -> tuple[float, int]:
+    """Entries per second from `writers` threads (or forked processes, as gunicorn's
+    workers would be, without one GIL between them), each with its own connection;
+    and the count."""
     keys = {BENCH_MAC_KEY_ID: BENCH_MAC_KEY} if keyed else {}
     installed = list(_post_write_hooks)
     if not hooks:
@@ -325,11 +333,18 @@ def time_writers(*, writers: int, seconds: float, keyed: bool, hooks: bool) -> t
         with override_settings(
             CHANGELOG_MAC_KEYS=keys, CHANGELOG_MAC_KEY_ID=BENCH_MAC_KEY_ID if keyed else ""
         ):
-            counts = [0] * writers
+            if processes:
+                # Children open their own connections: none may be inherited open.
+                connections.close_all()
+                context = multiprocessing.get_context("fork")
+                counts = context.Array("l", writers)
+                kind = context.Process
+            else:
+                counts = [0] * writers
+                kind = threading.Thread
             stop_at = time.perf_counter() + seconds
             threads = [
-                threading.Thread(target=_writer, args=(stop_at, counts, index))
-                for index in range(writers)
+                kind(target=_writer, args=(stop_at, counts, index)) for index in range(writers)
             ]
             started = time.perf_counter()
             for thread in threads:
@@ -443,8 +458,48 @@ def bench_trust(*, writers: int, seconds: float) -> None:
         full, detail = time_writers_streaming(writers=writers, seconds=seconds, deliver=deliver)
         say(f"  MAC on,  streaming on ({label}): {full:,.0f} entries/s (ratio {full / plain:.2f})")
         say(f"    {detail}")
+    say(f"Writers by number and kind (MAC on, hooks on, no destination), {seconds:.0f} s each")
+    for count in sorted({1, writers}):
+        for processes in (False, True):
+            rate, _ = time_writers(
+                writers=count, seconds=seconds, keyed=True, hooks=True, processes=processes
+            )
+            kind = "processes" if processes else "threads"
+            say(f"  {count} writer {kind + ':':<11} {rate:,.0f} entries/s")
     result = changelog_verify(mac=False)  # entries written with MAC off carry none
     assert result.ok, result.summary()
+
+
+def bench_incremental(*, entries: int, since: int = 2000) -> None:
+    """`verify_changelog --since-checkpoint` after a signed checkpoint and `since` more entries."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        override_settings(
+            CHANGELOG_SIGNING_KEY=pem,
+            CHANGELOG_SIGNING_KEY_FILE="",
+            CHANGELOG_CHECKPOINT_PATH=str(Path(folder) / "checkpoints.jsonl"),
+            CHANGELOG_CHECKPOINT_EMAILS=[],
+        ),
+    ):
+        checkpoint = changelog_checkpoint_write()
+        for index in range(since):
+            changelog_record(action=Action.COMMENT_ADDED, reason=f"after checkpoint {index}")
+        started = time.perf_counter()
+        start, result = changelog_verify_since_checkpoint(
+            path=settings.CHANGELOG_CHECKPOINT_PATH, public_key=key.public_key()
+        )
+        elapsed = time.perf_counter() - started
+    assert result.ok and start.seq == checkpoint.seq, result.summary()
+    say(
+        f"verify_changelog --since-checkpoint (signed checkpoint at seq {start.seq:,}, "
+        f"{entries:,} entries before it)"
+    )
+    say(f"  {result.summary()}")
+    say(f"  {result.count:,} entries in {elapsed * 1000:.0f} ms (checkpoint check included)")
 
 
 def main() -> None:
@@ -500,6 +555,7 @@ def main() -> None:
             f"  {result.count:,} entries in {elapsed:.1f} s = "
             f"{result.count / elapsed:,.0f} entries/s"
         )
+    bench_incremental(entries=args.entries)
     if args.trust_only:
         bench_trust(writers=args.writers, seconds=args.writer_seconds)
         return

@@ -103,10 +103,8 @@ def _client_ip(value: str | None) -> str | None:
 # stored spelling of the client address). Under the lock remain one query for
 # the time and the head, the hash and MAC, one INSERT and the hooks.
 _TABLE = ChangeLogEntry._meta.db_table
-_HEAD_SQL = (
-    "SELECT clock_timestamp(), host(%s::inet), head.seq, head.hash FROM (SELECT 1) AS one "  # noqa: S608
-    f"LEFT JOIN (SELECT seq, hash FROM {_TABLE} ORDER BY seq DESC LIMIT 1) AS head ON true"
-)
+# Takes the lock, then reads the head with a fresh snapshot (migration 0013).
+_HEAD_SQL = "SELECT * FROM audit_changelog_head(%s, %s)"
 _SQLITE_HEAD_SQL = f"SELECT seq, hash FROM {_TABLE} ORDER BY seq DESC LIMIT 1"  # noqa: S608
 _STORED_COLUMNS = (*HASHED_FIELDS, "hash", "mac", "mac_key_id")
 _INSERT_SQL = (
@@ -164,15 +162,16 @@ def _chain_head(
 ) -> tuple[datetime, str | None, int | None, str | None]:
     """Take the chain-head lock; the time, the address as stored, and the head's seq and hash.
 
-    The lock comes first, in a statement of its own: in READ COMMITTED each
-    statement sees what was committed before it started, so the head is read
-    only once the previous holder's entry is visible. The address is returned
+    One round trip to audit_changelog_head (migration 0013), which takes the
+    lock first and then reads the head in a statement of its own: in READ
+    COMMITTED each statement sees what was committed before it started, so
+    the head is read only once the previous holder's entry is visible. The
+    address is returned
     in the database's own spelling (PostgreSQL's inet writes `::102:304` as
     `::1.2.3.4`), so the hash covers what is stored.
     """
     if connection.vendor == "postgresql":
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        cursor.execute(_HEAD_SQL, [client_ip])
+        cursor.execute(_HEAD_SQL, [CHAIN_LOCK_KEY, client_ip])
         return cursor.fetchone()
     # SQLite (the embedded default) serialises writers on its database lock.
     cursor.execute(_SQLITE_HEAD_SQL)
@@ -223,7 +222,7 @@ def changelog_record(
         "reason": reason,
         "request_id": current_request_id.get() or "",
     }
-    # All of this before the lock (see _HEAD_SQL).
+    # All of this before the lock (see the note above _TABLE).
     frame = _canonical_frame(values)
     client_ip = _client_ip(current_client_ip.get())
     params = {

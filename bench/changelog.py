@@ -84,7 +84,12 @@ from audit.chain import (  # noqa: E402
     entry_mac,
     verify_export_file,
 )
-from audit.changelog import _post_write_hooks, changelog_record  # noqa: E402
+from audit.changelog import (  # noqa: E402
+    CHAIN_LOCK_KEY,
+    _post_write_hooks,
+    changelog_mac_keys,
+    changelog_record,
+)
 from audit.models import Action, ChangeLogEntry  # noqa: E402
 from audit.services import changelog_checkpoint_write  # noqa: E402
 from audit.verify import changelog_verify, changelog_verify_since_checkpoint  # noqa: E402
@@ -305,13 +310,61 @@ def time_export(
     return rows, elapsed, size / 1024 / 1024, peak
 
 
-def _writer(stop_at: float, counts: list[int], index: int) -> None:
+def legacy_changelog_record(*, action: Action, reason: str = "") -> ChangeLogEntry:
+    """The writer as it was on main before issue 16 (a793276), for `--compare` only.
+
+    Its own savepoint; the lock; the time and address; the head through the
+    ORM; the hash; an ORM create; the hooks: all but the savepoint under the
+    lock. It hashes exactly as the product's writer does, so the chain it
+    extends verifies (the benchmark checks) whichever wrote each entry.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            cursor.execute("SELECT clock_timestamp(), host(%s::inet)", [None])
+            created_at, client_ip = cursor.fetchone()
+        head = ChangeLogEntry.objects.order_by("-seq").values("seq", "hash").first()
+        prev_hash = head["hash"] if head else GENESIS_HASH
+        values = {
+            "seq": head["seq"] + 1 if head else 1,
+            "created_at": created_at,
+            "actor_id": None,
+            "actor_name": "system",
+            "action": Action(action).value,
+            "product_id": None,
+            "release_id": None,
+            "object_type": "",
+            "object_id": "",
+            "object_repr": "",
+            "before": None,
+            "after": None,
+            "reason": reason,
+            "request_id": "",
+            "client_ip": client_ip,
+            "prev_hash": prev_hash,
+        }
+        values["hash"] = entry_hash(prev_hash, entry_document(values))
+        key_id = settings.CHANGELOG_MAC_KEY_ID
+        if key_id:
+            values["mac"] = entry_mac(changelog_mac_keys()[key_id], values["hash"])
+            values["mac_key_id"] = key_id
+        entry = ChangeLogEntry.objects.create(**values)
+        for hook in _post_write_hooks:
+            hook(entry)
+        return entry
+
+
+_RECORDERS = {"current": changelog_record, "legacy": legacy_changelog_record}
+
+
+def _writer(stop_at: float, counts: list[int], index: int, recorder: str = "current") -> None:
     """One concurrent writer: entries through the one writer until the deadline."""
+    record = _RECORDERS[recorder]
     written = 0
     try:
         while time.perf_counter() < stop_at:
             with transaction.atomic():
-                changelog_record(action=Action.COMMENT_ADDED, reason=f"writer {index}")
+                record(action=Action.COMMENT_ADDED, reason=f"writer {index}")
             written += 1
     finally:
         counts[index] = written
@@ -320,7 +373,13 @@ def _writer(stop_at: float, counts: list[int], index: int) -> None:
 
 
 def time_writers(
-    *, writers: int, seconds: float, keyed: bool, hooks: bool, processes: bool = False
+    *,
+    writers: int,
+    seconds: float,
+    keyed: bool,
+    hooks: bool,
+    processes: bool = False,
+    recorder: str = "current",
 ) -> tuple[float, int]:
     """Entries per second from `writers` threads (or forked processes, as gunicorn's
     workers would be, without one GIL between them), each with its own connection;
@@ -344,7 +403,8 @@ def time_writers(
                 kind = threading.Thread
             stop_at = time.perf_counter() + seconds
             threads = [
-                kind(target=_writer, args=(stop_at, counts, index)) for index in range(writers)
+                kind(target=_writer, args=(stop_at, counts, index, recorder))
+                for index in range(writers)
             ]
             started = time.perf_counter()
             for thread in threads:
@@ -470,6 +530,39 @@ def bench_trust(*, writers: int, seconds: float) -> None:
     assert result.ok, result.summary()
 
 
+def bench_compare(*, writers: int, seconds: float, rounds: int) -> None:
+    """main's writer against the current one, interleaved in short slices (MAC on, hooks on),
+    so that the load of a shared machine falls on both alike; medians and their ratio."""
+    say(
+        f"Writers: main's (legacy) against the current writer, interleaved, {rounds} rounds of "
+        f"{seconds:.0f} s each (MAC on, hooks on, no destination)"
+    )
+    for count, processes in ((1, False), (writers, False), (writers, True)):
+        rates: dict[str, list[float]] = {"legacy": [], "current": []}
+        for index in range(rounds):
+            order = ("legacy", "current") if index % 2 == 0 else ("current", "legacy")
+            for recorder in order:
+                rate, _ = time_writers(
+                    writers=count,
+                    seconds=seconds,
+                    keyed=True,
+                    hooks=True,
+                    processes=processes,
+                    recorder=recorder,
+                )
+                rates[recorder].append(rate)
+        legacy, current = (statistics.median(rates[name]) for name in ("legacy", "current"))
+        kind = "processes" if processes else "threads"
+        say(
+            f"  {count} writer {kind + ':':<11} legacy {legacy:7,.0f}/s  current {current:7,.0f}/s"
+            f"  ratio {current / legacy:4.2f}   (legacy {', '.join(f'{r:,.0f}' for r in rates['legacy'])};"
+            f" current {', '.join(f'{r:,.0f}' for r in rates['current'])})"
+        )
+    result = changelog_verify(mac=False)
+    assert result.ok, result.summary()
+    say(f"  the chain both wrote: {result.summary()}")
+
+
 def bench_incremental(*, entries: int, since: int = 2000) -> None:
     """`verify_changelog --since-checkpoint` after a signed checkpoint and `since` more entries."""
     key = Ed25519PrivateKey.generate()
@@ -513,6 +606,12 @@ def main() -> None:
         action="store_true",
         help="only the keyed-chain numbers: verify with MACs and concurrent writes",
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="only main's writer against the current one, interleaved (after fill and verify)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="with --compare: rounds per setting")
     args = parser.parse_args()
     # The fill writes MACs under this key; verification checks them.
     settings.CHANGELOG_MAC_KEYS = {BENCH_MAC_KEY_ID: BENCH_MAC_KEY}
@@ -555,6 +654,9 @@ def main() -> None:
             f"  {result.count:,} entries in {elapsed:.1f} s = "
             f"{result.count / elapsed:,.0f} entries/s"
         )
+    if args.compare:
+        bench_compare(writers=args.writers, seconds=args.writer_seconds, rounds=args.rounds)
+        return
     bench_incremental(entries=args.entries)
     if args.trust_only:
         bench_trust(writers=args.writers, seconds=args.writer_seconds)

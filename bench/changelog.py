@@ -17,6 +17,12 @@ then reports:
   every entry writes its outbox row), delivered afterwards or meanwhile by
   a dispatcher process doing what the beat task does; with the ratios
   (`--trust-only` runs just the verification and this).
+- `verify_changelog --since-checkpoint` after a signed checkpoint and 2,000
+  more entries; writes per second from 1 and from N writers, as threads and
+  as forked processes (no GIL between them, as gunicorn's workers);
+- with `--compare`, only main's writer before issue 16 (kept here as
+  `legacy_changelog_record`) against the current one, interleaved in short
+  slices so that a shared machine's load falls on both alike.
 
 Run it against a throwaway cluster, never a real database:
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, connections, transaction
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 
 from approvals.models import Product
 from audit import changelog
@@ -264,3 +265,22 @@ def test_a_writer_waiting_on_one_that_rolls_back_takes_its_place():
     assert written["kept"].seq == written["rolled back"].seq == 2
     assert written["kept"].prev_hash == written["rolled back"].prev_hash
     assert_one_linear_chain(2)
+
+
+# --- what runs under the lock ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_under_the_lock_only_the_head_the_insert_and_the_hooks_statements_run():
+    """Pinned: one round trip takes the lock and reads the head, one INSERT writes the entry,
+    then the hooks' own statements (for a comment: only the stream outbox's INSERT … SELECT).
+    No savepoint, no ORM read of the head, nothing before the lock that could run after it."""
+    changelog_record(action=Action.COMMENT_ADDED, reason="warm-up")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        changelog_record(action=Action.COMMENT_ADDED, reason="measured")
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 3, statements
+    assert statements[0].startswith("SELECT * FROM audit_changelog_head(")
+    assert statements[1].startswith("INSERT INTO audit_changelogentry ")
+    assert statements[2].startswith("INSERT INTO auditstream_streamoutbox ")
+    assert changelog_verify().ok

@@ -34,12 +34,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -86,6 +87,7 @@ class Report:
     timings: dict = field(default_factory=dict)
     verified: str = ""
     settings: dict = field(default_factory=dict)
+    load: list = field(default_factory=list)  # uptime before and after measuring
 
 
 def say(text: str) -> None:
@@ -94,10 +96,10 @@ def say(text: str) -> None:
 
 def pages_for(world) -> list[Page]:
     """The issue's table, plus the newer pages that exist now (calendar month, metrics)."""
+    from django.contrib.auth import get_user_model
     from django.urls import NoReverseMatch, reverse
 
-    from approvals.selectors import release_list_for_user, ReleaseFilters  # noqa: I001
-    from django.contrib.auth import get_user_model
+    from approvals.selectors import ReleaseFilters, release_list_for_user  # noqa: I001
 
     release = world.release
     slug, version = release.product.slug, release.version
@@ -112,7 +114,7 @@ def pages_for(world) -> list[Page]:
             "changelog-release",
             "change log, by release",
             "auditor",
-            f"/changelog/?release={world.release_approved.pk}",
+            f"/changelog/?release={world.history_release_id}",
         ),
         Page(
             "changelog-actor",
@@ -126,7 +128,9 @@ def pages_for(world) -> list[Page]:
         Page("signoffs", "My sign-offs", "po", "/my/signoffs/"),
         Page("raci", "RACI editor", "rm", detail + "raci/"),
         Page("releases", "release list", "po", "/releases/"),
-        Page("releases-deep", f"release list, page {last_page}", "po", f"/releases/?page={last_page}"),
+        Page(
+            "releases-deep", f"release list, page {last_page}", "po", f"/releases/?page={last_page}"
+        ),
         Page("api-release", "API release detail", None, api, token=True),
         Page(
             "api-checks",
@@ -143,10 +147,8 @@ def pages_for(world) -> list[Page]:
         ("metrics", "metrics", "rm", "metrics:metrics"),
         ("search", "search", "po", "search"),
     ):
-        try:
+        with suppress(NoReverseMatch):  # not built yet
             pages.append(Page(key, label, persona, reverse(name)))
-        except NoReverseMatch:
-            pass  # not built yet
     return pages
 
 
@@ -279,7 +281,9 @@ def _sessions(personas: set) -> dict:
             continue
         client = Client()
         client.force_login(get_user_model().objects.get(username=persona))
-        cookies[persona] = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+        cookies[persona] = {
+            settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value
+        }
     return cookies
 
 
@@ -445,7 +449,9 @@ def table(report: Report) -> str:
 
 def uptime() -> str:
     try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()  # noqa: S607
+        return subprocess.run(
+            ["uptime"], capture_output=True, text=True, check=False
+        ).stdout.strip()  # noqa: S607
     except OSError:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -496,8 +502,11 @@ def use_database(name: str) -> None:
     s = connection.settings_dict
     connection.close()
     admin = psycopg2.connect(
-        dbname="postgres", user=s["USER"] or "postgres", password=s["PASSWORD"] or None,
-        host=s["HOST"], port=s["PORT"],
+        dbname="postgres",
+        user=s["USER"] or "postgres",
+        password=s["PASSWORD"] or None,
+        host=s["HOST"],
+        port=s["PORT"],
     )
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -544,6 +553,7 @@ def run_size(
         "phase": args.phase,
     }
     server = start_gunicorn(port=port, log=log, workers=args.workers)
+    report.load = [uptime()]
     say(f"Measuring on gunicorn 127.0.0.1:{port} ({args.workers} workers, {args.clients} clients)")
     try:
         report.rows = measure(
@@ -557,6 +567,7 @@ def run_size(
         )
     finally:
         stop_gunicorn(server)
+    report.load.append(uptime())
     return report
 
 
@@ -570,7 +581,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     p.add_argument("--label", default="run", help="output file prefix, e.g. before / after")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
-    p.add_argument("--log-dir", default=os.environ.get("RELAPP_VAR_DIR", "/tmp"))
+    p.add_argument("--log-dir", default=os.environ.get("RELAPP_VAR_DIR") or tempfile.gettempdir())
     p.add_argument("--no-verify", action="store_true", help="skip verifying the chain")
     return p
 
@@ -591,15 +602,13 @@ def main() -> None:
     for size in sizes:
         use_database(f"{base_name}_{size}")
         call_command("migrate", verbosity=0)
-        load_before = uptime()
         report = run_size(
             size, args=args, pages_filter=pages_filter, verify=not args.no_verify, command=command
         )
-        load_after = uptime()
-        say(f"\n{size}: {load_before}\n")
+        say(f"\n{size}: {report.load[0]}\n")
         say(table(report))
         stem = write(
-            report, out=Path(args.out), label=args.label, command=command, load=(load_before, load_after)
+            report, out=Path(args.out), label=args.label, command=command, load=tuple(report.load)
         )
         say(f"\nwrote {stem}.md and {stem}.json\n")
 

@@ -230,7 +230,7 @@ def start_gunicorn(*, port: int, log: Path, workers: int = 2) -> subprocess.Pope
         "--workers",
         str(workers),
         "--timeout",
-        "120",
+        "600",
         "--no-control-socket",
     ]
     with log.open("wb") as output:
@@ -324,7 +324,7 @@ class Driver:
                         headers=headers,
                         json=body,
                         allow_redirects=False,
-                        timeout=120,
+                        timeout=600,
                     )
                     status = response.status_code
                     size = len(response.content)
@@ -367,6 +367,7 @@ def measure(
     seconds: float,
     phase: float,
     clients: int,
+    on_row=None,
 ) -> list[Row]:
     cookies = _sessions({p.persona for p in pages} | {"po"})
     driver = Driver(base, clients)
@@ -392,7 +393,9 @@ def measure(
                 statuses += [r[1] for r in results]
                 sizes += [r[2] for r in results]
                 page_time += elapsed
-                remaining -= slice_
+                # The page's own time counts: a page slower than a phase gets fewer phases
+                # (each client still completes at least one request).
+                remaining -= max(slice_, elapsed)
             rps = len(page_lat) / page_time
             base_rps = len(base_lat) / base_time
             ok = 201 if page.method == "POST" else 200
@@ -419,6 +422,8 @@ def measure(
                 f"(baseline {row.baseline_rps:.1f} req/s){'  ERRORS ' + str(row.errors) if row.errors else ''}"
             )
             rows.append(row)
+            if on_row is not None:
+                on_row(rows)
     finally:
         driver.close()
     return rows
@@ -554,6 +559,17 @@ def run_size(
     }
     server = start_gunicorn(port=port, log=log, workers=args.workers)
     report.load = [uptime()]
+
+    def save_so_far(rows: list[Row]) -> None:  # a run cut short keeps what it measured
+        report.rows = rows
+        write(
+            report,
+            out=Path(args.out),
+            label=args.label,
+            command=command,
+            load=(report.load[0], "(still running)"),
+        )
+
     say(f"Measuring on gunicorn 127.0.0.1:{port} ({args.workers} workers, {args.clients} clients)")
     try:
         report.rows = measure(
@@ -564,6 +580,7 @@ def run_size(
             seconds=args.seconds,
             phase=args.phase,
             clients=args.clients,
+            on_row=save_so_far if getattr(args, "out", None) else None,
         )
     finally:
         stop_gunicorn(server)

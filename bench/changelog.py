@@ -200,6 +200,8 @@ def make_world() -> tuple[list, list, object]:
 
 
 def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> None:
+    """Append `entries` entries to the chain (from its head, or from genesis when empty),
+    dated evenly over the last three years, referring to `users` and `releases`."""
     rng = random.Random(20261126)  # noqa: S311 (benchmark data, not security)
     actions = [a for a, *_ in ACTION_MIX]
     weights = [w for _, w, *_ in ACTION_MIX]
@@ -208,17 +210,19 @@ def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> N
     user_ids = list(names)
     start = datetime.now(UTC) - timedelta(days=3 * 365)
     step_us = (3 * 365 * 86400 * 1_000_000) // entries
-    prev_hash = GENESIS_HASH
+    head = ChangeLogEntry.objects.order_by("-seq").values_list("seq", "hash").first()
+    first_seq, prev_hash = head or (0, GENESIS_HASH)
     mac_key = bytes.fromhex(BENCH_MAC_KEY)
     copy_sql = (
         f"COPY audit_changelogentry ({', '.join(COLUMNS)}) FROM STDIN "
         f"WITH (FORMAT csv, FORCE_NULL ({', '.join(NULLABLE)}))"
     )
-    seq = 0
-    while seq < entries:
+    seq = first_seq
+    last_seq = first_seq + entries
+    while seq < last_seq:
         buffer = io.StringIO()
         writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
-        for _ in range(min(batch, entries - seq)):
+        for _ in range(min(batch, last_seq - seq)):
             seq += 1
             action = rng.choices(actions, weights)[0]
             before, after = shapes[action]
@@ -226,7 +230,7 @@ def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> N
             release = rng.choice(releases) if action in RELEASE_ACTIONS else None
             values = {
                 "seq": seq,
-                "created_at": start + timedelta(microseconds=seq * step_us),
+                "created_at": start + timedelta(microseconds=(seq - first_seq) * step_us),
                 "actor_id": actor_id,
                 "actor_name": names[actor_id] if actor_id else f"guess{rng.randrange(999)}",
                 "action": action.value,
@@ -261,7 +265,7 @@ def fill(entries: int, *, users: list, releases: list, batch: int = 50_000) -> N
         buffer.seek(0)
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(copy_sql, buffer)
-        if seq % 200_000 == 0 or seq == entries:
+        if (seq - first_seq) % 200_000 == 0 or seq == last_seq:
             say(f"  filled {seq:,}")
     with connection.cursor() as cursor:
         # VACUUM as autovacuum would have done to a long-lived table: sets the hint bits

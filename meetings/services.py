@@ -4,6 +4,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 
@@ -77,6 +78,11 @@ def _snapshot(meeting: GateMeeting) -> dict:
         "sequence": meeting.sequence,
         "extra_attendees": sorted(u.get_username() for u in meeting.extra_attendees.all()),
     }
+
+
+def _acknowledged(after: dict, warnings: Sequence[str]) -> dict:
+    """The entry's `after`, with the form's warnings the actor confirmed (when there were any)."""
+    return {**after, "warnings_acknowledged": list(warnings)} if warnings else after
 
 
 def _validate_slot(
@@ -167,8 +173,12 @@ def meeting_schedule(
     location: str = "",
     extra_attendees=(),
     held_now: bool = False,
+    warnings_acknowledged: Sequence[str] = (),
 ) -> GateMeeting:
-    """Schedule the gate meeting; `held_now`: it starts now (an ad-hoc gate), `start` ignored."""
+    """Schedule the gate meeting; `held_now`: it starts now (an ad-hoc gate), `start` ignored.
+
+    `warnings_acknowledged`: the form's warnings the scheduler confirmed, kept in the entry.
+    """
     now = timezone.now()
     if held_now:
         start = now
@@ -193,7 +203,7 @@ def meeting_schedule(
             actor=actor,
             release=release,
             obj=meeting,
-            after=_snapshot(meeting),
+            after=_acknowledged(_snapshot(meeting), warnings_acknowledged),
         )
         _notify(
             users=meeting_attendees(meeting),
@@ -223,6 +233,7 @@ def meeting_reschedule(
     duration_minutes: int,
     location: str,
     extra_attendees=(),
+    warnings_acknowledged: Sequence[str] = (),
 ) -> GateMeeting:
     now = timezone.now()
     _validate_slot(start=start, duration_minutes=duration_minutes, now=now)
@@ -244,7 +255,7 @@ def meeting_reschedule(
             release=meeting.release,
             obj=meeting,
             before=before,
-            after=_snapshot(meeting),
+            after=_acknowledged(_snapshot(meeting), warnings_acknowledged),
         )
         _notify(
             users=meeting_attendees(meeting),

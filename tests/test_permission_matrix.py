@@ -1388,7 +1388,7 @@ CASES = [
         on("review", "meetings:meeting_create"),
         meeting_scheduled,
         lambda world: {
-            "start": _local(timedelta(days=3)),
+            "start": _local(timedelta(days=1)),
             "duration_minutes": "30",
             "location": "Room Matrix",
         },
@@ -1422,7 +1422,7 @@ CASES = [
         meeting_url("meetings:meeting_edit"),
         meeting_moved,
         lambda world: {
-            "start": _local(timedelta(days=4)),
+            "start": _local(timedelta(hours=30)),
             "duration_minutes": "20",
             "location": "Room Moved",
         },

@@ -1299,6 +1299,13 @@ CASES = [
     ),
     Case(
         "approvals:deployment_create",
+        "GET",
+        release_rows(MANAGERS, 200),
+        on("approved", "approvals:deployment_create"),
+        shows("Record a deployment of", 'name="artifact"'),
+    ),
+    Case(
+        "approvals:deployment_create",
         "POST",
         release_rows(MANAGERS, 302),
         on("approved", "approvals:deployment_create"),

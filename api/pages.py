@@ -154,19 +154,19 @@ def webhook_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         confirmed = data.pop("confirm_warnings")
-        warnings = selectors.webhook_url_warnings(url=data["url"])
-        if warnings and not confirmed:
-            status = 200
-        else:
-            try:
+        try:
+            services.webhook_endpoint_validate(url=data["url"], events=data["events"])
+            warnings = selectors.webhook_url_warnings(url=data["url"])
+            if warnings and not confirmed:
+                status = 200
+            else:
                 endpoint, secret = services.webhook_endpoint_create(
                     actor=request.user, warnings_acknowledged=warnings, **data
                 )
-            except ValidationError as error:
-                apply_errors(form, error)
-                warnings = []
-            else:
                 return _shown_once(request, {"endpoint": endpoint, "secret": secret})
+        except ValidationError as error:
+            apply_errors(form, error)
+            warnings = []
     return render(
         request, "api/webhook_form.html", {"form": form, "warnings": warnings}, status=status
     )
@@ -214,6 +214,11 @@ def webhook_update(request: HttpRequest, pk: int) -> HttpResponse:
         return _webhook_page(request, endpoint, form, status=400)
     data = dict(form.cleaned_data)
     confirmed = data.pop("confirm_warnings")
+    try:
+        services.webhook_endpoint_validate(url=data["url"], events=data["events"])
+    except ValidationError as error:
+        apply_errors(form, error)
+        return _webhook_page(request, endpoint, form, status=400)
     # An unchanged URL was acknowledged when it was saved: no second warning per edit.
     warnings = (
         []

@@ -226,6 +226,12 @@ def token_touch(*, token: ApiToken) -> None:
 _EVENT_VALUES = {value for value, _ in SUBSCRIBABLE}
 
 
+def webhook_endpoint_validate(*, url: str, events: list[str]) -> None:
+    """ValidationError with the field errors saving this target would raise (a URL the
+    send-time guard refuses, no event), so a form shows them before any warning."""
+    _clean_endpoint(url=url, events=events)
+
+
 def _clean_endpoint(*, url: str, events: list[str]) -> tuple[str, list[str]]:
     url = url.strip()
     errors: dict[str, str] = {}

@@ -41,11 +41,13 @@ def edit(endpoint, url, **extra) -> dict:
         ("https://100.100.100.200/", "cloud metadata address"),
     ],
 )
-def test_a_target_the_send_time_guard_refuses_is_a_field_error_even_confirmed(
-    client, team, url, words
+@pytest.mark.parametrize("confirm", ["on", ""])
+def test_a_target_the_send_time_guard_refuses_is_a_field_error_not_a_warning(
+    client, team, url, words, confirm
 ):
     client.force_login(team["rm"])
-    response = client.post(NEW, body(team, url=url, confirm_warnings="on"))
+    response = client.post(NEW, body(team, url=url, confirm_warnings=confirm))
+    assert "warnings" not in response.context or not response.context["warnings"]
     assert response.status_code == 400
     assert words in " ".join(response.context["form"].errors["url"])
     assert not WebhookEndpoint.objects.exists() and not entries(Action.WEBHOOK_CHANGED)
@@ -101,7 +103,7 @@ def test_editing_warns_when_the_url_changes_and_shows_errors_on_the_page(client,
     duplicate = client.post(url, edit(endpoint, taken.url))
     assert duplicate.status_code == 200
     assert f"webhook #{taken.pk}" in duplicate.content.decode()
-    refused = client.post(url, edit(endpoint, "http://10.0.0.7/", confirm_warnings="on"))
+    refused = client.post(url, edit(endpoint, "http://10.0.0.7/"))
     assert refused.status_code == 400
     assert "private address" in refused.content.decode()
     assert 'value="http://10.0.0.7/"' in refused.content.decode()

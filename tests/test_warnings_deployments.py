@@ -187,3 +187,13 @@ def test_the_deployment_form_needs_csrf(team, release):
     csrf_client.force_login(team["rm"])
     assert post(csrf_client, release, confirm_warnings="on").status_code == 403
     assert not Deployment.objects.exists()
+
+
+def test_the_admin_is_no_other_door_to_an_unflagged_deployment(client, team, release):
+    client.force_login(team["admin"])
+    response = client.post(
+        "/admin/approvals/deployment/add/",
+        {"release": release.pk, "status": "succeeded", "environment": "production"},
+    )
+    assert response.status_code == 403
+    assert not Deployment.objects.exists()

@@ -282,3 +282,17 @@ def test_garbage_is_a_field_error_never_a_500(client, team, release):
     assert response.status_code == 400
     assert set(response.context["form"].errors) >= {"start", "duration_minutes"}
     assert not GateMeeting.objects.exists()
+
+
+def test_the_admin_is_no_other_door_to_a_meeting_in_the_past(client, team, release):
+    meeting = schedule(release, team, hours=24)
+    before = meeting.start
+    client.force_login(team["admin"])
+    past = timezone.now() - 2 * H
+    response = client.post(
+        f"/admin/meetings/gatemeeting/{meeting.pk}/change/",
+        {"start_0": past.date(), "start_1": past.time(), "duration_minutes": "15"},
+    )
+    assert response.status_code == 403
+    meeting.refresh_from_db()
+    assert meeting.start == before and not entries(Action.MEETING_RESCHEDULED)

@@ -55,6 +55,11 @@ def meeting_create(request: HttpRequest, product: str, version: str) -> HttpResp
         except ValidationError as error:
             apply_errors(form, error)
             warnings = []
+        except services.SlotWarningsChanged as error:
+            form.add_error(None, str(error))
+            return _meeting_form(
+                request, release=release, form=form, warnings=error.warnings, status=409
+            )
         except release_services.DomainError as error:
             form.add_error(None, str(error))
             warnings, status = [], 409
@@ -157,6 +162,16 @@ def meeting_edit(request: HttpRequest, meeting_id: int) -> HttpResponse:
             )
         except ValidationError as error:
             apply_errors(form, error)
+        except services.SlotWarningsChanged as error:
+            form.add_error(None, str(error))
+            return _meeting_form(
+                request,
+                release=meeting.release,
+                form=form,
+                warnings=error.warnings,
+                meeting=meeting,
+                status=409,
+            )
         except release_services.DomainError as error:
             form.add_error(None, str(error))
             status = 409

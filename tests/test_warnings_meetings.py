@@ -5,10 +5,12 @@ A start in the past is refused (a field error, nothing changes); the rest warn a
 for a confirm tick, and the confirmed warnings are kept in the change-log entry.
 """
 
+import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,7 @@ from approvals.models import FreezeWindow
 from approvals.rules import meeting_warnings
 from audit.models import Action
 from meetings.models import GateMeeting
+from meetings.services import SlotWarningsChanged, meeting_schedule
 from tests.factories import ProductFactory, release_in_review, release_of
 from tests.helpers import entries, schedule
 
@@ -296,3 +299,55 @@ def test_the_admin_is_no_other_door_to_a_meeting_in_the_past(client, team, relea
     assert response.status_code == 403
     meeting.refresh_from_db()
     assert meeting.start == before and not entries(Action.MEETING_RESCHEDULED)
+
+
+# --- the same instant ---------------------------------------------------------------------
+
+
+def test_a_warning_the_form_did_not_show_is_shown_instead_of_saved_unseen(team, release):
+    """The form saw no warning; another meeting lands before the save: nothing changes and
+    the new warning comes back to be confirmed."""
+    schedule(release, team, hours=24, duration_minutes=30)
+    with pytest.raises(SlotWarningsChanged) as raised:
+        schedule(release, team, hours=24, duration_minutes=30, warnings_acknowledged=[])
+    assert "overlaps another gate meeting" in raised.value.warnings[0]
+    assert GateMeeting.objects.count() == 1 and len(entries(Action.MEETING_SCHEDULED)) == 1
+    schedule(
+        release, team, hours=24, duration_minutes=30, warnings_acknowledged=raised.value.warnings
+    )
+    assert GateMeeting.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_of_one_release_at_the_same_instant_the_second_is_warned(team):
+    release = release_in_review(team)
+    start = (timezone.now() + 24 * H).replace(second=0, microsecond=0)
+    barrier = threading.Barrier(2)
+    outcomes: list = []
+
+    def scheduler(location: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            meeting_schedule(
+                release=release,
+                actor=team["rm"],
+                start=start,
+                duration_minutes=30,
+                location=location,
+                warnings_acknowledged=[],  # each form showed no warning
+            )
+            outcomes.append("scheduled")
+        except SlotWarningsChanged as error:
+            outcomes.append(error.warnings)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=scheduler, args=(f"Room {n}",)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes, key=str)[-1] == "scheduled"
+    [warned] = [o for o in outcomes if o != "scheduled"]
+    assert "overlaps another gate meeting of Payments API 2.4.0" in warned[0]
+    assert GateMeeting.objects.count() == 1 and len(entries(Action.MEETING_SCHEDULED)) == 1

@@ -61,17 +61,25 @@ class WebhookForm(forms.Form):
         help_text="Relapp POSTs JSON here, signed with the endpoint's secret.",
     )
     events = forms.MultipleChoiceField(
-        choices=SUBSCRIBABLE, widget=forms.CheckboxSelectMultiple, label="Events"
+        choices=SUBSCRIBABLE,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events",
+        error_messages={"required": "Choose at least one event."},
     )
     description = forms.CharField(max_length=200, required=False)
+    confirm_warnings = forms.BooleanField(required=False, label="I know; save this webhook anyway")
 
 
 class WebhookUpdateForm(forms.Form):
     url = forms.URLField(label="Payload URL", max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
-        choices=SUBSCRIBABLE, widget=forms.CheckboxSelectMultiple, label="Events"
+        choices=SUBSCRIBABLE,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events",
+        error_messages={"required": "Choose at least one event."},
     )
     description = forms.CharField(max_length=200, required=False)
     is_active = forms.BooleanField(
         required=False, label="Active", help_text="Inactive endpoints keep their queued events."
     )
+    confirm_warnings = forms.BooleanField(required=False, label="I know; save this webhook anyway")

@@ -149,16 +149,27 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 def webhook_create(request: HttpRequest) -> HttpResponse:
     _require_manager(request, "manage webhooks")
     form = WebhookForm(request.POST or None)
+    warnings: list[str] = []
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        confirmed = data.pop("confirm_warnings")
         try:
-            endpoint, secret = services.webhook_endpoint_create(
-                actor=request.user, **form.cleaned_data
-            )
+            services.webhook_endpoint_validate(url=data["url"], events=data["events"])
+            warnings = selectors.webhook_url_warnings(url=data["url"])
+            if warnings and not confirmed:
+                status = 200
+            else:
+                endpoint, secret = services.webhook_endpoint_create(
+                    actor=request.user, warnings_acknowledged=warnings, **data
+                )
+                return _shown_once(request, {"endpoint": endpoint, "secret": secret})
         except ValidationError as error:
             apply_errors(form, error)
-        else:
-            return _shown_once(request, {"endpoint": endpoint, "secret": secret})
-    return render(request, "api/webhook_form.html", {"form": form})
+            warnings = []
+    return render(
+        request, "api/webhook_form.html", {"form": form, "warnings": warnings}, status=status
+    )
 
 
 @login_required
@@ -174,6 +185,10 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_active": endpoint.is_active,
         }
     )
+    return _webhook_page(request, endpoint, form)
+
+
+def _webhook_page(request, endpoint, form, warnings=(), status=200) -> HttpResponse:
     return render(
         request,
         "api/webhook_detail.html",
@@ -181,28 +196,45 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "endpoint": endpoint,
             "deliveries": selectors.deliveries_for_endpoint(endpoint=endpoint),
             "form": form,
+            "warnings": warnings,
             "event_labels": dict(SUBSCRIBABLE),
         },
+        status=status,
     )
 
 
 @login_required
 @require_POST
 def webhook_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the endpoint's settings; errors and warnings show on its page with what was typed."""
     _require_manager(request, "manage webhooks")
     endpoint = selectors.webhook_endpoint_get(pk=pk)
     form = WebhookUpdateForm(request.POST)
-    if form.is_valid():
-        try:
-            services.webhook_endpoint_update(
-                endpoint=endpoint, actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, "Webhook endpoint saved.")
-    else:
-        messages.error(request, "Enter a valid URL and choose at least one event; nothing changed.")
+    if not form.is_valid():
+        return _webhook_page(request, endpoint, form, status=400)
+    data = dict(form.cleaned_data)
+    confirmed = data.pop("confirm_warnings")
+    try:
+        services.webhook_endpoint_validate(url=data["url"], events=data["events"])
+    except ValidationError as error:
+        apply_errors(form, error)
+        return _webhook_page(request, endpoint, form, status=400)
+    # An unchanged URL was acknowledged when it was saved: no second warning per edit.
+    warnings = (
+        []
+        if data["url"] == endpoint.url
+        else selectors.webhook_url_warnings(url=data["url"], exclude_pk=endpoint.pk)
+    )
+    if warnings and not confirmed:
+        return _webhook_page(request, endpoint, form, warnings)
+    try:
+        services.webhook_endpoint_update(
+            endpoint=endpoint, actor=request.user, warnings_acknowledged=warnings, **data
+        )
+    except ValidationError as error:
+        apply_errors(form, error)
+        return _webhook_page(request, endpoint, form, status=400)
+    messages.success(request, "Webhook endpoint saved.")
     return redirect(endpoint)
 
 

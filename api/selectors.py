@@ -194,6 +194,30 @@ def webhook_endpoint_get(*, pk: int) -> WebhookEndpoint:
     return endpoint
 
 
+def webhook_url_warnings(*, url: str, exclude_pk: int | None = None) -> list[str]:
+    """What is wrong with a webhook target that is allowed but probably a mistake: plain
+    http (the signed body and its event travel readable), or a URL already registered
+    (each event would arrive twice). Refused targets are the service's field errors."""
+    warnings = []
+    if url.lower().startswith("http://"):
+        warnings.append(
+            "The URL uses plain http: every payload and its signature travel unencrypted. "
+            "Use https unless the receiver sits on a network you trust."
+        )
+    same = (
+        WebhookEndpoint.objects.filter(url=url.strip())
+        .exclude(pk=exclude_pk)
+        .select_related("product")
+        .order_by("product__name", "id")
+    )
+    warnings += [
+        f"{endpoint.url} is already registered for {endpoint.product.name} "
+        f"(webhook #{endpoint.pk}): a receiver subscribed twice gets each event twice."
+        for endpoint in same
+    ]
+    return warnings
+
+
 def deliveries_for_endpoint(*, endpoint: WebhookEndpoint) -> list[WebhookDelivery]:
     """The delivery log: the latest deliveries, each with every attempt."""
     return list(

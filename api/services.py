@@ -6,6 +6,7 @@ token or webhook secret is returned once to the caller and never logged.
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -225,6 +226,12 @@ def token_touch(*, token: ApiToken) -> None:
 _EVENT_VALUES = {value for value, _ in SUBSCRIBABLE}
 
 
+def webhook_endpoint_validate(*, url: str, events: list[str]) -> None:
+    """ValidationError with the field errors saving this target would raise (a URL the
+    send-time guard refuses, no event), so a form shows them before any warning."""
+    _clean_endpoint(url=url, events=events)
+
+
 def _clean_endpoint(*, url: str, events: list[str]) -> tuple[str, list[str]]:
     url = url.strip()
     errors: dict[str, str] = {}
@@ -246,6 +253,10 @@ def _clean_endpoint(*, url: str, events: list[str]) -> tuple[str, list[str]]:
     return url, sorted(set(events))
 
 
+def _acknowledged(warnings: Sequence[str]) -> dict:
+    return {"warnings_acknowledged": list(warnings)} if warnings else {}
+
+
 def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict:
     return {
         "product": endpoint.product.slug,
@@ -257,9 +268,19 @@ def _endpoint_snapshot(endpoint: WebhookEndpoint) -> dict:
 
 
 def webhook_endpoint_create(
-    *, product: Product, url: str, events: list[str], actor, description: str = ""
+    *,
+    product: Product,
+    url: str,
+    events: list[str],
+    actor,
+    description: str = "",
+    warnings_acknowledged: Sequence[str] = (),
 ) -> tuple[WebhookEndpoint, str]:
-    """A new subscriber; returns it with its signing secret, shown once."""
+    """A new subscriber; returns it with its signing secret, shown once.
+
+    `warnings_acknowledged`: the form's warnings (plain http, a URL already registered)
+    the release manager confirmed, kept in the change-log entry.
+    """
     url, events = _clean_endpoint(url=url, events=events)
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -276,7 +297,11 @@ def webhook_endpoint_create(
             actor=actor,
             product=product,
             obj=endpoint,
-            after={**_endpoint_snapshot(endpoint), "event": "created"},
+            after={
+                **_endpoint_snapshot(endpoint),
+                "event": "created",
+                **_acknowledged(warnings_acknowledged),
+            },
             reason="Webhook endpoint created",
         )
     return endpoint, secret
@@ -290,6 +315,7 @@ def webhook_endpoint_update(
     events: list[str],
     is_active: bool,
     description: str = "",
+    warnings_acknowledged: Sequence[str] = (),
 ) -> WebhookEndpoint:
     url, events = _clean_endpoint(url=url, events=events)
     with transaction.atomic():
@@ -310,7 +336,7 @@ def webhook_endpoint_update(
                 product=endpoint.product,
                 obj=endpoint,
                 before=before,
-                after={**after, "event": "updated"},
+                after={**after, "event": "updated", **_acknowledged(warnings_acknowledged)},
                 reason="Webhook endpoint changed",
             )
     return endpoint

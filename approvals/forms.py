@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from approvals.artifacts import artifact_digest_normalise
 from approvals.lifecycle import Status
 from approvals.models import (
     ArtifactKind,
@@ -423,6 +424,33 @@ class DeploymentForm(forms.Form):
     details = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class DeploymentPageForm(DeploymentForm):
+    """The deployment page: also the digest deployed, and the tick that confirms its warnings."""
+
+    artifact = forms.CharField(
+        label="Artifact digest deployed",
+        required=False,
+        max_length=80,
+        help_text="Optional: sha256:<64 hex> or a 40-hex commit. One the approval does not "
+        "cover is flagged.",
+    )
+    confirm_warnings = forms.BooleanField(
+        required=False, label="I know; record it, flagged unauthorized"
+    )
+
+    def clean_artifact(self) -> str:
+        digest = self.cleaned_data["artifact"].strip()
+        if not digest:
+            return ""
+        kind = ArtifactKind.COMMIT if len(digest) == 40 else ArtifactKind.IMAGE
+        try:
+            return artifact_digest_normalise(kind=kind, digest=digest)
+        except ValueError:
+            raise forms.ValidationError(
+                "Give sha256: followed by 64 hex characters, or a 40-hex commit."
+            ) from None
 
 
 class ReviewForm(forms.Form):

@@ -843,3 +843,55 @@ def window_move_refusals(
     if (start, end) == (old_start, old_end):
         return {"window_start": "That is the window the release already has."}
     return {}
+
+
+# --- warnings where the mistake is made (the gate-meeting form) -----------------------
+
+
+def meeting_warnings(
+    *,
+    release,
+    start: datetime,
+    end: datetime,
+    freezes: Sequence,
+    others: Iterable,
+    accountables: dict,
+) -> list[str]:
+    """What is wrong with a gate-meeting slot [start, end) before anyone is invited.
+
+    A gate meeting decides go/no-go, so it comes before the deployment window
+    opens. `freezes` are the freeze windows covering the release's product;
+    `others` the other scheduled gate meetings; `accountables` maps a release id
+    to the names of its Accountable people. A meeting overlapping another of the
+    same release, or one where the same Accountable is expected, is named.
+    """
+    warnings = []
+    if end > release.window_start:
+        warnings.append(
+            f"The meeting ends at {end:%Y-%m-%d %H:%M} UTC, after the deployment window opens "
+            f"({release.window_start:%Y-%m-%d %H:%M} UTC): the gate meeting must decide before "
+            "the window."
+        )
+    for freeze in freezes:
+        if windows_overlap(start, end, freeze.start, freeze.end):
+            scope = "all products" if freeze.product_id is None else freeze.product.name
+            warnings.append(
+                f"The meeting falls in the freeze “{freeze.reason}” ({scope}, "
+                f"{freeze.start:%Y-%m-%d %H:%M} – {freeze.end:%Y-%m-%d %H:%M} UTC)."
+            )
+    mine = set(accountables.get(release.pk, ()))
+    for other in others:
+        if not windows_overlap(start, end, other.start, other.end):
+            continue
+        when = f"{other.start:%Y-%m-%d %H:%M}–{other.end:%H:%M} UTC"
+        if other.release_id == release.pk:
+            warnings.append(f"The meeting overlaps another gate meeting of {release} ({when}).")
+            continue
+        shared = sorted(mine & set(accountables.get(other.release_id, ())))
+        if shared:
+            warnings.append(
+                f"The meeting overlaps the gate meeting for {other.release} ({when}), "
+                f"where {', '.join(shared)} {'is' if len(shared) == 1 else 'are'} "
+                "Accountable too."
+            )
+    return warnings

@@ -17,6 +17,7 @@ from approvals.forms import (
     ArtifactRemoveForm,
     CommentForm,
     DeploymentForm,
+    DeploymentPageForm,
     DiffForm,
     ProductForm,
     RadEditor,
@@ -29,7 +30,7 @@ from approvals.forms import (
     VerbalResponseForm,
 )
 from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
-from approvals.models import Decision, ReleaseType, VerbalState
+from approvals.models import Decision, DeploymentStatus, ReleaseType, VerbalState
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
 from approvals.rules import meaning_text, window_warnings
 from audit.selectors import changelog_for_release
@@ -726,8 +727,9 @@ def release_revise(request: HttpRequest, product: str, version: str) -> HttpResp
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def deployment_create(request: HttpRequest, product: str, version: str) -> HttpResponse:
+    """Record a deployment; the page says first what would be flagged, and asks to confirm."""
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     require(
@@ -736,24 +738,47 @@ def deployment_create(request: HttpRequest, product: str, version: str) -> HttpR
         what="record deployments",
         release=release,
     )
-    form = DeploymentForm(request.POST)
+    form = DeploymentPageForm(request.POST or None)
+    if request.method == "GET":
+        warnings = [r.message for r in selectors.deploy_check_now(release=release)]
+        return _deployment_page(request, release, form, warnings, preview=True)
     if not form.is_valid():
-        messages.error(request, "Choose a deployment status; nothing was recorded.")
-        return redirect(release)
+        return _deployment_page(request, release, form, [], status=400)
+    data = dict(form.cleaned_data)
+    confirmed = data.pop("confirm_warnings")
+    warnings = (
+        []
+        if data["status"] == DeploymentStatus.ROLLED_BACK
+        else [
+            r.message
+            for r in selectors.deploy_check_now(release=release, artifact=data["artifact"])
+        ]
+    )
+    if warnings and not confirmed:
+        return _deployment_page(request, release, form, warnings)
     try:
         deployment = services.deployment_record(
-            release=release, actor=request.user, **form.cleaned_data
+            release=release, actor=request.user, warnings_acknowledged=warnings, **data
         )
     except (services.DomainError, IllegalTransition) as error:
         messages.error(request, str(error))
     else:
-        done = f"Deployment {form.cleaned_data['status'].replace('_', ' ')} recorded"
+        done = f"Deployment {data['status'].replace('_', ' ')} recorded"
         if deployment.unauthorized:
             reasons = " ".join(r["message"] for r in deployment.unauthorized_reasons)
             messages.warning(request, f"{done}, and flagged unauthorized: {reasons}")
         else:
             messages.success(request, f"{done}.")
     return redirect(release)
+
+
+def _deployment_page(request, release, form, warnings, *, preview=False, status=200):
+    return render(
+        request,
+        "approvals/deployment_form.html",
+        {"release": release, "form": form, "warnings": warnings, "preview": preview},
+        status=status,
+    )
 
 
 @login_required

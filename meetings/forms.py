@@ -18,6 +18,9 @@ class MeetingForm(forms.Form):
         help_text="The release's R, A and C are invited anyway.",
         widget=forms.SelectMultiple(attrs={"size": 5}),
     )
+    confirm_warnings = forms.BooleanField(
+        required=False, label="I know; schedule the meeting at this time anyway"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

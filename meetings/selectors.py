@@ -1,15 +1,23 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from approvals.lifecycle import FINISHED, ReleaseAccess
 from approvals.models import FreezeWindow, Product, Release
-from approvals.selectors import products_visible_to, release_access_for_user
+from approvals.rules import meeting_warnings
+from approvals.selectors import (
+    freezes_overlapping,
+    products_visible_to,
+    release_access_for_user,
+)
 from meetings.calendar_items import CalendarItem, calendar_items_for
 from meetings.models import CalendarFeed, GateMeeting, MeetingStatus, Notification
 from raci import permissions
 from raci.models import Assignment, Letter
+
+# The longest gate meeting (the form's and the service's bound): older starts cannot overlap.
+MEETING_MAX_MINUTES = 480
 
 
 def meeting_access_for_user(*, user, meeting_id: int) -> tuple[GateMeeting, ReleaseAccess]:
@@ -112,4 +120,37 @@ def feed_items(*, user, first: date, last: date) -> list[CalendarItem]:
         meetings=meetings,
         first=first,
         last=last,
+    )
+
+
+def meeting_slot_warnings(
+    *, release: Release, start: datetime, duration_minutes: int, exclude_pk: int | None = None
+) -> list[str]:
+    """The gate-meeting form's warnings for [start, start + duration): the release's window,
+    freezes on its product, and other scheduled gate meetings of the same release or with
+    the same Accountable (`rules.meeting_warnings`)."""
+    end = start + timedelta(minutes=duration_minutes)
+    others = list(
+        GateMeeting.objects.filter(
+            status=MeetingStatus.SCHEDULED,
+            start__lt=end,
+            start__gt=start - timedelta(minutes=MEETING_MAX_MINUTES),
+        )
+        .exclude(pk=exclude_pk)
+        .select_related("release__product")
+        .order_by("start", "pk")
+    )
+    accountables: dict[int, set[str]] = {}
+    for release_id, username in Assignment.objects.filter(
+        activity__release_id__in={release.pk} | {m.release_id for m in others},
+        letter=Letter.ACCOUNTABLE,
+    ).values_list("activity__release_id", "user__username"):
+        accountables.setdefault(release_id, set()).add(username)
+    return meeting_warnings(
+        release=release,
+        start=start,
+        end=end,
+        freezes=freezes_overlapping(product=release.product, start=start, end=end),
+        others=others,
+        accountables=accountables,
     )

@@ -4,6 +4,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 
@@ -48,6 +49,7 @@ from meetings.models import (
     Reminder,
     ReminderKind,
 )
+from meetings.selectors import meeting_slot_warnings
 from raci import permissions
 from raci.models import Assignment, Letter
 
@@ -77,6 +79,38 @@ def _snapshot(meeting: GateMeeting) -> dict:
         "sequence": meeting.sequence,
         "extra_attendees": sorted(u.get_username() for u in meeting.extra_attendees.all()),
     }
+
+
+class SlotWarningsChanged(DomainError):
+    """The slot's warnings changed between the form and the save (another meeting was
+    scheduled meanwhile): nothing changed; the form shows `warnings` again."""
+
+    def __init__(self, warnings: list[str]):
+        super().__init__(
+            "Something changed while you were deciding: check the warnings below again."
+        )
+        self.warnings = warnings
+
+
+def _acknowledged(after: dict, warnings: Sequence[str] | None) -> dict:
+    """The entry's `after`, with the form's warnings the actor confirmed (when there were any)."""
+    return {**after, "warnings_acknowledged": list(warnings)} if warnings else after
+
+
+def _recheck(
+    *, release, start, duration_minutes: int, acknowledged: Sequence[str] | None, exclude=None
+) -> None:
+    """Under the release's row lock, the slot's warnings again: a form caller
+    (`acknowledged` not None) must have confirmed every one of them. Two schedulers of the
+    same release at the same instant are serialised by the lock, so the second sees the
+    first meeting."""
+    if acknowledged is None:
+        return
+    found = meeting_slot_warnings(
+        release=release, start=start, duration_minutes=duration_minutes, exclude_pk=exclude
+    )
+    if any(warning not in acknowledged for warning in found):
+        raise SlotWarningsChanged(found)
 
 
 def _validate_slot(
@@ -167,8 +201,13 @@ def meeting_schedule(
     location: str = "",
     extra_attendees=(),
     held_now: bool = False,
+    warnings_acknowledged: Sequence[str] | None = None,
 ) -> GateMeeting:
-    """Schedule the gate meeting; `held_now`: it starts now (an ad-hoc gate), `start` ignored."""
+    """Schedule the gate meeting; `held_now`: it starts now (an ad-hoc gate), `start` ignored.
+
+    `warnings_acknowledged`: the form's warnings the scheduler confirmed, kept in the entry
+    and checked again under the lock (None: the caller does not check warnings).
+    """
     now = timezone.now()
     if held_now:
         start = now
@@ -179,6 +218,12 @@ def meeting_schedule(
             raise DomainError(
                 f"A {release.get_status_display().lower()} release needs no gate meeting."
             )
+        _recheck(
+            release=release,
+            start=start,
+            duration_minutes=duration_minutes,
+            acknowledged=warnings_acknowledged,
+        )
         meeting = GateMeeting.objects.create(
             release=release,
             start=start,
@@ -193,7 +238,7 @@ def meeting_schedule(
             actor=actor,
             release=release,
             obj=meeting,
-            after=_snapshot(meeting),
+            after=_acknowledged(_snapshot(meeting), warnings_acknowledged),
         )
         _notify(
             users=meeting_attendees(meeting),
@@ -223,12 +268,20 @@ def meeting_reschedule(
     duration_minutes: int,
     location: str,
     extra_attendees=(),
+    warnings_acknowledged: Sequence[str] | None = None,
 ) -> GateMeeting:
     now = timezone.now()
     _validate_slot(start=start, duration_minutes=duration_minutes, now=now)
     with transaction.atomic():
         release_lock(meeting.release)
         meeting = _locked_meeting(meeting)
+        _recheck(
+            release=meeting.release,
+            start=start,
+            duration_minutes=duration_minutes,
+            acknowledged=warnings_acknowledged,
+            exclude=meeting.pk,
+        )
         before = _snapshot(meeting)
         meeting.start = start
         meeting.duration_minutes = duration_minutes
@@ -244,7 +297,7 @@ def meeting_reschedule(
             release=meeting.release,
             obj=meeting,
             before=before,
-            after=_snapshot(meeting),
+            after=_acknowledged(_snapshot(meeting), warnings_acknowledged),
         )
         _notify(
             users=meeting_attendees(meeting),

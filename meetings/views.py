@@ -36,15 +36,33 @@ def meeting_create(request: HttpRequest, product: str, version: str) -> HttpResp
     held_now = "start_now" in request.POST
     if held_now:
         form.fields["start"].required = False
+    warnings: list[str] = []
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        confirmed = data.pop("confirm_warnings")
+        warnings = _slot_warnings(release, data, held_now=held_now)
+        if warnings and not confirmed:
+            return _meeting_form(request, release=release, form=form, warnings=warnings)
         try:
             meeting = services.meeting_schedule(
-                release=release, actor=request.user, held_now=held_now, **form.cleaned_data
+                release=release,
+                actor=request.user,
+                held_now=held_now,
+                warnings_acknowledged=warnings,
+                **data,
             )
         except ValidationError as error:
             apply_errors(form, error)
+            warnings = []
+        except services.SlotWarningsChanged as error:
+            form.add_error(None, str(error))
+            return _meeting_form(
+                request, release=release, form=form, warnings=error.warnings, status=409
+            )
         except release_services.DomainError as error:
             form.add_error(None, str(error))
+            warnings, status = [], 409
         else:
             messages.success(
                 request,
@@ -53,7 +71,29 @@ def meeting_create(request: HttpRequest, product: str, version: str) -> HttpResp
                 else "Gate meeting scheduled; attendees are notified.",
             )
             return redirect(meeting)
-    return render(request, "meetings/meeting_form.html", {"release": release, "form": form})
+    return _meeting_form(request, release=release, form=form, status=status)
+
+
+def _slot_warnings(release, data: dict, *, held_now: bool = False, meeting=None) -> list[str]:
+    """The slot's warnings; none for a start in the past, which the service refuses."""
+    start = timezone.now() if held_now else data.get("start")
+    if start is None or (start <= timezone.now() and not held_now):
+        return []
+    return selectors.meeting_slot_warnings(
+        release=release,
+        start=start,
+        duration_minutes=data["duration_minutes"],
+        exclude_pk=meeting.pk if meeting else None,
+    )
+
+
+def _meeting_form(request, *, release, form, warnings=(), meeting=None, status=200):
+    return render(
+        request,
+        "meetings/meeting_form.html",
+        {"release": release, "form": form, "meeting": meeting, "warnings": warnings},
+        status=status,
+    )
 
 
 def _meeting_for(request, meeting_id: int, *, act: bool = False):
@@ -107,20 +147,39 @@ def meeting_edit(request: HttpRequest, meeting_id: int) -> HttpResponse:
         "extra_attendees": list(meeting.extra_attendees.all()),
     }
     form = MeetingForm(request.POST or None, initial=initial)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        confirmed = data.pop("confirm_warnings")
+        warnings = _slot_warnings(meeting.release, data, meeting=meeting)
+        if warnings and not confirmed:
+            return _meeting_form(
+                request, release=meeting.release, form=form, warnings=warnings, meeting=meeting
+            )
         try:
-            services.meeting_reschedule(meeting=meeting, actor=request.user, **form.cleaned_data)
+            services.meeting_reschedule(
+                meeting=meeting, actor=request.user, warnings_acknowledged=warnings, **data
+            )
         except ValidationError as error:
             apply_errors(form, error)
+        except services.SlotWarningsChanged as error:
+            form.add_error(None, str(error))
+            return _meeting_form(
+                request,
+                release=meeting.release,
+                form=form,
+                warnings=error.warnings,
+                meeting=meeting,
+                status=409,
+            )
         except release_services.DomainError as error:
             form.add_error(None, str(error))
+            status = 409
         else:
             messages.success(request, "Meeting moved; reminders re-planned.")
             return redirect(meeting)
-    return render(
-        request,
-        "meetings/meeting_form.html",
-        {"release": meeting.release, "form": form, "meeting": meeting},
+    return _meeting_form(
+        request, release=meeting.release, form=form, meeting=meeting, status=status
     )
 
 

@@ -100,6 +100,11 @@ def test_an_artifact_is_signed_blocked_by_a_red_scan_and_a_late_deploy_is_flagge
     page.goto(release.get_absolute_url())
     page.get_by_label("Status").select_option("succeeded")
     page.get_by_role("button", name="Record deployment").click()
+    # The deployment page says what will be flagged before anything is recorded (issue 14).
+    assert "The deployment window closed" in page.get_by_test_id("deployment-warnings").inner_text()
+    assert not Deployment.objects.exists()
+    page.get_by_label("I know; record it, flagged unauthorized").check()
+    page.get_by_role("button", name="Record deployment").click()
     assert "flagged unauthorized" in page.get_by_role("status").inner_text()
     banner = page.get_by_test_id("unauthorized-banner")
     assert "The deployment window closed" in banner.inner_text()

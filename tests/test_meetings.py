@@ -207,7 +207,7 @@ def test_the_release_manager_schedules_from_the_release_page(client, team, relea
     assert response.status_code == 302
     assert release.meetings.get().location == "Zoom"
     bad = client.post(url, {"start": "", "duration_minutes": 2})
-    assert bad.status_code == 200
+    assert bad.status_code == 400
     assert "Ensure this value is greater than or equal to 5." in bad.content.decode()
 
 

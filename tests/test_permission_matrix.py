@@ -1299,6 +1299,13 @@ CASES = [
     ),
     Case(
         "approvals:deployment_create",
+        "GET",
+        release_rows(MANAGERS, 200),
+        on("approved", "approvals:deployment_create"),
+        shows("Record a deployment of", 'name="artifact"'),
+    ),
+    Case(
+        "approvals:deployment_create",
         "POST",
         release_rows(MANAGERS, 302),
         on("approved", "approvals:deployment_create"),
@@ -1388,7 +1395,7 @@ CASES = [
         on("review", "meetings:meeting_create"),
         meeting_scheduled,
         lambda world: {
-            "start": _local(timedelta(days=3)),
+            "start": _local(timedelta(days=1)),
             "duration_minutes": "30",
             "location": "Room Matrix",
         },
@@ -1422,7 +1429,7 @@ CASES = [
         meeting_url("meetings:meeting_edit"),
         meeting_moved,
         lambda world: {
-            "start": _local(timedelta(days=4)),
+            "start": _local(timedelta(hours=30)),
             "duration_minutes": "20",
             "location": "Room Moved",
         },

@@ -319,11 +319,11 @@ def test_bad_webhook_input_is_shown_on_the_form(client, team):
     response = client.post(
         "/webhooks/new/", {"product": team["product"].pk, "url": "ftp://x", "events": []}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert not team["product"].webhook_endpoints.exists()
     page = response.content.decode()
     assert "Enter a valid URL." in page
-    assert "This field is required." in page
+    assert "Choose at least one event." in page
 
 
 @pytest.mark.parametrize("path", ["/webhooks/", "/webhooks/new/", "/service-accounts/"])

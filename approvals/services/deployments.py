@@ -1,5 +1,6 @@
 """Gate checks from CI, deployments and the post-release review."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -107,13 +108,22 @@ def _halt_on_red_check(*, release: Release, check: GateCheck, actor) -> None:
 
 
 def deployment_record(
-    *, release: Release, actor, status: str, environment: str = "production", details: str = ""
+    *,
+    release: Release,
+    actor,
+    status: str,
+    environment: str = "production",
+    details: str = "",
+    artifact: str = "",
+    warnings_acknowledged: Sequence[str] = (),
 ) -> Deployment:
     """Record a deployment as the fact it is; one the deploy check refuses is flagged unauthorized.
 
     Facts are facts (docs/lifecycle.md): an unauthorized deployment is kept, marked with
     the deploy check's reasons at that moment, and logged as such. The release
-    moves along the lifecycle only where the transition is legal.
+    moves along the lifecycle only where the transition is legal. `artifact`: the
+    digest deployed, checked against the approved set when given; `warnings_acknowledged`:
+    what the page form warned would be flagged and the recorder confirmed.
     """
     if status not in DeploymentStatus.values:
         raise ValidationError(
@@ -126,7 +136,7 @@ def deployment_record(
         refusals = (
             []
             if status == DeploymentStatus.ROLLED_BACK
-            else selectors.deploy_check_now(release=release, now=now)
+            else selectors.deploy_check_now(release=release, now=now, artifact=artifact)
         )
         deployment = Deployment.objects.create(
             release=release,
@@ -138,6 +148,10 @@ def deployment_record(
             unauthorized_reasons=[{"code": r.code, "message": r.message} for r in refusals],
         )
         info = {"deployment": status, "environment": environment, "details": details}
+        if artifact:
+            info["artifact"] = artifact
+        if warnings_acknowledged:
+            info["warnings_acknowledged"] = list(warnings_acknowledged)
         if not _deployment_transition(release=release, status=status, actor=actor, info=info):
             changelog_record(
                 action=Action.DEPLOYMENT_RECORDED,

@@ -129,6 +129,14 @@ class ChangeLogEntry(models.Model):
             models.Index(fields=["product", "-seq"], name="changelog_product_seq"),
             models.Index(fields=["actor", "-seq"], name="changelog_actor_seq"),
             models.Index(fields=["action", "-seq"], name="changelog_action_seq"),
+            # The metrics' "submitted at or before" lookup per release (approval
+            # lead time, waiting per activity): only submission entries, so it
+            # stays small and costs nothing on other writes.
+            models.Index(
+                fields=["release", "-created_at"],
+                name="changelog_release_submitted",
+                condition=models.Q(action="release.submitted"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -61,7 +61,8 @@ def comment_resolve(
     back = request.POST.get("next", "")
     if back != release.url("rad_edit"):
         back = release.get_absolute_url()
-    return redirect(f"{back}#comment-{comment.pk}")
+    # To the section, not the comment: a resolved one stays folded away.
+    return redirect(f"{back}#comments-{comment.section}" if comment.section else back)
 
 
 def _may_attach(request: HttpRequest, access) -> None:

@@ -150,7 +150,7 @@ def test_the_author_may_resolve_their_own_comment(team, release):
         at(release, "comment_resolve", comment_id=comment.pk),
         {"resolved": "1", "next": release.url("rad_edit")},
     )
-    assert response["Location"] == release.url("rad_edit") + f"#comment-{comment.pk}"
+    assert response["Location"] == release.url("rad_edit") + "#comments-scope"
     comment.refresh_from_db()
     assert comment.resolved_by == team["dev"]
 

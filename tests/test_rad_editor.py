@@ -2,7 +2,10 @@
 and the server side of the browser draft (tests/test_browser_rad_editor.py has the rest)."""
 
 import hashlib
+import io
+import json
 import re
+import zipfile
 
 import pytest
 from django.core.files.storage import default_storage
@@ -373,3 +376,24 @@ def test_a_successful_save_tells_the_next_editor_visit_to_drop_the_draft(team):
     page = client.get(release.url("rad_edit")).content.decode()
     assert 'data-base="2"' in page and "data-just-saved" in page
     assert "data-just-saved" not in client.get(release.url("rad_edit")).content.decode()
+
+
+def test_the_evidence_pack_lists_the_files_removed_ones_too(
+    team, release, django_capture_on_commit_callbacks
+):
+    upload(client_for(team["dev"]), release, "kept.csv", b"a,b\n1,2\n")
+    upload(client_for(team["dev"]), release, "gone.png", PNG)
+    gone = Attachment.objects.get(filename="gone.png")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(team["rm"]).post(at(release, "attachment_remove", attachment_id=gone.pk))
+    client = client_for(team["rm"])
+    url = reverse("evidence:evidence_pack", args=[release.product.slug, release.version])
+    response = client.get(url)
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    [name] = [n for n in archive.namelist() if n.endswith("/attachments.json")]
+    listed = json.loads(archive.read(name))["attachments"]
+    assert [(a["filename"], a["sha256"]) for a in listed] == [
+        ("kept.csv", hashlib.sha256(b"a,b\n1,2\n").hexdigest()),
+        ("gone.png", hashlib.sha256(PNG).hexdigest()),
+    ]
+    assert listed[0]["removed_at"] is None and listed[1]["removed_by"] is not None

@@ -397,3 +397,20 @@ def test_the_evidence_pack_lists_the_files_removed_ones_too(
         ("gone.png", hashlib.sha256(PNG).hexdigest()),
     ]
     assert listed[0]["removed_at"] is None and listed[1]["removed_by"] is not None
+
+
+def test_the_admin_is_no_door_to_resolving_or_to_files(team, release):
+    comment = section_comment(release, team["cc"])
+    upload(client_for(team["dev"]), release, "a.png", PNG)
+    admin = client_for(team["admin"])
+    change = reverse("admin:approvals_comment_change", args=[comment.pk])
+    response = admin.post(change, {"body": "rewritten", "section": "scope"})
+    assert response.status_code == 403
+    comment.refresh_from_db()
+    assert (comment.body, comment.section, comment.resolved_at) == (
+        "Risk 2 needs an owner.",
+        "risks",
+        None,
+    )
+    # Evidence files have no admin pages at all: uploads and removals go through the service.
+    assert admin.get("/admin/approvals/attachment/").status_code == 404

@@ -4,7 +4,7 @@ and evidence files (upload, download, removal)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -122,8 +122,12 @@ def attachment_download(
 ) -> FileResponse:
     release = selectors.release_get_for_user(user=request.user, product=product, version=version)
     attachment = selectors.attachment_for_release(release=release, attachment_id=attachment_id)
+    try:
+        stored = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The stored file is missing.") from None
     response = FileResponse(
-        attachment.file.open("rb"),
+        stored,
         as_attachment=True,
         filename=attachment.filename,
         content_type=attachment.content_type,

@@ -414,3 +414,11 @@ def test_the_admin_is_no_door_to_resolving_or_to_files(team, release):
     )
     # Evidence files have no admin pages at all: uploads and removals go through the service.
     assert admin.get("/admin/approvals/attachment/").status_code == 404
+
+
+def test_a_file_missing_from_storage_is_not_found_not_a_crash(team, release):
+    upload(client_for(team["dev"]), release, "shot.png", PNG)
+    attachment = Attachment.objects.get()
+    default_storage.delete(attachment.file.name)
+    url = at(release, "attachment_download", attachment_id=attachment.pk)
+    assert client_for(team["dev"]).get(url).status_code == 404

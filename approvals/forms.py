@@ -13,7 +13,7 @@ from approvals.models import (
     ReleaseType,
     validate_semver,
 )
-from approvals.rad import DEFECT_STATES, RISK_CATEGORIES, SEVERITIES
+from approvals.rad import DEFECT_STATES, RISK_CATEGORIES, SECTION_TITLES, SEVERITIES
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -98,6 +98,11 @@ class ReleaseFilterForm(forms.Form):
 class CommentForm(forms.Form):
     body = forms.CharField(
         label="Comment", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    section = forms.ChoiceField(
+        label="About",
+        required=False,
+        choices=[("", "The release as a whole"), *SECTION_TITLES.items()],
     )
 
     def __init__(self, *args, **kwargs):

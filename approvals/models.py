@@ -197,6 +197,12 @@ class Comment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # A key of approvals.rad.SECTION_TITLES when the comment is about one RAD section.
+    section = models.CharField(max_length=20, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -716,3 +722,39 @@ class RadTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"RAD template of {self.product}"
+
+
+def attachment_path(instance, filename: str) -> str:
+    """Where a stored file goes: never a name the uploader chose (no traversal, no clash)."""
+    return f"attachments/{instance.release_id}/{instance.token}.{instance.extension}"
+
+
+class Attachment(models.Model):
+    """A file of evidence for a release, kept through Django's storage API.
+
+    Removal deletes the stored file and marks the row removed; the row stays so
+    the change-log entries that name it still point at something.
+    """
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="attachments")
+    token = models.CharField(max_length=32, unique=True)
+    file = models.FileField(upload_to=attachment_path, max_length=200, blank=True)
+    filename = models.CharField(max_length=200)
+    extension = models.CharField(max_length=10)
+    content_type = models.CharField(max_length=100)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["release", "uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.sha256[:12]})"

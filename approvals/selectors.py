@@ -12,6 +12,7 @@ from approvals.lifecycle import FINISHED, SIGNABLE, ReleaseAccess, ReleaseType, 
 from approvals.models import (
     ApprovalPolicy,
     Artifact,
+    Attachment,
     CheckPhase,
     Comment,
     Decision,
@@ -168,7 +169,9 @@ def revisions_for_release(*, release: Release) -> list[RadRevision]:
 
 
 def comments_for_release(*, release: Release) -> list[Comment]:
-    return list(release.comments.select_related("author").order_by("created_at", "id"))
+    return list(
+        release.comments.select_related("author", "resolved_by").order_by("created_at", "id")
+    )
 
 
 # --- readiness and sign-offs ---------------------------------------------------
@@ -923,3 +926,35 @@ def review_template_suggestion(*, release: Release) -> PostReleaseReview | None:
         .select_related("release__product")
         .first()
     )
+
+
+# --- the RAD editor's companions: evidence files -----------------------------------
+
+
+def attachments_for_release(*, release: Release) -> list[Attachment]:
+    """The release's evidence files that were not removed, oldest first."""
+    return list(
+        release.attachments.filter(removed_at__isnull=True)
+        .select_related("uploaded_by")
+        .order_by("uploaded_at", "id")
+    )
+
+
+def attachment_for_release(*, release: Release, attachment_id: int) -> Attachment:
+    """One live evidence file of `release`, or 404 (another release's id included)."""
+    attachment = (
+        release.attachments.filter(pk=attachment_id, removed_at__isnull=True)
+        .select_related("release", "release__product")
+        .first()
+    )
+    if attachment is None:
+        raise Http404("No such file.")
+    return attachment
+
+
+def comment_for_release(*, release: Release, comment_id: int) -> Comment:
+    """One comment of `release`, or 404 (another release's id included)."""
+    comment = release.comments.filter(pk=comment_id).select_related("release").first()
+    if comment is None:
+        raise Http404("No such comment.")
+    return comment

@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from approvals import (
     drill_views,
+    rad_editor_views,
     rhythm_views,
     settings_views,
     team_views,
@@ -94,4 +95,21 @@ urlpatterns = [
         name="rad_template_from_review",
     ),
     path(release + "window/", window_views.release_window_move, name="release_window_move"),
+    path(release + "rad/preview/", rad_editor_views.rad_preview, name="rad_preview"),
+    path(
+        release + "comments/<int:comment_id>/resolve/",
+        rad_editor_views.comment_resolve,
+        name="comment_resolve",
+    ),
+    path(release + "attachments/", rad_editor_views.attachment_upload, name="attachment_upload"),
+    path(
+        release + "attachments/<int:attachment_id>/",
+        rad_editor_views.attachment_download,
+        name="attachment_download",
+    ),
+    path(
+        release + "attachments/<int:attachment_id>/remove/",
+        rad_editor_views.attachment_remove,
+        name="attachment_remove",
+    ),
 ]

@@ -254,6 +254,8 @@ def rad_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
             except services.DomainError as error:
                 messages.error(request, str(error))
                 return redirect(release)
+            # The editor's script clears its browser draft on the next visit.
+            request.session[_rad_saved_key(release)] = True
             if revision is None:
                 messages.info(request, "Nothing changed, so no new revision was written.")
             else:
@@ -272,8 +274,18 @@ def rad_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
             "editor": editor,
             "current": current,
             "from_template": template is not None,
+            "access": access,
+            "comments": selectors.comments_for_release(release=release),
+            "resolve_next": release.url("rad_edit"),
+            "just_saved": request.method == "GET"
+            and request.session.pop(_rad_saved_key(release), False),
+            "save_failed": request.method == "POST",
         },
     )
+
+
+def _rad_saved_key(release) -> str:
+    return f"rad_saved:{release.pk}"
 
 
 @login_required
@@ -359,6 +371,9 @@ def comment_create(request: HttpRequest, product: str, version: str) -> HttpResp
         request, access.may(ReleaseAction.COMMENT), what="comment on this release", release=release
     )
     form = CommentForm(request.POST)
+    if not form.is_valid() and "body" not in form.errors:
+        messages.error(request, "Choose a section of the RAD, or none; nothing was posted.")
+        return redirect(release.get_absolute_url() + "#comments")
     if not form.is_valid():
         body = request.POST.get("body", "")
         limit = form.fields["body"].max_length

@@ -66,6 +66,10 @@ class Action(models.TextChoices):
         "Notification preferences changed",
     )
     RELEASE_WINDOW_MOVED = "release.window_moved", "Deployment window moved"
+    COMMENT_RESOLVED = "comment.resolved", "Comment resolved"
+    COMMENT_REOPENED = "comment.reopened", "Comment reopened"
+    ATTACHMENT_ADDED = "attachment.added", "Evidence file attached"
+    ATTACHMENT_REMOVED = "attachment.removed", "Evidence file removed"
 
 
 class ChangeLogEntry(models.Model):

@@ -40,7 +40,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from approvals.artifacts import artifact_set, artifact_set_sha256
-from approvals.models import GateCheck, PostReleaseReview, RadRevision, Release, SignOff
+from approvals.models import (
+    Attachment,
+    GateCheck,
+    PostReleaseReview,
+    RadRevision,
+    Release,
+    SignOff,
+)
 from approvals.rad import rad_summary
 from approvals.selectors import artifacts_for_release, deployments_for_release
 from approvals.services import signoff_manifest
@@ -144,6 +151,12 @@ PACK_FILES = (
     PackFile(
         "verify_attestation.py",
         "Relapp's offline attestation verifier (Python and the cryptography package only).",
+    ),
+    PackFile(
+        "attachments.json",
+        "Evidence files attached to the release: name, size, content type, SHA-256, who "
+        "attached it and when, and, for removed ones, who removed it and when. The files "
+        "themselves are on the release page.",
     ),
     PackFile("SHA256SUMS", "The SHA-256 of every other file, for `sha256sum -c SHA256SUMS`."),
 )
@@ -341,6 +354,23 @@ def _artifacts_document(release: Release) -> dict[str, Any]:
     }
 
 
+def _attachments_document(release: Release) -> list[dict[str, Any]]:
+    rows = Attachment.objects.filter(release=release).select_related("uploaded_by", "removed_by")
+    return [
+        {
+            "filename": a.filename,
+            "size": a.size,
+            "content_type": a.content_type,
+            "sha256": a.sha256,
+            "uploaded_by": _person(a.uploaded_by),
+            "uploaded_at": _time(a.uploaded_at),
+            "removed_by": _person(a.removed_by),
+            "removed_at": _time(a.removed_at),
+        }
+        for a in rows.order_by("uploaded_at", "id")
+    ]
+
+
 def _release_document(
     release: Release, *, generated_at: datetime, generated_by, changelog: dict[str, Any]
 ) -> dict[str, Any]:
@@ -528,6 +558,7 @@ def evidence_pack_write(*, release: Release, generated_by, target: IO[bytes]) ->
             (public_key_pem(key) if key else "# No checkpoint signing key configured.\n").encode(),
         )
         _attestations_add(pack, attestations)
+        pack.add("attachments.json", _json_bytes({"attachments": _attachments_document(release)}))
         sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(pack.sums.items()))
         pack.add("SHA256SUMS", sums.encode("utf-8"))
 

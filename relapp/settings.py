@@ -214,6 +214,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Files the site writes (prepared change-log exports): never served as static
 # media; each is downloaded through a view that checks who asks.
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(VAR_DIR / "media"))
+# Largest evidence file a release may have attached (bytes).
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -51,6 +51,7 @@ PACK_FILES = {
     "attestations.json",
     "attestation-keys.json",
     "verify_attestation.py",
+    "attachments.json",
     "SHA256SUMS",
 }
 

@@ -48,6 +48,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -61,6 +62,7 @@ from approvals.lifecycle import Status
 from approvals.models import (
     ApprovalPolicy,
     Artifact,
+    Attachment,
     Comment,
     Deployment,
     FireDrill,
@@ -207,6 +209,8 @@ class World:
     submitted_seq: int  # the change-log entry of `review`'s submission
     chat: ChatDestination | None = None  # a Slack channel of the product
     lessons: Release | None = None  # closed, its review suggests RAD template changes
+    section_comment: Comment | None = None  # cc's open comment on `review`'s risks
+    attachment: Attachment | None = None  # dev's evidence file on `review`
 
     @property
     def product(self):
@@ -221,6 +225,7 @@ DIGEST = "sha256:" + "ab" * 32
 MATRIX_TEAM = "Matrix leads"
 MATRIX_DELEGATION = "Matrix holiday"
 LESSON = "Payout queue depth below 100"
+MATRIX_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def _approved(team, version: str, title: str) -> Release:
@@ -371,6 +376,12 @@ def _build_world() -> World:
             events=[],
         ),
         lessons=lessons,
+        section_comment=services.release_comment(
+            release=review, actor=team["cc"], body="Who owns risk 1?", section="risks"
+        ),
+        attachment=services.attachment_add(
+            release=review, actor=dev, upload=SimpleUploadedFile("rehearsal.png", MATRIX_PNG)
+        ),
     )
 
 
@@ -441,6 +452,8 @@ def _fingerprint() -> dict[str, Any]:
         "drill_schedules": sorted(FireDrillSchedule.objects.values_list("pk", "rrule")),
         "targets": sorted(Product.objects.values_list("pk", "deploy_targets")),
         "rad_templates": list(RadTemplate.objects.order_by("pk").values_list("pk", "content")),
+        "resolved": sorted(Comment.objects.values_list("pk", "resolved_at")),
+        "attachments": sorted(Attachment.objects.values_list("pk", "removed_at")),
     }
 
 
@@ -2375,6 +2388,95 @@ CASES += [
             "reason": "Matrix move",
             "confirm_window": "on",
         },
+    ),
+]
+
+# --- the RAD editor's companions: preview, section comments, evidence files ---
+
+
+def _on_review(name: str, **objects: str) -> Callable[[World], str]:
+    """The URL of `name` on `review`, with path ids taken from the world (comment_id=...)."""
+
+    def build(world: World) -> str:
+        kwargs = {"product": world.review.product.slug, "version": world.review.version}
+        kwargs.update({key: getattr(world, attr).pk for key, attr in objects.items()})
+        return reverse(name, kwargs=kwargs)
+
+    return build
+
+
+def previewed(out: Outcome) -> None:
+    assert out.json() == {"html": "<p><strong>x</strong></p>"}
+
+
+def comment_resolved(out: Outcome) -> None:
+    comment = Comment.objects.get(pk=out.world.section_comment.pk)
+    assert comment.resolved_by == out.user
+    assert len(out.logged(Action.COMMENT_RESOLVED)) == 1
+
+
+def evidence_attached(out: Outcome) -> None:
+    added = Attachment.objects.get(release=out.world.review, filename="matrix.png")
+    assert added.uploaded_by == out.user
+    assert len(out.logged(Action.ATTACHMENT_ADDED)) == 1
+
+
+def evidence_downloaded(out: Outcome) -> None:
+    assert out.response["Content-Disposition"] == 'attachment; filename="rehearsal.png"'
+    assert out.response["X-Content-Type-Options"] == "nosniff"
+
+
+def evidence_removed(out: Outcome) -> None:
+    removed = Attachment.objects.get(pk=out.world.attachment.pk)
+    assert removed.removed_by == out.user
+    assert len(out.logged(Action.ATTACHMENT_REMOVED)) == 1
+
+
+CASES += [
+    Case(
+        "approvals:rad_preview",
+        "POST",
+        release_rows(WRITERS, 200),
+        on("review", "approvals:rad_preview"),
+        previewed,
+        const({"text": "**x**"}),
+    ),
+    Case(
+        "approvals:comment_resolve",
+        "POST",
+        release_rows(COMMENTERS, 302),
+        _on_review("approvals:comment_resolve", comment_id="section_comment"),
+        comment_resolved,
+        const({"resolved": "1"}),
+    ),
+    Case(
+        "approvals:attachment_upload",
+        "GET",
+        release_rows(WRITERS, 200),
+        on("review", "approvals:attachment_upload"),
+        shows("Evidence files of Payments API 2.4.0", "rehearsal.png"),
+    ),
+    Case(
+        "approvals:attachment_upload",
+        "POST",
+        release_rows(WRITERS, 302),
+        on("review", "approvals:attachment_upload"),
+        evidence_attached,
+        lambda world: {"file": SimpleUploadedFile("matrix.png", MATRIX_PNG)},
+    ),
+    Case(
+        "approvals:attachment_download",
+        "GET",
+        release_rows(set(VIEWERS), 200),
+        _on_review("approvals:attachment_download", attachment_id="attachment"),
+        evidence_downloaded,
+    ),
+    Case(
+        "approvals:attachment_remove",
+        "POST",
+        release_rows(WRITERS, 302),
+        _on_review("approvals:attachment_remove", attachment_id="attachment"),
+        evidence_removed,
     ),
 ]
 

@@ -15,6 +15,7 @@ from approvals.services.base import (
 )
 from approvals.services.deployments import deployment_record, gate_check_report, review_record
 from approvals.services.drills import drill_record, drill_schedule_set, product_targets_set
+from approvals.services.evidence import attachment_add, attachment_remove, comment_resolve
 from approvals.services.expiry import approvals_expire
 from approvals.services.monitoring import MonitoringRefused, monitoring_tick, verification_record
 from approvals.services.policies import policy_update, policy_version_current
@@ -96,4 +97,7 @@ __all__ = [
     "activity_team_set",
     "team_member_remove",
     "rad_start_from",
+    "attachment_add",
+    "attachment_remove",
+    "comment_resolve",
 ]

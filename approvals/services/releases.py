@@ -22,7 +22,7 @@ from approvals.models import (
     Release,
     ReleaseType,
 )
-from approvals.rad import rad_incomplete_sections
+from approvals.rad import SECTION_TITLES, rad_incomplete_sections
 from approvals.selectors import policy_for
 from approvals.services.base import (
     DomainError,
@@ -216,8 +216,10 @@ def release_revise(*, release: Release, actor, reason: str) -> Release:
     )
 
 
-def release_comment(*, release: Release, actor, body: str) -> Comment:
+def release_comment(*, release: Release, actor, body: str, section: str = "") -> Comment:
     body = body.strip()
+    if section and section not in SECTION_TITLES:
+        raise ValidationError({"section": "Choose a section of the RAD, or none."})
     if not body:
         raise ValidationError({"body": "Write something before posting."})
     if len(body) > 5000:
@@ -226,13 +228,13 @@ def release_comment(*, release: Release, actor, body: str) -> Comment:
         release = release_lock(release)
         if release.status in FINISHED:
             raise DomainError("The release is closed for comments.")
-        comment = Comment.objects.create(release=release, author=actor, body=body)
+        comment = Comment.objects.create(release=release, author=actor, body=body, section=section)
         changelog_record(
             action=Action.COMMENT_ADDED,
             actor=actor,
             release=release,
             obj=comment,
-            after={"body": body},
+            after={"body": body, "section": section} if section else {"body": body},
         )
     return comment
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -164,7 +164,14 @@ def freezes_overlapping(*, product: Product, start, end) -> list[FreezeWindow]:
 
 
 def revisions_for_release(*, release: Release) -> list[RadRevision]:
-    return list(release.revisions.select_related("author").order_by("number"))
+    """Every revision to list, without its RAD content (the JSON can be large and only
+    the shown revision's is read: see revision_with_content)."""
+    return list(release.revisions.select_related("author").defer("content").order_by("number"))
+
+
+def revision_with_content(*, release: Release, number: int) -> RadRevision | None:
+    """One revision of the release with its RAD content, or None."""
+    return release.revisions.select_related("author").filter(number=number).first()
 
 
 def comments_for_release(*, release: Release) -> list[Comment]:
@@ -922,4 +929,90 @@ def review_template_suggestion(*, release: Release) -> PostReleaseReview | None:
         .exclude(template_changes="")
         .select_related("release__product")
         .first()
+    )
+
+
+# --- the overview: only what it shows ----------------------------------------
+
+OVERVIEW_WAITING = 5  # sign-offs the overview lists; My sign-offs has them all
+
+
+@dataclass
+class Overview:
+    waiting: list  # the first OVERVIEW_WAITING (release, activity, current revision number)
+    waiting_count: int  # all of them, counted by the database
+    verbal_count: int  # verbal approvals recorded for the user to confirm
+
+
+def _still_signable(prefix: str = "") -> Q:
+    """A halted release or a hotfix waits only for its go/no-go (as my_signoffs skips)."""
+    return Q(**{f"{prefix}is_go_no_go": True}) | (
+        Q(**{f"{prefix}release__status": Status.IN_REVIEW})
+        & ~Q(**{f"{prefix}release__release_type": ReleaseType.HOTFIX})
+    )
+
+
+def _waiting_accountable(*, user) -> QuerySet[Assignment]:
+    latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by("-number")
+    signed = SignOff.objects.filter(
+        activity_id=OuterRef("activity_id"),
+        revision_number=OuterRef("current_number"),
+        voided_at__isnull=True,
+    )
+    return (
+        Assignment.objects.filter(
+            user=user, letter=Letter.ACCOUNTABLE, activity__release__status__in=SIGNABLE
+        )
+        .filter(_still_signable("activity__"))
+        .annotate(current_number=Subquery(latest.values("number")[:1]))
+        .filter(current_number__isnull=False)
+        .exclude(Exists(signed))
+    )
+
+
+def _waiting_as_team_member(*, user) -> QuerySet[Activity]:
+    latest = RadRevision.objects.filter(release=OuterRef("release")).order_by("-number")
+    signed = SignOff.objects.filter(
+        activity_id=OuterRef("pk"),
+        seat=user,
+        revision_number=OuterRef("current_number"),
+        voided_at__isnull=True,
+    )
+    return (
+        Activity.objects.filter(team__members=user, release__status__in=SIGNABLE)
+        .filter(_still_signable())
+        .annotate(current_number=Subquery(latest.values("number")[:1]))
+        .filter(current_number__isnull=False)
+        .exclude(Exists(signed))
+    )
+
+
+def overview_for_user(*, user) -> Overview:
+    """The overview's sign-off card in five queries, whatever the user's backlog:
+    the first few of each kind with LIMIT, the totals by COUNT (the same items as
+    my_signoffs.waiting, which the My sign-offs page lists in full)."""
+    mine = _waiting_accountable(user=user)
+    team = _waiting_as_team_member(user=user)
+    first = [
+        (a.activity.release, a.activity, a.current_number)
+        for a in mine.select_related("activity__release__product").order_by(
+            "activity__release__window_start", "activity__position", "pk"
+        )[:OVERVIEW_WAITING]
+    ] + [
+        (activity.release, activity, activity.current_number)
+        for activity in team.select_related("release__product").order_by(
+            "release__window_start", "position", "pk"
+        )[:OVERVIEW_WAITING]
+    ]
+    first.sort(key=lambda w: (w[0].window_start, w[1].position))
+    verbal = SignOff.objects.filter(
+        signer=user,
+        method=SignOffMethod.VERBAL,
+        verbal_state=VerbalState.PENDING,
+        voided_at__isnull=True,
+    )
+    return Overview(
+        waiting=first[:OVERVIEW_WAITING],
+        waiting_count=mine.count() + team.count(),
+        verbal_count=verbal.count(),
     )

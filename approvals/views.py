@@ -153,19 +153,25 @@ def _rehearsal_age(content: dict) -> int | None:
     return (timezone.localdate() - date.fromisoformat(rehearsed)).days
 
 
+def _with_content(release, listed):
+    """The listed (content-deferred) revision, loaded again with its RAD content."""
+    return selectors.revision_with_content(release=release, number=listed.number)
+
+
 @login_required
 @require_GET
 def release_detail(request: HttpRequest, product: str, version: str) -> HttpResponse:
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     revisions = selectors.revisions_for_release(release=release)
-    current = revisions[-1] if revisions else None
+    current = _with_content(release, revisions[-1]) if revisions else None
     shown = current
     if "revision" in request.GET:
         number = request.GET["revision"]
         shown = next((r for r in revisions if str(r.number) == number), None)
         if shown is None:
             raise Http404("No such revision.")
+        shown = current if shown.number == current.number else _with_content(release, shown)
     summary = rad_summary(shown.content) if shown else None
     progress = selectors.release_progress(release=release, user=request.user, current=current)
     problems = {}
@@ -293,9 +299,10 @@ def rad_diff_view(request: HttpRequest, product: str, version: str) -> HttpRespo
         if base is None or compare is None:
             form.add_error(None, "Choose two revisions that exist.")
         else:
+            base, compare = _with_content(release, base), _with_content(release, compare)
             sections = rad_diff(base.content, compare.content)
     elif not request.GET and len(revisions) >= 2:
-        base, compare = revisions[-2], revisions[-1]
+        base, compare = _with_content(release, revisions[-2]), _with_content(release, revisions[-1])
         sections = rad_diff(base.content, compare.content)
     return render(
         request,

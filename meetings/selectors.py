@@ -113,3 +113,22 @@ def feed_items(*, user, first: date, last: date) -> list[CalendarItem]:
         first=first,
         last=last,
     )
+
+
+def upcoming_meetings_for(*, user, limit: int, now) -> list[GateMeeting]:
+    """The user's next `limit` scheduled gate meetings (the overview's card), by LIMIT in SQL."""
+    attending = Assignment.objects.filter(
+        user=user, letter__in=[Letter.RESPONSIBLE, Letter.ACCOUNTABLE, Letter.CONSULTED]
+    ).values("activity__release_id")
+    upcoming = (
+        GateMeeting.objects.filter(status=MeetingStatus.SCHEDULED, start__gte=now)
+        .filter(Q(release_id__in=attending) | Q(pk__in=user_extra_meetings(user=user)))
+        .select_related("release__product")
+        .order_by("start", "id")
+    )
+    return list(upcoming[:limit])
+
+
+def user_extra_meetings(*, user) -> QuerySet:
+    """Ids of the meetings the user was invited to by name (no join that needs DISTINCT)."""
+    return GateMeeting.extra_attendees.through.objects.filter(user=user).values("gatemeeting_id")

@@ -171,7 +171,7 @@ def revisions_for_release(*, release: Release) -> list[RadRevision]:
 
 def revision_with_content(*, release: Release, number: int) -> RadRevision | None:
     """One revision of the release with its RAD content, or None."""
-    return release.revisions.select_related("author").filter(number=number).first()
+    return release.revisions.select_related("author").filter(number=number).order_by().first()
 
 
 def comments_for_release(*, release: Release) -> list[Comment]:
@@ -729,8 +729,13 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
     """The rhythm of one release as `user` sees it (they may already see the release)."""
     now = now or timezone.now()
     policy = policy_for(release.product)
-    revisions = list(release.revisions.order_by("number").only("number", "content"))
-    late = [r.number for r in release.revisions.filter(scope_changed_after_cutoff=True)]
+    # The checklist comes from the current revision: one row's content, not every one's.
+    current = release.revisions.order_by("-number").only("number", "content").first()
+    late = list(
+        release.revisions.filter(scope_changed_after_cutoff=True)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
     deployment = deployment_to_verify(release=release)
     if deployment is None:
         # After deployment (closed, rolled back) the review still shows what was ticked.
@@ -741,7 +746,7 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
         )
     items: list[ChecklistItem] = []
     due_at = None
-    if deployment is not None and revisions:
+    if deployment is not None and current is not None:
         ticks = {
             t.position: t
             for t in MonitoringTick.objects.filter(deployment=deployment).select_related(
@@ -754,7 +759,7 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
         )
         items = [
             ChecklistItem(i, text, ticks.get(i), overdue and i not in ticks)
-            for i, text in enumerate(revisions[-1].content["monitoring"])
+            for i, text in enumerate(current.content["monitoring"])
         ]
     return Rhythm(
         release=release,
@@ -1015,4 +1020,57 @@ def overview_for_user(*, user) -> Overview:
         waiting=first[:OVERVIEW_WAITING],
         waiting_count=mine.count() + team.count(),
         verbal_count=verbal.count(),
+    )
+
+
+# --- the release list's default order, by keyset ------------------------------
+
+
+@dataclass
+class ReleasePage:
+    """One page of the release list, newest first, found by keyset (never OFFSET)."""
+
+    object_list: list
+    count: int  # every release that matches the filters
+    older_before: int | None = None  # the cursor of the next (older) page, if any
+    newer_after: int | None = None  # the cursor of the previous (newer) page, if any
+
+
+def _anchor(release_id: int | None):
+    """The creation time of the cursor's release, or None (start from the newest)."""
+    if release_id is None:
+        return None
+    return Release.objects.filter(pk=release_id).values_list("created_at", flat=True).first()
+
+
+def release_keyset_page(
+    *, releases: QuerySet[Release], before: int | None, after: int | None, limit: int
+) -> ReleasePage:
+    """`releases` (already filtered, in the default order "-created_at", "-id") from the
+    cursor on: `before` a release id for the older page, `after` for the newer one.
+
+    The page costs the same at page 1 and page 400 (the index release_created_desc);
+    a cursor naming no release starts again from the newest.
+    """
+    count = releases.count()
+    newer_anchor, older_anchor = _anchor(after), _anchor(before)
+    if newer_anchor is not None:
+        newer = Q(created_at__gt=newer_anchor) | Q(created_at=newer_anchor, id__gt=after)
+        rows = list(releases.filter(newer).order_by("created_at", "id")[: limit + 1])
+        has_newer = len(rows) > limit
+        rows = rows[:limit][::-1]
+        has_older = bool(rows)
+    else:
+        if older_anchor is not None:
+            older = Q(created_at__lt=older_anchor) | Q(created_at=older_anchor, id__lt=before)
+            releases = releases.filter(older)
+        rows = list(releases.order_by("-created_at", "-id")[: limit + 1])
+        has_older = len(rows) > limit
+        rows = rows[:limit]
+        has_newer = older_anchor is not None and bool(rows)
+    return ReleasePage(
+        object_list=rows,
+        count=count,
+        older_before=rows[-1].pk if has_older else None,
+        newer_after=rows[0].pk if has_newer else None,
     )

@@ -46,6 +46,13 @@ from relapp.credentials import (
 from relapp.http import apply_errors, refuse, require, require_perm
 
 PAGE_SIZE = 25
+KEYSET_PARAMS = ("before", "after")  # the release list's cursors: a release id
+
+
+def _cursor(request: HttpRequest, name: str) -> int | None:
+    """A keyset cursor from the query string; anything but digits is ignored."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 @login_required
@@ -84,9 +91,18 @@ def release_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         filters = selectors.ReleaseFilters(**form.cleaned_data)
     releases = selectors.release_list_for_user(user=request.user, filters=filters)
-    page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", *KEYSET_PARAMS):
+        query.pop(name, None)
+    if filters.sort:
+        page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:  # the default order (newest first) pages by keyset: no OFFSET, no deep-page cost
+        page = selectors.release_keyset_page(
+            releases=releases,
+            before=_cursor(request, "before"),
+            after=_cursor(request, "after"),
+            limit=PAGE_SIZE,
+        )
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(
@@ -95,6 +111,7 @@ def release_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "total": page.paginator.count if filters.sort else page.count,
             "query": query.urlencode(),
             "sort": filters.sort,
             "sort_query": sort_query.urlencode(),

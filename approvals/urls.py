@@ -94,4 +94,10 @@ urlpatterns = [
         name="rad_template_from_review",
     ),
     path(release + "window/", window_views.release_window_move, name="release_window_move"),
+    path(release + "raci/people/", views.raci_people, name="raci_people"),
+    path(
+        "products/<slug:product>/settings/raci/people/",
+        settings_views.product_raci_people,
+        name="product_raci_people",
+    ),
 ]

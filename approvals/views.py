@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -35,7 +35,7 @@ from approvals.rules import meaning_text, window_warnings
 from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
-from raci.selectors import raci_candidates, raci_matrix
+from raci.selectors import person_suggestions, raci_candidates, raci_matrix
 from relapp.credentials import (
     has_authenticator,
     reauth_origin,
@@ -815,7 +815,12 @@ def raci_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
         request, access.may(ReleaseAction.EDIT_RACI), what="edit the RACI matrix", release=release
     )
     matrix = raci_matrix(release=release)
-    form = RaciGridForm(request.POST or None, matrix=matrix, candidates=raci_candidates())
+    form = RaciGridForm(
+        request.POST or None,
+        matrix=matrix,
+        candidates=raci_candidates(),
+        suggest_url=release.url("raci_people"),
+    )
     if request.method == "POST" and form.is_valid():
         cells, new_row = form.cells()
         try:
@@ -838,6 +843,23 @@ def raci_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
         request,
         "raci/raci_edit.html",
         {"release": release, "matrix": matrix, "form": form},
+    )
+
+
+@login_required
+@require_GET
+def raci_people(request: HttpRequest, product: str, version: str) -> JsonResponse:
+    """Up to 20 people matching what was typed into the RACI editor's "Add person"
+    field (JSON), for those who may edit this release's matrix; people already in
+    the matrix are left out."""
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request, access.may(ReleaseAction.EDIT_RACI), what="edit the RACI matrix", release=release
+    )
+    in_matrix = [person.pk for person in raci_matrix(release=release).people]
+    return JsonResponse(
+        {"people": person_suggestions(text=request.GET.get("q", ""), exclude_ids=in_matrix)}
     )
 
 

@@ -72,9 +72,9 @@ def _object_permission_lookups_read_indexes(user) -> None:
     release = Release.objects.order_by("-id").first()
     with CaptureQueriesContext(connection) as captured:
         visible = list(
-            release_list_for_user(user=user, filters=ReleaseFilters()).values_list(
-                "pk", flat=True
-            )[:25]
+            release_list_for_user(user=user, filters=ReleaseFilters()).values_list("pk", flat=True)[
+                :25
+            ]
         )
         perms = ObjectPermissionChecker(user).get_perms(release)
         held = permissions.release_perms_for(user, release)
@@ -94,6 +94,4 @@ def _object_permission_lookups_read_indexes(user) -> None:
 def test_release_orderings_and_object_permissions_read_indexes_when_filled(team):
     _fill(team)
     _release_list_orderings_read_an_index(team["rm"])
-    _object_permission_lookups_read_indexes(
-        type(team["rm"]).objects.get(username="viewer7")
-    )
+    _object_permission_lookups_read_indexes(type(team["rm"]).objects.get(username="viewer7"))

@@ -69,7 +69,9 @@ def test_overview_shows_the_next_five_meetings_only(client, team, release):
         GateMeeting.objects.create(
             release=release, start=now + timedelta(days=1, hours=n), created_by=team["rm"]
         )
-    GateMeeting.objects.create(release=release, start=now - timedelta(days=1), created_by=team["rm"])
+    GateMeeting.objects.create(
+        release=release, start=now - timedelta(days=1), created_by=team["rm"]
+    )
     client.force_login(team["po"])
     body, queries = _get(client, reverse("home"))
     card = body.split('id="h-meetings"')[1].split("</section>")[0]

@@ -77,9 +77,7 @@ class RaciGridForm(forms.Form):
             return None
         person = self.candidates.filter(username=username).first()
         if person is None:
-            raise forms.ValidationError(
-                f"No active user has the username “{username}”. Type it exactly, e.g. qa."
-            )
+            raise forms.ValidationError(f"No active user has the username “{username}”.")
         if person.pk in {p.pk for p in self.matrix.people}:
             raise forms.ValidationError(
                 f"{username} is already in the matrix: set their letters in their column."
@@ -92,7 +90,7 @@ class RaciGridForm(forms.Form):
         uses_new_column = any(
             data.get(f"cell-{a.pk}-new") for a in self.matrix.activities
         ) or data.get("cell-new-new")
-        if uses_new_column and new_person is None:
+        if uses_new_column and new_person is None and "new_person" not in self.errors:
             self.add_error("new_person", "Type the username of the person whose letters you set.")
         uses_new_row = any(data.get(f"cell-new-{p.pk}") for p in self.matrix.people) or data.get(
             "cell-new-new"

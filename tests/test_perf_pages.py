@@ -14,7 +14,14 @@ from approvals import services
 from approvals.models import RadRevision, Release
 from approvals.selectors import OVERVIEW_WAITING, my_signoffs, overview_for_user
 from meetings.models import GateMeeting
-from tests.factories import ProductFactory, complete_rad, release_history_bulk, release_in_review
+from meetings.services import calendar_feed_regenerate
+from tests.factories import (
+    ProductFactory,
+    complete_rad,
+    release_history_bulk,
+    release_in_review,
+    user_create,
+)
 from tests.helpers import approve_all, sign
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +198,65 @@ def test_release_list_keyset_shows_only_visible_releases(client, team, many):
     assert "Bulk" not in body
     body, _ = _get(client, reverse("approvals:release_list"))
     assert str(mine.version) in body and "1 release" in body
+
+
+# --- the calendar feed's time window -------------------------------------------------
+
+
+def test_calendar_feed_carries_only_its_time_window(client, team, release):
+    """90 days back and 400 ahead (meetings.calendar_views.FEED_PAST_DAYS/FUTURE_DAYS):
+    a feed that grew with every meeting ever held would slow every calendar poll."""
+    now = timezone.now()
+    places = ((-200, "Zanzibar"), (-30, "Lastmonth"), (30, "Nextmonth"), (500, "Quokkaville"))
+    for days, where in places:
+        GateMeeting.objects.create(
+            release=release, start=now + timedelta(days=days), location=where, created_by=team["rm"]
+        )
+    token = calendar_feed_regenerate(user=team["po"])
+    body, queries = _get(client, reverse("meetings:calendar_feed", args=[token]))
+    unfolded = body.replace("\r\n ", "")
+    assert "Lastmonth" in unfolded and "Nextmonth" in unfolded
+    assert "Zanzibar" not in unfolded and "Quokkaville" not in unfolded
+    assert any("gatemeeting" in sql and '"start" <' in sql for sql in queries)  # bound in SQL
+
+
+# --- the change log's filters ------------------------------------------------------------
+
+
+def _filter_form(body: str) -> str:
+    form = body[body.index('class="card cl-filters"') :]
+    form = form[: form.index("</form>")]
+    return re.sub(r'value="[^"]*"', "", form)
+
+
+def test_change_log_filters_stay_the_same_size_with_many_releases_and_people(
+    client, team, changelog_auditor, filler_entries
+):
+    client.force_login(changelog_auditor)
+    url = reverse("evidence:changelog_list")
+    filler_entries(3, actor=team["rm"])
+    small = _filter_form(client.get(url).content.decode())
+    # Products are few and stay a <select>; releases and people grow without bound.
+    release_history_bulk(
+        product=team["product"], created_by=team["rm"], releases=300, deployments=0
+    )
+    for n in range(100):
+        user_create(f"person{n:03d}")
+    body = client.get(url).content.decode()
+    assert _filter_form(body) == small  # no <option> per release or per person
+    assert "person099" not in body and "0.299.299" not in body
+
+
+def test_change_log_pages_by_seq_and_keeps_the_filters(
+    client, team, changelog_auditor, filler_entries
+):
+    filler_entries(120, actor=team["rm"])
+    client.force_login(changelog_auditor)
+    url = reverse("evidence:changelog_list") + "?actor=rm"
+    body, queries = _get(client, url)
+    older = re.search(r'href="\?([^"]*before=\d+)"', body).group(1).replace("&amp;", "&")
+    assert "actor=rm" in older
+    assert not any("OFFSET" in sql for sql in queries)
+    second, queries = _get(client, reverse("evidence:changelog_list") + "?" + older)
+    assert not any("OFFSET" in sql for sql in queries)
+    assert "Newer entries" in second

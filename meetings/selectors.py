@@ -3,7 +3,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from approvals.lifecycle import FINISHED, ReleaseAccess
+from approvals.lifecycle import ReleaseAccess
 from approvals.models import FreezeWindow, Product, Release
 from approvals.selectors import products_visible_to, release_access_for_user
 from meetings.calendar_items import CalendarItem, calendar_items_for
@@ -55,28 +55,6 @@ def feed_owner(*, token: str):
     if feed is None:
         raise Http404("No such calendar.")
     return feed.user
-
-
-def feed_contents(*, user) -> tuple[list[GateMeeting], list[Release]]:
-    """Gate meetings the user attends and the deployment windows of their releases."""
-    release_ids = set(
-        Assignment.objects.filter(user=user).values_list("activity__release_id", flat=True)
-    )
-    attending = Assignment.objects.filter(
-        user=user, letter__in=[Letter.RESPONSIBLE, Letter.ACCOUNTABLE, Letter.CONSULTED]
-    ).values("activity__release_id")
-    meetings = list(
-        GateMeeting.objects.filter(status=MeetingStatus.SCHEDULED)
-        .filter(Q(release_id__in=attending) | Q(extra_attendees=user))
-        .select_related("release__product", "created_by")
-        .distinct()
-    )
-    releases = list(
-        permissions.releases_visible_to(
-            user, Release.objects.filter(pk__in=release_ids).select_related("product")
-        ).exclude(status__in=FINISHED)
-    )
-    return meetings, releases
 
 
 def calendar_for_user(*, user, first: date, last: date, product=None) -> list[CalendarItem]:

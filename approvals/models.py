@@ -114,7 +114,17 @@ class Release(models.Model):
                 name="release_only_hotfix_fixes",
             ),
         ]
-        indexes = [models.Index(fields=["status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            # One per ordering the release list offers (RELEASE_SORTS), so a page is
+            # an index range scan; descending sorts read the same index backwards.
+            models.Index(fields=["-created_at", "-id"], name="release_created_desc"),
+            models.Index(fields=["window_start", "id"], name="release_window"),
+            models.Index(fields=["status", "window_start", "id"], name="release_status_window"),
+            models.Index(
+                fields=["-status", "window_start", "id"], name="release_status_desc_window"
+            ),
+        ]
         permissions = [
             ("edit_rad", "Can edit the RAD of a release"),
             ("submit_release", "Can submit a release for review"),

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -165,7 +165,14 @@ def freezes_overlapping(*, product: Product, start, end) -> list[FreezeWindow]:
 
 
 def revisions_for_release(*, release: Release) -> list[RadRevision]:
-    return list(release.revisions.select_related("author").order_by("number"))
+    """Every revision to list, without its RAD content (the JSON can be large and only
+    the shown revision's is read: see revision_with_content)."""
+    return list(release.revisions.select_related("author").defer("content").order_by("number"))
+
+
+def revision_with_content(*, release: Release, number: int) -> RadRevision | None:
+    """One revision of the release with its RAD content, or None."""
+    return release.revisions.select_related("author").filter(number=number).order_by().first()
 
 
 def comments_for_release(*, release: Release) -> list[Comment]:
@@ -725,8 +732,13 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
     """The rhythm of one release as `user` sees it (they may already see the release)."""
     now = now or timezone.now()
     policy = policy_for(release.product)
-    revisions = list(release.revisions.order_by("number").only("number", "content"))
-    late = [r.number for r in release.revisions.filter(scope_changed_after_cutoff=True)]
+    # The checklist comes from the current revision: one row's content, not every one's.
+    current = release.revisions.order_by("-number").only("number", "content").first()
+    late = list(
+        release.revisions.filter(scope_changed_after_cutoff=True)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
     deployment = deployment_to_verify(release=release)
     if deployment is None:
         # After deployment (closed, rolled back) the review still shows what was ticked.
@@ -737,7 +749,7 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
         )
     items: list[ChecklistItem] = []
     due_at = None
-    if deployment is not None and revisions:
+    if deployment is not None and current is not None:
         ticks = {
             t.position: t
             for t in MonitoringTick.objects.filter(deployment=deployment).select_related(
@@ -750,7 +762,7 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
         )
         items = [
             ChecklistItem(i, text, ticks.get(i), overdue and i not in ticks)
-            for i, text in enumerate(revisions[-1].content["monitoring"])
+            for i, text in enumerate(current.content["monitoring"])
         ]
     return Rhythm(
         release=release,
@@ -958,3 +970,142 @@ def comment_for_release(*, release: Release, comment_id: int) -> Comment:
     if comment is None:
         raise Http404("No such comment.")
     return comment
+
+
+# --- the overview: only what it shows ----------------------------------------
+
+OVERVIEW_WAITING = 5  # sign-offs the overview lists; My sign-offs has them all
+
+
+@dataclass
+class Overview:
+    waiting: list  # the first OVERVIEW_WAITING (release, activity, current revision number)
+    waiting_count: int  # all of them, counted by the database
+    verbal_count: int  # verbal approvals recorded for the user to confirm
+
+
+def _still_signable(prefix: str = "") -> Q:
+    """A halted release or a hotfix waits only for its go/no-go (as my_signoffs skips)."""
+    return Q(**{f"{prefix}is_go_no_go": True}) | (
+        Q(**{f"{prefix}release__status": Status.IN_REVIEW})
+        & ~Q(**{f"{prefix}release__release_type": ReleaseType.HOTFIX})
+    )
+
+
+def _waiting_accountable(*, user) -> QuerySet[Assignment]:
+    latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by("-number")
+    signed = SignOff.objects.filter(
+        activity_id=OuterRef("activity_id"),
+        revision_number=OuterRef("current_number"),
+        voided_at__isnull=True,
+    )
+    return (
+        Assignment.objects.filter(
+            user=user, letter=Letter.ACCOUNTABLE, activity__release__status__in=SIGNABLE
+        )
+        .filter(_still_signable("activity__"))
+        .annotate(current_number=Subquery(latest.values("number")[:1]))
+        .filter(current_number__isnull=False)
+        .exclude(Exists(signed))
+    )
+
+
+def _waiting_as_team_member(*, user) -> QuerySet[Activity]:
+    latest = RadRevision.objects.filter(release=OuterRef("release")).order_by("-number")
+    signed = SignOff.objects.filter(
+        activity_id=OuterRef("pk"),
+        seat=user,
+        revision_number=OuterRef("current_number"),
+        voided_at__isnull=True,
+    )
+    return (
+        Activity.objects.filter(team__members=user, release__status__in=SIGNABLE)
+        .filter(_still_signable())
+        .annotate(current_number=Subquery(latest.values("number")[:1]))
+        .filter(current_number__isnull=False)
+        .exclude(Exists(signed))
+    )
+
+
+def overview_for_user(*, user) -> Overview:
+    """The overview's sign-off card in five queries, whatever the user's backlog:
+    the first few of each kind with LIMIT, the totals by COUNT (the same items as
+    my_signoffs.waiting, which the My sign-offs page lists in full)."""
+    mine = _waiting_accountable(user=user)
+    team = _waiting_as_team_member(user=user)
+    first = [
+        (a.activity.release, a.activity, a.current_number)
+        for a in mine.select_related("activity__release__product").order_by(
+            "activity__release__window_start", "activity__position", "pk"
+        )[:OVERVIEW_WAITING]
+    ] + [
+        (activity.release, activity, activity.current_number)
+        for activity in team.select_related("release__product").order_by(
+            "release__window_start", "position", "pk"
+        )[:OVERVIEW_WAITING]
+    ]
+    first.sort(key=lambda w: (w[0].window_start, w[1].position))
+    verbal = SignOff.objects.filter(
+        signer=user,
+        method=SignOffMethod.VERBAL,
+        verbal_state=VerbalState.PENDING,
+        voided_at__isnull=True,
+    )
+    return Overview(
+        waiting=first[:OVERVIEW_WAITING],
+        waiting_count=mine.count() + team.count(),
+        verbal_count=verbal.count(),
+    )
+
+
+# --- the release list's default order, by keyset ------------------------------
+
+
+@dataclass
+class ReleasePage:
+    """One page of the release list, newest first, found by keyset (never OFFSET)."""
+
+    object_list: list
+    count: int  # every release that matches the filters
+    older_before: int | None = None  # the cursor of the next (older) page, if any
+    newer_after: int | None = None  # the cursor of the previous (newer) page, if any
+
+
+def _anchor(release_id: int | None):
+    """The creation time of the cursor's release, or None (start from the newest)."""
+    if release_id is None:
+        return None
+    return Release.objects.filter(pk=release_id).values_list("created_at", flat=True).first()
+
+
+def release_keyset_page(
+    *, releases: QuerySet[Release], before: int | None, after: int | None, limit: int
+) -> ReleasePage:
+    """`releases` (already filtered, in the default order "-created_at", "-id") from the
+    cursor on: `before` a release id for the older page, `after` for the newer one.
+
+    The page costs the same at page 1 and page 400 (the index release_created_desc);
+    a cursor naming no release starts again from the newest.
+    """
+    count = releases.count()
+    newer_anchor, older_anchor = _anchor(after), _anchor(before)
+    if newer_anchor is not None:
+        newer = Q(created_at__gt=newer_anchor) | Q(created_at=newer_anchor, id__gt=after)
+        rows = list(releases.filter(newer).order_by("created_at", "id")[: limit + 1])
+        has_newer = len(rows) > limit
+        rows = rows[:limit][::-1]
+        has_older = bool(rows)
+    else:
+        if older_anchor is not None:
+            older = Q(created_at__lt=older_anchor) | Q(created_at=older_anchor, id__lt=before)
+            releases = releases.filter(older)
+        rows = list(releases.order_by("-created_at", "-id")[: limit + 1])
+        has_older = len(rows) > limit
+        rows = rows[:limit]
+        has_newer = older_anchor is not None and bool(rows)
+    return ReleasePage(
+        object_list=rows,
+        count=count,
+        older_before=rows[-1].pk if has_older else None,
+        newer_after=rows[0].pk if has_newer else None,
+    )

@@ -7,16 +7,16 @@ open them; a product the user cannot see is a 404.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from approvals import selectors, services
 from approvals.policy_forms import PolicyForm
 from raci import services as raci_services
 from raci.forms import RaciGridForm
-from raci.selectors import raci_candidates, raci_template_matrix
+from raci.selectors import person_suggestions, raci_candidates, raci_template_matrix
 from relapp.http import apply_errors, require_perm
 
 SETTINGS_PERM = "approvals.change_approvalpolicy"
@@ -66,7 +66,12 @@ def product_policy(request: HttpRequest, product: str) -> HttpResponse:
 def product_raci_template(request: HttpRequest, product: str) -> HttpResponse:
     product = _settings_product(request, product, what="change RACI templates")
     matrix = raci_template_matrix(product=product)
-    form = RaciGridForm(request.POST or None, matrix=matrix, candidates=raci_candidates())
+    form = RaciGridForm(
+        request.POST or None,
+        matrix=matrix,
+        candidates=raci_candidates(),
+        suggest_url=reverse("approvals:product_raci_people", args=[product.slug]),
+    )
     if request.method == "POST" and form.is_valid():
         cells, new_row = form.cells()
         try:
@@ -89,4 +94,16 @@ def product_raci_template(request: HttpRequest, product: str) -> HttpResponse:
         request,
         "approvals/product_raci_template.html",
         {"product": product, "matrix": matrix, "form": form},
+    )
+
+
+@login_required
+@require_GET
+def product_raci_people(request: HttpRequest, product: str) -> JsonResponse:
+    """Up to 20 people matching what was typed into the RACI template's "Add person"
+    field (JSON), for those who may change the product's settings."""
+    product = _settings_product(request, product, what="change RACI templates")
+    in_template = [person.pk for person in raci_template_matrix(product=product).people]
+    return JsonResponse(
+        {"people": person_suggestions(text=request.GET.get("q", ""), exclude_ids=in_template)}
     )

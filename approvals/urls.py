@@ -112,4 +112,10 @@ urlpatterns = [
         rad_editor_views.attachment_remove,
         name="attachment_remove",
     ),
+    path(release + "raci/people/", views.raci_people, name="raci_people"),
+    path(
+        "products/<slug:product>/settings/raci/people/",
+        settings_views.product_raci_people,
+        name="product_raci_people",
+    ),
 ]

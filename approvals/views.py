@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,7 +36,7 @@ from approvals.rules import meaning_text, window_warnings
 from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
-from raci.selectors import raci_candidates, raci_matrix
+from raci.selectors import person_suggestions, raci_candidates, raci_matrix
 from relapp.credentials import (
     has_authenticator,
     reauth_origin,
@@ -47,6 +47,13 @@ from relapp.credentials import (
 from relapp.http import apply_errors, refuse, require, require_perm
 
 PAGE_SIZE = 25
+KEYSET_PARAMS = ("before", "after")  # the release list's cursors: a release id
+
+
+def _cursor(request: HttpRequest, name: str) -> int | None:
+    """A keyset cursor from the query string; anything but digits is ignored."""
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 @login_required
@@ -85,9 +92,18 @@ def release_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         filters = selectors.ReleaseFilters(**form.cleaned_data)
     releases = selectors.release_list_for_user(user=request.user, filters=filters)
-    page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", *KEYSET_PARAMS):
+        query.pop(name, None)
+    if filters.sort:
+        page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
+    else:  # the default order (newest first) pages by keyset: no OFFSET, no deep-page cost
+        page = selectors.release_keyset_page(
+            releases=releases,
+            before=_cursor(request, "before"),
+            after=_cursor(request, "after"),
+            limit=PAGE_SIZE,
+        )
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(
@@ -96,6 +112,7 @@ def release_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
+            "total": page.paginator.count if filters.sort else page.count,
             "query": query.urlencode(),
             "sort": filters.sort,
             "sort_query": sort_query.urlencode(),
@@ -154,19 +171,25 @@ def _rehearsal_age(content: dict) -> int | None:
     return (timezone.localdate() - date.fromisoformat(rehearsed)).days
 
 
+def _with_content(release, listed):
+    """The listed (content-deferred) revision, loaded again with its RAD content."""
+    return selectors.revision_with_content(release=release, number=listed.number)
+
+
 @login_required
 @require_GET
 def release_detail(request: HttpRequest, product: str, version: str) -> HttpResponse:
     access = selectors.release_access_for_user(user=request.user, product=product, version=version)
     release = access.release
     revisions = selectors.revisions_for_release(release=release)
-    current = revisions[-1] if revisions else None
+    current = _with_content(release, revisions[-1]) if revisions else None
     shown = current
     if "revision" in request.GET:
         number = request.GET["revision"]
         shown = next((r for r in revisions if str(r.number) == number), None)
         if shown is None:
             raise Http404("No such revision.")
+        shown = current if shown.number == current.number else _with_content(release, shown)
     summary = rad_summary(shown.content) if shown else None
     progress = selectors.release_progress(release=release, user=request.user, current=current)
     problems = {}
@@ -306,9 +329,10 @@ def rad_diff_view(request: HttpRequest, product: str, version: str) -> HttpRespo
         if base is None or compare is None:
             form.add_error(None, "Choose two revisions that exist.")
         else:
+            base, compare = _with_content(release, base), _with_content(release, compare)
             sections = rad_diff(base.content, compare.content)
     elif not request.GET and len(revisions) >= 2:
-        base, compare = revisions[-2], revisions[-1]
+        base, compare = _with_content(release, revisions[-2]), _with_content(release, revisions[-1])
         sections = rad_diff(base.content, compare.content)
     return render(
         request,
@@ -831,7 +855,12 @@ def raci_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
         request, access.may(ReleaseAction.EDIT_RACI), what="edit the RACI matrix", release=release
     )
     matrix = raci_matrix(release=release)
-    form = RaciGridForm(request.POST or None, matrix=matrix, candidates=raci_candidates())
+    form = RaciGridForm(
+        request.POST or None,
+        matrix=matrix,
+        candidates=raci_candidates(),
+        suggest_url=release.url("raci_people"),
+    )
     if request.method == "POST" and form.is_valid():
         cells, new_row = form.cells()
         try:
@@ -854,6 +883,23 @@ def raci_edit(request: HttpRequest, product: str, version: str) -> HttpResponse:
         request,
         "raci/raci_edit.html",
         {"release": release, "matrix": matrix, "form": form},
+    )
+
+
+@login_required
+@require_GET
+def raci_people(request: HttpRequest, product: str, version: str) -> JsonResponse:
+    """Up to 20 people matching what was typed into the RACI editor's "Add person"
+    field (JSON), for those who may edit this release's matrix; people already in
+    the matrix are left out."""
+    access = selectors.release_access_for_user(user=request.user, product=product, version=version)
+    release = access.release
+    require(
+        request, access.may(ReleaseAction.EDIT_RACI), what="edit the RACI matrix", release=release
+    )
+    in_matrix = [person.pk for person in raci_matrix(release=release).people]
+    return JsonResponse(
+        {"people": person_suggestions(text=request.GET.get("q", ""), exclude_ids=in_matrix)}
     )
 
 

@@ -3,7 +3,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from approvals.lifecycle import FINISHED, ReleaseAccess
+from approvals.lifecycle import ReleaseAccess
 from approvals.models import FreezeWindow, Product, Release
 from approvals.rules import meeting_warnings
 from approvals.selectors import (
@@ -63,28 +63,6 @@ def feed_owner(*, token: str):
     if feed is None:
         raise Http404("No such calendar.")
     return feed.user
-
-
-def feed_contents(*, user) -> tuple[list[GateMeeting], list[Release]]:
-    """Gate meetings the user attends and the deployment windows of their releases."""
-    release_ids = set(
-        Assignment.objects.filter(user=user).values_list("activity__release_id", flat=True)
-    )
-    attending = Assignment.objects.filter(
-        user=user, letter__in=[Letter.RESPONSIBLE, Letter.ACCOUNTABLE, Letter.CONSULTED]
-    ).values("activity__release_id")
-    meetings = list(
-        GateMeeting.objects.filter(status=MeetingStatus.SCHEDULED)
-        .filter(Q(release_id__in=attending) | Q(extra_attendees=user))
-        .select_related("release__product", "created_by")
-        .distinct()
-    )
-    releases = list(
-        permissions.releases_visible_to(
-            user, Release.objects.filter(pk__in=release_ids).select_related("product")
-        ).exclude(status__in=FINISHED)
-    )
-    return meetings, releases
 
 
 def calendar_for_user(*, user, first: date, last: date, product=None) -> list[CalendarItem]:
@@ -154,3 +132,22 @@ def meeting_slot_warnings(
         others=others,
         accountables=accountables,
     )
+
+
+def upcoming_meetings_for(*, user, limit: int, now) -> list[GateMeeting]:
+    """The user's next `limit` scheduled gate meetings (the overview's card), by LIMIT in SQL."""
+    attending = Assignment.objects.filter(
+        user=user, letter__in=[Letter.RESPONSIBLE, Letter.ACCOUNTABLE, Letter.CONSULTED]
+    ).values("activity__release_id")
+    upcoming = (
+        GateMeeting.objects.filter(status=MeetingStatus.SCHEDULED, start__gte=now)
+        .filter(Q(release_id__in=attending) | Q(pk__in=user_extra_meetings(user=user)))
+        .select_related("release__product")
+        .order_by("start", "id")
+    )
+    return list(upcoming[:limit])
+
+
+def user_extra_meetings(*, user) -> QuerySet:
+    """Ids of the meetings the user was invited to by name (no join that needs DISTINCT)."""
+    return GateMeeting.extra_attendees.through.objects.filter(user=user).values("gatemeeting_id")

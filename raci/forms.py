@@ -6,6 +6,27 @@ from raci.models import Letter
 LETTER_CHOICES = [("", "–"), *[(letter, letter) for letter in Letter.values]]
 
 
+class PersonSearchInput(forms.TextInput):
+    """A username field that suggests people as one types (static/js/person_suggest.js).
+
+    Without JavaScript one types the username; nothing lists every user, so the
+    page stays the same size however many people exist.
+    """
+
+    template_name = "raci/person_search_input.html"
+
+    def __init__(self, *, suggest_url: str = "", **kwargs):
+        attrs = {
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "autocapitalize": "none",
+            "placeholder": "username",
+            "list": "person-options",
+            "data-person-suggest-url": suggest_url,
+        }
+        super().__init__(attrs=attrs, **kwargs)
+
+
 class RaciGridForm(forms.Form):
     """The whole matrix as one form: a select per cell, one blank column and row to add."""
 
@@ -15,19 +36,20 @@ class RaciGridForm(forms.Form):
         required=False,
         help_text="Add a row: name it and set its letters in the bottom row.",
     )
-    new_person = forms.ModelChoiceField(
+    new_person = forms.CharField(
         label="Add person",
-        queryset=None,
+        max_length=150,
         required=False,
-        help_text="Add a column: choose someone and set their letters.",
+        help_text="Add a column: type their username (suggestions appear as you type) "
+        "and set their letters.",
     )
 
-    def __init__(self, *args, matrix, candidates, **kwargs):
+    def __init__(self, *args, matrix, candidates, suggest_url="", **kwargs):
         super().__init__(*args, **kwargs)
         self.matrix = matrix
-        self.fields["new_person"].queryset = candidates.exclude(
-            pk__in=[p.pk for p in matrix.people]
-        )
+        # Only the typed username is looked up: the page never lists every user.
+        self.candidates = candidates
+        self.fields["new_person"].widget = PersonSearchInput(suggest_url=suggest_url)
         for activity in matrix.activities:
             for person in matrix.people:
                 self.fields[f"cell-{activity.pk}-{person.pk}"] = forms.ChoiceField(
@@ -49,14 +71,27 @@ class RaciGridForm(forms.Form):
             choices=LETTER_CHOICES, required=False, label="New activity – new person"
         )
 
+    def clean_new_person(self):
+        username = self.cleaned_data["new_person"].strip()
+        if not username:
+            return None
+        person = self.candidates.filter(username=username).first()
+        if person is None:
+            raise forms.ValidationError(f"No active user has the username “{username}”.")
+        if person.pk in {p.pk for p in self.matrix.people}:
+            raise forms.ValidationError(
+                f"{username} is already in the matrix: set their letters in their column."
+            )
+        return person
+
     def clean(self):
         data = super().clean()
         new_person = data.get("new_person")
         uses_new_column = any(
             data.get(f"cell-{a.pk}-new") for a in self.matrix.activities
         ) or data.get("cell-new-new")
-        if uses_new_column and new_person is None:
-            self.add_error("new_person", "Choose the person whose letters you set.")
+        if uses_new_column and new_person is None and "new_person" not in self.errors:
+            self.add_error("new_person", "Type the username of the person whose letters you set.")
         uses_new_row = any(data.get(f"cell-new-{p.pk}") for p in self.matrix.people) or data.get(
             "cell-new-new"
         )

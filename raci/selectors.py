@@ -99,3 +99,32 @@ def delegation_get(*, delegation_id: int) -> Delegation:
     if found is None:
         raise Http404("No such delegation.")
     return found
+
+
+PERSON_SUGGESTIONS = 20  # at most this many people per answer of the suggestion endpoints
+
+
+def person_suggestions(*, text: str, exclude_ids=()) -> list[dict[str, str]]:
+    """Up to PERSON_SUGGESTIONS active people whose username or name holds every typed word.
+
+    The RACI editors ask this as one types instead of listing every user on the page.
+    """
+    words = " ".join(text.split())[:100].split(" ")
+    if not any(words):
+        return []
+    people = raci_candidates().exclude(pk__in=list(exclude_ids))
+    for word in words:
+        people = people.filter(
+            Q(username__icontains=word)
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+        )
+    return [
+        {
+            "value": person.get_username(),
+            "label": f"{person.get_full_name()} ({person.get_username()})"
+            if person.get_full_name()
+            else person.get_username(),
+        }
+        for person in people[:PERSON_SUGGESTIONS]
+    ]

@@ -156,9 +156,13 @@ def test_release_list_paginates(client, release_manager, product):
         ReleaseFactory(product=product, version=f"0.{n}.0")
     client.force_login(release_manager)
     first = client.get(reverse("approvals:release_list"))
-    second = client.get(reverse("approvals:release_list"), {"page": 2})
+    # Newest first pages by keyset (issue 16): the next page starts after the last row.
+    cursor = first.context["page"].older_before
+    second = client.get(reverse("approvals:release_list"), {"before": cursor})
     assert len(first.context["page"].object_list) == 25
     assert len(second.context["page"].object_list) == 5
+    sorted_page = client.get(reverse("approvals:release_list"), {"sort": "window", "page": 2})
+    assert len(sorted_page.context["page"].object_list) == 5  # other orders keep pages
     assert client.get(reverse("approvals:release_list"), {"page": "zzz"}).status_code == 200
 
 

@@ -540,7 +540,7 @@ def raci_form(world: World) -> dict[str, str]:
             activity__release=world.review
         ).values_list("activity_id", "user_id", "letter")
     }
-    data["new_person"] = str(world.users[OUTSIDER].pk)
+    data["new_person"] = world.users[OUTSIDER].username
     data[f"cell-{activity(world.review, 'Business scope').pk}-new"] = "I"
     return data
 
@@ -2482,6 +2482,26 @@ CASES += [
 
 # State changes are POST only: GET on a POST-only view is 405 and changes nothing.
 _GET_ALSO = {(case.key, case.variant) for case in CASES if case.method == "GET"}
+# --- people suggested as one types in the RACI editors (issue 16) ---
+
+CASES += [
+    Case(
+        "approvals:raci_people",
+        "GET",
+        release_rows(MANAGERS, 200),
+        lambda world: on("review", "approvals:raci_people")(world) + "?q=outsid",
+        shows('"value": "outsider"'),
+    ),
+    Case(
+        "approvals:product_raci_people",
+        "GET",
+        release_rows(MANAGERS, 200),
+        lambda world: _settings_url("approvals:product_raci_people")(world) + "?q=outsid",
+        shows('"value": "outsider"'),
+    ),
+]
+
+
 CASES += [
     Case(case.key, "GET", {SUPERUSER: 405}, case.url)
     for case in list(CASES)

@@ -30,7 +30,11 @@
     var first = dialog.querySelector("[aria-invalid=true]") ||
       dialog.querySelector("input[type=password]") ||
       dialog.querySelector("input:not([type=hidden]), textarea, .form-actions a");
-    if (first) first.focus();
+    if (!first) return;
+    first.focus();
+    // On a small screen the message under the box must be in sight too.
+    var error = dialog.querySelector(".field-error, .form-errors, [data-testid=not-ready]");
+    if (error) error.scrollIntoView({ block: "nearest" });
   }
 
   function show(dialog, section) {
@@ -41,12 +45,14 @@
     var old = dialog.querySelector(".signoff-dialog");
     var copy = document.importNode(section, true);
     if (old) old.replaceWith(copy); else dialog.appendChild(copy);
+    dialog.setAttribute("aria-busy", "false");
     focusFirst(dialog);
   }
 
   function submit(dialog, form, link) {
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
+    dialog.setAttribute("aria-busy", "true");
     fetch(form.getAttribute("action") || link.href, {
       method: "POST",
       body: new FormData(form),

@@ -3,12 +3,21 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import models
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from approvals.drills import drill_occurrences, drill_overdue
-from approvals.lifecycle import FINISHED, SIGNABLE, ReleaseAccess, ReleaseType, Status
+from approvals.lifecycle import (
+    FINISHED,
+    SIGNABLE,
+    ReleaseAccess,
+    ReleaseAction,
+    ReleaseType,
+    Status,
+)
 from approvals.models import (
     ApprovalPolicy,
     Artifact,
@@ -1109,3 +1118,153 @@ def release_keyset_page(
         older_before=rows[-1].pk if has_older else None,
         newer_after=rows[0].pk if has_newer else None,
     )
+
+
+# --- the release page's header -------------------------------------------------
+
+
+class NextStep(models.TextChoices):
+    """The one thing the release page offers a reader to do next."""
+
+    SIGN = "sign", "Sign"
+    SUBMIT = "submit", "Submit for review"
+    EDIT_RAD = "edit_rad", "Edit the RAD"
+    RECORD_DEPLOYMENT = "record_deployment", "Record deployment"
+    REVIEW = "review", "Write the post-release review"
+    NOTHING = "nothing", "Nothing to do"
+
+
+@dataclass(frozen=True)
+class ReleaseHeader:
+    """Status, readiness and the one next action of one reader, for the top of the release page.
+
+    `readiness` is the headline ("Ready for sign-off", "2 things missing: …"),
+    `missing` the reasons behind it, all taken from the rules the panels below
+    use (`readiness_reasons` through `release_progress`, the submit check
+    `rad_incomplete_sections`, the deploy check): nothing is decided twice.
+    """
+
+    readiness: str
+    missing: tuple[str, ...]
+    step: str
+    label: str
+    url: str = ""
+    post: bool = False
+    sign_dialog: bool = False
+    note: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing
+
+
+def _missing_headline(missing, ready_text: str) -> str:
+    if not missing:
+        return ready_text
+    count = len(missing)
+    return f"{count} thing{'s' if count != 1 else ''} missing"
+
+
+def _header_readiness(*, release: Release, progress, problems, current, deploy_refusals):
+    """(headline, reasons) for the release's state, from the rules the page already ran."""
+    if release.status in FINISHED:
+        return f"{release.get_status_display()}: nothing more happens to it", ()
+    if release.status == Status.DRAFT:
+        missing = tuple(problems.values()) if current else ("The RAD has not been written yet.",)
+        return _missing_headline(missing, "Ready to submit for review"), missing
+    if release.status in SIGNABLE:
+        missing = tuple(progress.ready_reasons)
+        if missing:
+            return _missing_headline(missing, ""), missing
+        return (
+            f"Ready for sign-off: {progress.approved_count} of {progress.required_count} approved",
+            (),
+        )
+    if release.status == Status.APPROVED:
+        missing = tuple(r.message for r in deploy_refusals or ())
+        return _missing_headline(missing, "Approved: may deploy now"), missing
+    return f"{release.get_status_display()}: the post-release review closes it", ()
+
+
+def _waiting_for(progress) -> str:
+    names = []
+    for row in progress.rows:
+        if not row.required or row.met:
+            continue
+        if row.team is not None:
+            who = row.team.name
+        elif row.accountable is not None:
+            who = row.accountable.get_full_name() or row.accountable.get_username()
+        else:
+            who = "nobody"
+        names.append(f"{who} ({row.activity.name})")
+    return "Waiting for " + ", ".join(names) + "." if names else ""
+
+
+def _header_step(*, access: ReleaseAccess, progress, problems, current) -> dict:
+    """The one next action of this reader, most pressing first; the lifecycle decides what is possible."""
+    release = access.release
+    url_kwargs = {"product": release.product.slug, "version": release.version}
+    if release.status in SIGNABLE and not progress.ready_reasons:
+        row = next((r for r in progress.rows if r.can_sign and r.required), None)
+        if row is not None:
+            verb = "Resume: sign" if release.status == Status.HALTED else "Sign"
+            return {
+                "step": NextStep.SIGN,
+                "label": f"{verb} {row.activity.name}",
+                "url": reverse(
+                    "approvals:signoff", kwargs={**url_kwargs, "activity_id": row.activity.pk}
+                )
+                + "?decision=approve",
+                "sign_dialog": True,
+            }
+    if access.can(ReleaseAction.SUBMIT) and current and not problems:
+        return {
+            "step": NextStep.SUBMIT,
+            "label": NextStep.SUBMIT.label,
+            "url": reverse("approvals:release_submit", kwargs=url_kwargs),
+            "post": True,
+        }
+    if release.status == Status.DRAFT and access.can(ReleaseAction.EDIT_RAD):
+        return {
+            "step": NextStep.EDIT_RAD,
+            "label": "Write the RAD" if not current else "Complete the RAD",
+            "url": reverse("approvals:rad_edit", kwargs=url_kwargs),
+        }
+    if release.status == Status.APPROVED and access.can(ReleaseAction.RECORD_DEPLOYMENT):
+        return {
+            "step": NextStep.RECORD_DEPLOYMENT,
+            "label": NextStep.RECORD_DEPLOYMENT.label,
+            "url": "#lifecycle",
+        }
+    if access.can(ReleaseAction.REVIEW):
+        return {
+            "step": NextStep.REVIEW,
+            "label": NextStep.REVIEW.label,
+            "url": reverse("approvals:review_create", kwargs=url_kwargs),
+        }
+    return {"step": NextStep.NOTHING, "label": "Nothing for you to do now"}
+
+
+def release_header_for(
+    *, access: ReleaseAccess, progress, problems: dict, current, deploy_refusals=None
+) -> ReleaseHeader:
+    """The release page's header for the reader behind `access`; reads nothing more."""
+    release = access.release
+    readiness, missing = _header_readiness(
+        release=release,
+        progress=progress,
+        problems=problems,
+        current=current,
+        deploy_refusals=deploy_refusals,
+    )
+    step = _header_step(access=access, progress=progress, problems=problems, current=current)
+    note = ""
+    mine = [r.activity.name for r in progress.rows if r.can_sign and r.required]
+    if step["step"] == NextStep.NOTHING and release.status in SIGNABLE and mine:
+        note = f"You sign {' and '.join(mine)} once nothing is missing."
+    elif step["step"] == NextStep.NOTHING and release.status in SIGNABLE:
+        note = _waiting_for(progress)
+    elif step["step"] == NextStep.NOTHING and release.status == Status.DRAFT:
+        note = "Waiting for the RAD to be completed and submitted."
+    return ReleaseHeader(readiness=readiness, missing=missing, note=note, **step)

@@ -38,6 +38,9 @@ from raci import permissions
 from raci.forms import RaciGridForm
 from raci.selectors import person_suggestions, raci_candidates, raci_matrix
 from relapp.credentials import (
+    CODE_MISSING,
+    WRONG_CODE,
+    WRONG_PASSWORD,
     has_authenticator,
     reauth_origin,
     reauth_start,
@@ -198,6 +201,11 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
     matrix = raci_matrix(release=release)
     artifacts = selectors.artifacts_for_release(release=release)
     deployments = selectors.deployments_for_release(release=release)
+    deploy_refusals = (
+        selectors.deploy_check_now(release=release)
+        if release.status in (Status.APPROVED, Status.HALTED)
+        else None
+    )
     context = {
         "release": release,
         "access": access,
@@ -239,9 +247,14 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "deployment_form": DeploymentForm(),
         "artifacts": artifacts,
         "artifact_form": ArtifactForm(),
-        "deploy_refusals": selectors.deploy_check_now(release=release)
-        if release.status in (Status.APPROVED, Status.HALTED)
-        else None,
+        "deploy_refusals": deploy_refusals,
+        "header": selectors.release_header_for(
+            access=access,
+            progress=progress,
+            problems=problems,
+            current=current,
+            deploy_refusals=deploy_refusals,
+        ),
         "unauthorized": [d for d in deployments if d.unauthorized],
         # The change log is for auditors and release managers (docs/permissions.md).
         "timeline": changelog_for_release(release=release, reader=request.user)
@@ -513,6 +526,10 @@ def signoff(request: HttpRequest, product: str, version: str, activity_id: int) 
             "enrol_first": code_options["show_code"] and not code_options["code_required"],
             "at_provider": at_provider,
             "provider_name": settings.OIDC_PROVIDER_NAME,
+            # A wrong password is said before "not ready": the form stays with its error.
+            "credential_error": any(
+                form.has_error(name) for name in ("password", "code") if name in form.fields
+            ),
         },
     )
     if at_provider:
@@ -543,6 +560,28 @@ def _signoff_at_provider(request, *, release, row, form) -> HttpResponse:
     return redirect(url)
 
 
+# A refusal about a credential belongs to the box it was typed in (marked invalid, its
+# message read with it); any other refusal is the form's one message.
+_CREDENTIAL_FIELDS = {WRONG_PASSWORD: "password", WRONG_CODE: "code", CODE_MISSING: "code"}
+
+
+def _add_refusal(form, message: str) -> None:
+    name = _CREDENTIAL_FIELDS.get(message)
+    if name not in form.fields or (name == "code" and not form.show_code):
+        form.add_error(None, message)
+        return
+    form.add_error(name, message)
+    bound = form[name]
+    described = [f"{bound.id_for_label}-error"]
+    if bound.help_text:
+        described.append(f"{bound.auto_id}_helptext")
+    form.fields[name].widget.attrs["aria-describedby"] = " ".join(described)
+    for other in ("password", "code"):
+        if other in form.fields:
+            form.fields[other].widget.attrs.pop("autofocus", None)
+    form.fields[name].widget.attrs["autofocus"] = True
+
+
 def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
     """Record the signature; a redirect when done, None to show the form with its errors."""
     try:
@@ -565,7 +604,7 @@ def _signoff_submit(request, *, release, row, form) -> HttpResponse | None:
             locked = signature_failed(request)
             if locked is not None:
                 return locked
-        form.add_error(None, str(error))
+        _add_refusal(form, str(error))
         return None
     except (services.DomainError, IllegalTransition) as error:
         messages.error(request, str(error))

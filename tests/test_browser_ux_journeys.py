@@ -118,13 +118,14 @@ def test_signing_opens_a_dialog_focused_on_the_password_with_help_announced(page
     assert broken == []
     page.keyboard.type("wrong password")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/signoff/**")
-    # One clear message, and the password box focused again for the next try.
-    assert page.locator(".form-errors").count() == 1
-    assert page.locator(".field-error").count() == 0
-    page.get_by_label("Password").fill(PASSWORD)
+    # One clear message, in the dialog, on the password box focused for the next try.
+    dialog.locator(".field-error").wait_for()
+    assert page.url.endswith(release.get_absolute_url())
+    assert dialog.locator(".form-errors, .field-error").count() == 1
+    assert dialog.get_by_label("Password").evaluate("el => el === document.activeElement")
+    dialog.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign approval").click()
-    page.wait_for_url(f"**{release.get_absolute_url()}*")
+    page.get_by_text("Your decision on Business scope is recorded.").wait_for()
     assert release.signoffs.filter(activity=activity(release, "Business scope")).exists()
 
 

@@ -198,8 +198,8 @@ def _signoff_refusal(
     """(why the signature is refused, whether that is a 403); ("", False) when it may land.
 
     The rules decide in order: who may sign (separation of duties) and what the
-    release's state allows; the credentials are checked after them
-    (`_credentials_check`).
+    release's state allows. Unless the refusal is a 403, `signoff_record` checks
+    the credentials (`_credentials_check`) before it and says theirs first.
     """
     if on_behalf_of is not None:
         refusal = _delegation_refusal(signer=signer, on_behalf_of=on_behalf_of)
@@ -337,7 +337,8 @@ def signoff_record(
     again at the OIDC provider (components "sso-reauth").
     Refusals (not the Accountable, separation of duties, stale revision, not
     ready, wrong password or code, two components required) are logged and
-    raise SignOffRefused; nothing else is written.
+    raise SignOffRefused; nothing else is written. One refusal at a time: a
+    403 first, then the credentials, then the release's state.
     """
     comment = comment.strip()
     _validate_decision(decision, comment)
@@ -373,8 +374,12 @@ def signoff_record(
                 scope_changed=late_scope,
                 acknowledged=cutoff_acknowledged,
             )
+        # One message at a time, in the order a signer fixes them: who may sign
+        # (403, the credentials are not looked at), then the credentials they just
+        # typed, then the release's state (separation of duties, readiness and
+        # freezes, a stale revision, the cut-off acknowledgement).
         check = CredentialCheck()
-        if not message:
+        if not forbidden:
             check = _credentials_check(
                 release=release,
                 signer=signer,
@@ -382,7 +387,7 @@ def signoff_record(
                 code=code,
                 reauthenticated=reauthenticated,
             )
-            message = check.refusal
+            message = check.refusal or message
         if not message:
             signoff = _signoff_create(
                 release=release,

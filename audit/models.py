@@ -66,6 +66,7 @@ class Action(models.TextChoices):
         "Notification preferences changed",
     )
     RELEASE_WINDOW_MOVED = "release.window_moved", "Deployment window moved"
+    TIMEZONE_CHANGED = "account.timezone", "Time zone changed"
 
 
 class ChangeLogEntry(models.Model):

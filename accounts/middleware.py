@@ -61,7 +61,7 @@ class SessionLifetimeMiddleware:
 
 
 class TimeZoneMiddleware:
-    """Show and read times in the signed-in person's zone (UTC for everyone else).
+    """Show and read times in the signed-in person's zone (UTC for everyone else and the API).
 
     The zone is kept in the session (set at sign-in and when it is changed),
     so this costs no query; a session from before it existed reads it once.
@@ -72,7 +72,10 @@ class TimeZoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         name = None
-        if request.user.is_authenticated and hasattr(request, "session"):
+        # The JSON API (including its browsable form) answers in UTC for everyone.
+        if request.path_info.startswith("/api/"):
+            pass
+        elif request.user.is_authenticated and hasattr(request, "session"):
             name = request.session.get(timezones.SESSION_KEY)
             if name is None:
                 name = timezones.zone_of(request.user)

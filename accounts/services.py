@@ -14,10 +14,10 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.changelog import changelog_record
-from audit.models import Action
 from accounts.models import UserTimeZone
 from accounts.timezones import DEFAULT, is_zone
+from audit.changelog import changelog_record
+from audit.models import Action
 from meetings.models import Notification
 from raci.permissions import RELEASE_MANAGERS
 

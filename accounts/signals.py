@@ -5,9 +5,9 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from accounts import timezones
 from accounts.lockout import is_signature
 from accounts.middleware import session_stamp
-from accounts import timezones
 from accounts.services import account_lock_record, user_timezone_set
 
 
@@ -38,12 +38,11 @@ def settle_time_zone(sender, request, user, **kwargs) -> None:
     browser = request.session.pop(timezones.BROWSER_SESSION_KEY, None)
     if request.method == "POST":
         browser = request.POST.get("browser_tz") or browser
-    if timezones.is_zone(browser) and timezones.zone_of(user) == timezones.DEFAULT:
-        if not hasattr(user, "time_zone"):
-            user_timezone_set(
-                user=user,
-                name=browser,
-                actor=user,
-                reason="First sign-in: time zone taken from the browser",
-            )
+    if timezones.is_zone(browser) and not hasattr(user, "time_zone"):
+        user_timezone_set(
+            user=user,
+            name=browser,
+            actor=user,
+            reason="First sign-in: time zone taken from the browser",
+        )
     request.session[timezones.SESSION_KEY] = timezones.zone_of(user)

@@ -27,8 +27,13 @@ from accounts.timezones import zone_of
 register = template.Library()
 
 DAY = "j M Y"
-TIME = "H:i T"
-DATETIME = f"{DAY}, {TIME}"
+
+
+def _text(local: datetime, *, day: bool = True, zone: bool = True) -> str:
+    # The zone's abbreviation comes from Python, not the "T" format: Django leaves
+    # "T" empty for the hour that repeats when clocks go back, exactly where it matters.
+    text = date_format(local, f"{DAY}, H:i" if day else "H:i")
+    return f"{text} {local.tzname()}" if zone else text
 
 
 def _aware(value: datetime) -> datetime:
@@ -60,7 +65,7 @@ def when(value):
         return ""
     if not isinstance(value, datetime):
         return when_day(value)
-    return _tag(value, date_format(_local(value), DATETIME))
+    return _tag(value, _text(_local(value)))
 
 
 @register.filter
@@ -69,7 +74,9 @@ def when_day(value):
     if isinstance(value, datetime):
         return _tag(value, date_format(_local(value), DAY))
     if isinstance(value, date):
-        return format_html('<time datetime="{}">{}</time>', value.isoformat(), date_format(value, DAY))
+        return format_html(
+            '<time datetime="{}">{}</time>', value.isoformat(), date_format(value, DAY)
+        )
     return ""
 
 
@@ -83,8 +90,8 @@ def when_span(start, end):
         return format_html("{} – {}", when(start), when(end))
     return format_html(
         "{} – {}",
-        _tag(start, date_format(local_start, f"{DAY}, H:i")),
-        _tag(end, date_format(local_end, TIME)),
+        _tag(start, _text(local_start, zone=False)),
+        _tag(end, _text(local_end, day=False)),
     )
 
 
@@ -97,7 +104,7 @@ def when_for(value, user):
         return date_format(value, DAY)
     name = zone_of(user)
     local = _aware(value).astimezone(zoneinfo.ZoneInfo(name))
-    return f"{date_format(local, DATETIME)} ({name})"
+    return f"{_text(local)} ({name})"
 
 
 @register.filter
@@ -119,7 +126,7 @@ def when_time(value):
     """The time of day only, in the reader's zone, for places that already name the day."""
     if not isinstance(value, datetime):
         return ""
-    return _tag(value, date_format(_local(value), TIME))
+    return _tag(value, _text(_local(value), day=False))
 
 
 @register.filter
@@ -127,7 +134,7 @@ def when_text(value):
     """`when` without the markup, for attributes (a `title`)."""
     if not isinstance(value, datetime):
         return ""
-    return date_format(_local(value), DATETIME)
+    return _text(_local(value))
 
 
 @register.simple_tag

@@ -177,9 +177,6 @@ def test_changing_the_zone_is_logged_with_before_and_after_and_shown_at_once(cli
     # The same zone again changes nothing and logs nothing.
     client.post(reverse("accounts:time_zone"), {"time_zone": "Europe/Berlin"})
     assert len(entries(Action.TIMEZONE_CHANGED)) == 2
-    assert (
-        "Times are in Europe/Berlin" not in client.get(reverse("accounts:account")).content.decode()
-    )
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from accounts.models import UserTimeZone
 from approvals.models import Release
 from audit.models import Action, ChangeLogEntry
 from tests.factories import build_team, release_in_review
-from tests.helpers import axe_serious_violations, sign_in
+from tests.helpers import ARTIFACTS, axe_serious_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,15 +30,19 @@ def berlin_page(browser, live_server):
     context.close()
 
 
+def capture(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-top.png"))  # the first screenful, legible
+
+
 def fits_and_is_clean(page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert axe_serious_violations(page) == []
 
 
 @pytest.mark.parametrize("width", [1280, 360])
-def test_the_first_sign_in_takes_the_browsers_zone_and_pages_show_it(
-    berlin_page, width, screenshot
-):
+def test_the_first_sign_in_takes_the_browsers_zone_and_pages_show_it(berlin_page, width):
     page = berlin_page
     page.set_viewport_size({"width": width, "height": 900 if width > 400 else 780})
     team = build_team()
@@ -61,13 +65,13 @@ def test_the_first_sign_in_takes_the_browsers_zone_and_pages_show_it(
     assert end.inner_text() == "12:00 CET"
     start.hover()  # the native tooltip is the title checked above
     fits_and_is_clean(page, width)
-    screenshot(f"tz-release-berlin-{width}")
+    capture(page, f"tz-release-berlin-{width}")
 
     page.goto("/account/")
     zone = page.get_by_label("Time zone")
     assert zone.input_value() == "Europe/Berlin"
     fits_and_is_clean(page, width)
-    screenshot(f"tz-account-{width}")
+    capture(page, f"tz-account-{width}")
     zone.select_option("Asia/Tokyo")
     page.get_by_role("button", name="Save time zone").click()
     assert "Times are now shown in Asia/Tokyo." in page.content()
@@ -87,7 +91,7 @@ def test_a_later_sign_in_from_another_zone_keeps_the_setting(berlin_page):
     assert berlin_page.get_by_label("Time zone").input_value() == "America/New_York"
 
 
-def test_date_time_fields_say_which_zone_they_are_in(berlin_page, screenshot):
+def test_date_time_fields_say_which_zone_they_are_in(berlin_page):
     team = build_team()
     release = release_in_review(team)
     sign_in(berlin_page, "rm")
@@ -96,4 +100,4 @@ def test_date_time_fields_say_which_zone_they_are_in(berlin_page, screenshot):
     assert hints.count() == 2
     assert hints.first.inner_text() == "Times are in Europe/Berlin."
     fits_and_is_clean(berlin_page, 1280)
-    screenshot("tz-window-form-1280")
+    capture(berlin_page, "tz-window-form-1280")

@@ -89,6 +89,11 @@ def test_when_day_takes_the_day_in_the_readers_zone_and_leaves_dates_alone():
     assert render("{{ d|when_day }}", TOKYO, d=date(2026, 12, 24)) == (
         '<time datetime="2026-12-24">24 Dec 2026</time>'
     )
+    # A RAD keeps its rehearsal day as ISO text; anything else is shown as it is, escaped.
+    assert render("{{ d|when_day }}", TOKYO, d="2026-11-25") == (
+        '<time datetime="2026-11-25">25 Nov 2026</time>'
+    )
+    assert render("{{ d|when_day }}", TOKYO, d="<b>soon</b>") == "&lt;b&gt;soon&lt;/b&gt;"
 
 
 def test_when_span_names_the_day_once_unless_the_span_crosses_midnight_for_the_reader():

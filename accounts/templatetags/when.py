@@ -70,7 +70,15 @@ def when(value):
 
 @register.filter
 def when_day(value):
-    """The day only: a date as it is, a time's day in the reader's zone."""
+    """The day only: a date as it is, a time's day in the reader's zone.
+
+    An ISO date string (a RAD's "rehearsed on") is read as that date; other text shows as is.
+    """
+    if isinstance(value, str) and value:
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return _tag(value, date_format(_local(value), DAY))
     if isinstance(value, date):

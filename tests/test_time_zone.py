@@ -24,7 +24,9 @@ from django.utils import timezone
 from accounts.models import UserTimeZone
 from accounts.services import user_timezone_set
 from accounts.timezones import BROWSER_SESSION_KEY, SESSION_KEY
+from approvals.rules import window_warnings
 from audit.models import Action, ChangeLogEntry
+from meetings.models import Notification
 from meetings.services import reminders_dispatch
 from tests.factories import PASSWORD
 from tests.helpers import entries, new_token, schedule
@@ -453,3 +455,27 @@ def test_a_reminder_e_mail_shows_each_recipient_their_own_zone(team, release):
         assert expected in message.subject, (who, message.subject)
         assert expected in message.body
         assert expected in message.alternatives[0][0]
+
+
+# --- texts written once for everyone say UTC, whoever's zone was active -------------------------
+
+
+def test_a_past_window_warning_typed_in_new_york_names_the_utc_time():
+    typed = datetime(2026, 11, 30, 9, 0, tzinfo=NEW_YORK)  # 14:00 UTC
+    [warning] = window_warnings(
+        start=typed,
+        end=typed + timedelta(hours=2),
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+        freezes=[],
+        is_hotfix=False,
+    )
+    assert "(2026-11-30 14:00 UTC)" in warning
+
+
+def test_a_meeting_notification_scheduled_from_tokyo_says_utc(team, release):
+    zone_in(team["rm"], "Asia/Tokyo")
+    with timezone.override(TOKYO):  # the scheduler's request
+        meeting = schedule(release, team, hours=30)
+    start = meeting.start.astimezone(UTC)
+    titles = set(Notification.objects.values_list("title", flat=True))
+    assert f"Gate meeting for {release} on {start:%a %d %b %H:%M} UTC" in titles

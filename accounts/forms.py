@@ -1,5 +1,7 @@
 from django import forms
 
+from accounts.timezones import zone_names
+
 
 def _code_field() -> forms.CharField:
     return forms.CharField(
@@ -36,3 +38,15 @@ class AuthenticatorDisableForm(forms.Form):
 
     def clean_code(self) -> str:
         return _clean_code(self.cleaned_data["code"])
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=(),
+        help_text="Relapp shows every time in this zone and reads the times you enter in it.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name) for name in zone_names()]

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from accounts import timezones
 
 STARTED = "relapp_session_started"
 SEEN = "relapp_session_seen"
@@ -55,3 +58,30 @@ class SessionLifetimeMiddleware:
             return
         if now - seen >= _SEEN_RESOLUTION:
             session[SEEN] = now
+
+
+class TimeZoneMiddleware:
+    """Show and read times in the signed-in person's zone (UTC for everyone else and the API).
+
+    The zone is kept in the session (set at sign-in and when it is changed),
+    so this costs no query; a session from before it existed reads it once.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        name = None
+        # The JSON API (including its browsable form) answers in UTC for everyone.
+        if request.path_info.startswith("/api/"):
+            pass
+        elif request.user.is_authenticated and hasattr(request, "session"):
+            name = request.session.get(timezones.SESSION_KEY)
+            if name is None:
+                name = timezones.zone_of(request.user)
+                request.session[timezones.SESSION_KEY] = name
+        timezones.zone_activate(name)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

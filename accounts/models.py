@@ -28,3 +28,19 @@ class ExternalIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} = {self.provider}:{self.subject}"
+
+
+class UserTimeZone(models.Model):
+    """The IANA time zone a person reads and enters times in (stored times stay UTC).
+
+    No row means UTC. The first sign-in fills it from the browser.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_zone"
+    )
+    name = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name}"

@@ -14,6 +14,8 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import UserTimeZone
+from accounts.timezones import DEFAULT, is_zone
 from audit.changelog import changelog_record
 from audit.models import Action
 from meetings.models import Notification
@@ -142,3 +144,34 @@ def user_roles_sync(*, user, idp_groups: set[str], source: str) -> None:
                 after={"user": user.get_username(), "role": role} if should_have else None,
                 reason=f"Role {'given' if should_have else 'removed'} by {source} group membership",
             )
+
+
+def user_timezone_set(*, user, name: str, actor, reason: str) -> bool:
+    """Set the zone `user` reads and enters times in; logged with before and after.
+
+    Refuses a name that is not an IANA zone (ValueError). Returns whether
+    anything changed; setting the zone already stored writes nothing.
+    """
+    if not is_zone(name):
+        raise ValueError(f"{name!r} is not a known time zone.")
+    with transaction.atomic():
+        # The user row is the lock: two first settings at once cannot both insert.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        row = UserTimeZone.objects.filter(user=user).first()
+        before = row.name if row is not None else DEFAULT
+        if row is not None and row.name == name:
+            return False
+        if row is None:
+            row = UserTimeZone(user=user)
+        row.name = name
+        row.save()
+        user.time_zone = row
+        changelog_record(
+            action=Action.TIMEZONE_CHANGED,
+            actor=actor,
+            obj=user,
+            before={"time_zone": before},
+            after={"time_zone": name},
+            reason=reason,
+        )
+    return True

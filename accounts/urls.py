@@ -32,4 +32,5 @@ urlpatterns = [
         reauth_views.oidc_signoff_callback,
         name="oidc_signoff_callback",
     ),
+    path("time-zone/", views.time_zone_set, name="time_zone"),
 ]

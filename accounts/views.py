@@ -9,7 +9,8 @@ from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_GET, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from accounts import selectors, services
+from accounts import selectors, services, timezones
+from accounts.forms import TimeZoneForm
 from relapp.http import require
 
 
@@ -44,6 +45,9 @@ def oidc_start(request: HttpRequest) -> HttpResponse:
     """Send the browser to the provider (mozilla-django-oidc); 404 when OIDC is off."""
     if not settings.OIDC_ENABLED:
         raise Http404("Single sign-on is not configured.")
+    browser = request.GET.get("tz")
+    if timezones.is_zone(browser):  # anything else is ignored: the zone stays UTC
+        request.session[timezones.BROWSER_SESSION_KEY] = browser
     return OIDCAuthenticationRequestView.as_view()(request)
 
 
@@ -54,9 +58,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
     return OIDCCallbackView.as_view()(request)
 
 
-@login_required
-@require_GET
-def account(request: HttpRequest) -> HttpResponse:
+def _account_page(request: HttpRequest, *, zone_form: TimeZoneForm, status: int = 200):
     return render(
         request,
         "accounts/account.html",
@@ -64,8 +66,32 @@ def account(request: HttpRequest) -> HttpResponse:
             "may_unlock": selectors.may_unlock(request.user),
             "idle_minutes": settings.SESSION_IDLE_MINUTES,
             "max_hours": settings.SESSION_MAX_HOURS,
+            "zone_form": zone_form,
         },
+        status=status,
     )
+
+
+@login_required
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    zone = TimeZoneForm(initial={"time_zone": timezones.zone_of(request.user)})
+    return _account_page(request, zone_form=zone)
+
+
+@login_required
+@require_POST
+def time_zone_set(request: HttpRequest) -> HttpResponse:
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, zone_form=form, status=400)
+    name = form.cleaned_data["time_zone"]
+    services.user_timezone_set(
+        user=request.user, name=name, actor=request.user, reason="Changed on the account page"
+    )
+    request.session[timezones.SESSION_KEY] = name
+    messages.success(request, f"Times are now shown in {name}.")
+    return redirect("accounts:account")
 
 
 @login_required

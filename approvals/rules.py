@@ -8,7 +8,7 @@ table in tests/test_rules.py and guarded by `make mutate`.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from approvals.lifecycle import Status
 from approvals.models import (
@@ -808,7 +808,7 @@ def window_warnings(
     warnings = []
     if start < now:
         warnings.append(
-            f"The deployment window starts in the past ({start:%Y-%m-%d %H:%M} UTC): "
+            f"The deployment window starts in the past ({start.astimezone(UTC):%Y-%m-%d %H:%M} UTC): "
             "nobody can deploy in it unless you move it."
         )
     for freeze in freezes:

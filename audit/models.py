@@ -70,6 +70,7 @@ class Action(models.TextChoices):
     COMMENT_REOPENED = "comment.reopened", "Comment reopened"
     ATTACHMENT_ADDED = "attachment.added", "Evidence file attached"
     ATTACHMENT_REMOVED = "attachment.removed", "Evidence file removed"
+    TIMEZONE_CHANGED = "account.timezone", "Time zone changed"
 
 
 class ChangeLogEntry(models.Model):

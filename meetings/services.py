@@ -5,7 +5,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 
 from django.conf import settings
@@ -243,7 +243,8 @@ def meeting_schedule(
         _notify(
             users=meeting_attendees(meeting),
             release=release,
-            title=f"Gate meeting for {release} on {timezone.localtime(start):%a %d %b %H:%M}",
+            # Stored once for every attendee, whatever their zone: say UTC.
+            title=f"Gate meeting for {release} on {start.astimezone(UTC):%a %d %b %H:%M} UTC",
             url=meeting.get_absolute_url(),
         )
     return meeting
@@ -303,7 +304,7 @@ def meeting_reschedule(
             users=meeting_attendees(meeting),
             release=meeting.release,
             title=f"Gate meeting for {meeting.release} moved to "
-            f"{timezone.localtime(start):%a %d %b %H:%M}",
+            f"{start.astimezone(UTC):%a %d %b %H:%M} UTC",
             url=meeting.get_absolute_url(),
         )
     return meeting

@@ -130,6 +130,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -149,6 +150,8 @@ TEMPLATES = [
                 "relapp.context_processors.version",
                 "meetings.context_processors.notifications",
             ],
+            # `{{ value|when }}`: every template shows times one way, in the reader's zone.
+            "builtins": ["accounts.templatetags.when"],
         },
     },
 ]

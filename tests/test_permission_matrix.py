@@ -876,6 +876,12 @@ def signed_out_elsewhere(out: Outcome) -> None:
     assert "_auth_user_id" in out.client.session  # this session stays
 
 
+def time_zone_set(out: Outcome) -> None:
+    [entry] = out.logged(Action.TIMEZONE_CHANGED)
+    assert (entry.before, entry.after) == ({"time_zone": "UTC"}, {"time_zone": "Asia/Tokyo"})
+    assert out.client.session["relapp_tz"] == "Asia/Tokyo"
+
+
 def lock_lifted(out: Outcome) -> None:
     [entry] = out.logged(Action.AUTH_UNLOCKED)
     assert entry.after["username"] == "nobody"
@@ -2388,6 +2394,14 @@ CASES += [
             "reason": "Matrix move",
             "confirm_window": "on",
         },
+    ),
+    Case(
+        "accounts:time_zone",
+        "POST",
+        everyone(302),
+        plain("accounts:time_zone"),
+        time_zone_set,
+        const({"time_zone": "Asia/Tokyo"}),
     ),
 ]
 

@@ -100,9 +100,7 @@ def test_ready_and_waiting_are_apart_and_say_what(client):
     checked = release_in_review(team, version="2.5.0")
     failing_check(team, checked)
     # The required check now also concerns 2.4.0: report it passing there.
-    services.gate_check_report(
-        release=ready, actor=team["rm"], name="security-scan", status="pass"
-    )
+    services.gate_check_report(release=ready, actor=team["rm"], name="security-scan", status="pass")
     frozen = release_in_review(team, version="2.6.0")
     start = timezone.now() + timedelta(days=9)
     type(frozen).objects.filter(pk=frozen.pk).update(
@@ -195,9 +193,7 @@ def test_what_the_page_calls_ready_signs_and_what_waits_is_refused_for_that_reas
     ready = release_in_review(team, version="2.4.0")
     checked = release_in_review(team, version="2.5.0")
     failing_check(team, checked)
-    services.gate_check_report(
-        release=ready, actor=team["rm"], name="security-scan", status="pass"
-    )
+    services.gate_check_report(release=ready, actor=team["rm"], name="security-scan", status="pass")
     sections = my_signoff_sections(user=team["po"], mine=my_signoffs(user=team["po"]))
     assert [i.release.pk for i in sections.ready] == [ready.pk]
     assert [i.release.pk for i in sections.waiting] == [checked.pk]

@@ -58,7 +58,7 @@ def test_the_header_has_the_search_box_on_every_signed_in_page(client):
     client.force_login(team["po"])
     body = client.get(reverse("home")).content.decode()
     assert 'role="search"' in body and 'action="/search/"' in body and 'name="q"' in body
-    assert "Search releases, products and people" in body  # its label
+    assert ">Search Relapp</label>" in body  # its label
 
 
 def test_it_finds_releases_products_and_people_grouped(client):

@@ -14,7 +14,7 @@ from django.db.models.functions import Concat
 from approvals.models import Release
 from approvals.selectors import ReleaseFilters, products_visible_to, release_list_for_user
 from raci import permissions
-from raci.models import Assignment
+from raci.models import Assignment, Letter
 
 # The shortest query searched, and the longest kept (the rest is cut off).
 SEARCH_MIN_LENGTH = 2
@@ -46,7 +46,7 @@ class Group:
 @dataclass
 class PersonHit:
     person: object
-    roles: list = field(default_factory=list)  # (release, "A, R") the reader may see
+    roles: list = field(default_factory=list)  # (release, "Accountable") the reader may see
     more_roles: int = 0
 
 
@@ -108,7 +108,10 @@ def people_with_roles(*, user, people: list) -> list[PersonHit]:
         hits.append(
             PersonHit(
                 person=person,
-                roles=[(r, ", ".join(sorted(ls))) for r, ls in held[:ROLES_PER_PERSON]],
+                roles=[
+                    (r, ", ".join(Letter(letter).label for letter in sorted(ls)))
+                    for r, ls in held[:ROLES_PER_PERSON]
+                ],
                 more_roles=max(0, len(held) - ROLES_PER_PERSON),
             )
         )

@@ -45,7 +45,7 @@ def test_searching_from_the_header(page, screenshot, width):
     page.goto("/search/?q=tester")
     people = page.locator('[data-testid="person"]')
     assert people.count() == 7
-    assert "Payments API 2.4.0 (A)" in people.filter(has_text="(po)").inner_text()
+    assert "Payments API 2.4.0 (Accountable)" in people.filter(has_text="(po)").inner_text()
     _fits(page, width)
     screenshot(f"search-{width}")
     page.goto("/search/?q=p")

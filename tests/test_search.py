@@ -72,7 +72,7 @@ def test_it_finds_releases_products_and_people_grouped(client):
     assert "Payments API" in body and "?product=payments-api" in body
     body = get(client, "Qa Test")  # the full name "Qa Tester"
     assert 'data-testid="person"' in body and "(qa)" in body
-    assert "Payments API 2.4.0</a> (A)" in body  # the role the reader may see
+    assert "Payments API 2.4.0</a> (Accountable)" in body  # the role the reader may see
     assert "qa@example.test" not in body  # never an e-mail address
 
 
@@ -151,7 +151,10 @@ def test_people_show_only_roles_on_releases_the_reader_may_see(client):
     # The release manager (global view) sees every role.
     client.force_login(team["rm"])
     body = get(client, "qa")
-    assert "Vault Secrets 9.9.9</a> (A)" in body and "Payments API 2.4.0</a> (A)" in body
+    assert (
+        "Vault Secrets 9.9.9</a> (Accountable)" in body
+        and "Payments API 2.4.0</a> (Accountable)" in body
+    )
 
 
 def test_people_without_a_visible_role_are_not_listed(client):

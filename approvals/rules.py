@@ -895,3 +895,24 @@ def meeting_warnings(
                 "Accountable too."
             )
     return warnings
+
+
+# --- what an Accountable's signature waits on (My sign-offs) ---------------------------
+
+
+def signoff_waits_on(*, release, has_revision: bool, ready_reasons: Sequence[str]) -> list[str]:
+    """What stands between an Accountable and approving now; empty when they can.
+
+    `ready_reasons` is what `readiness_reasons` says of the release. A draft waits
+    for its RAD first: not written, sent back (the status reason says why), or not
+    submitted; readiness problems already known are listed after that.
+    """
+    if release.status != Status.DRAFT:
+        return list(ready_reasons)
+    if not has_revision:
+        return ["The Responsible has not written the RAD yet."]
+    if release.status_reason:
+        first = f"Waiting for the Responsible's revision: sent back ({release.status_reason})."
+    else:
+        first = "The RAD is not submitted yet."
+    return [first, *ready_reasons]

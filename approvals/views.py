@@ -33,6 +33,7 @@ from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
 from approvals.models import Decision, DeploymentStatus, ReleaseType, VerbalState
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
 from approvals.rules import meaning_text, window_warnings
+from approvals.waiting import my_signoff_sections
 from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
@@ -744,10 +745,11 @@ def _verbal_respond_at_provider(request, *, signoff, form) -> HttpResponse:
 @login_required
 @require_GET
 def my_signoffs(request: HttpRequest) -> HttpResponse:
+    mine = selectors.my_signoffs(user=request.user)
     return render(
         request,
         "approvals/my_signoffs.html",
-        {"mine": selectors.my_signoffs(user=request.user)},
+        {"mine": mine, "sections": my_signoff_sections(user=request.user, mine=mine)},
     )
 
 

@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("api.urls")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
+    path("search/", views.search, name="search"),
 ]

@@ -60,6 +60,7 @@ def _pages() -> list[str]:
         reverse("api:webhook_list"),
         reverse("api:webhook_create"),
         reverse("api:docs"),
+        reverse("search") + "?q=pay",
     ]
     for release in Release.objects.select_related("product").order_by("version"):
         kwargs = {"product": release.product.slug, "version": release.version}

@@ -2525,6 +2525,30 @@ CASES += [
 ]
 
 
+# --- the global search (issue 14): GET only, scoped to what each persona may see ---
+
+
+def search_found(out: Outcome) -> None:
+    """Whoever may see the release finds it and the product; the outsider finds nothing."""
+    if out.persona == OUTSIDER:
+        out.does_not_see(out.world.review.get_absolute_url(), "SEPA Instant")
+        out.sees("0 results")
+    else:
+        out.sees(out.world.review.get_absolute_url(), "SEPA Instant")
+
+
+CASES += [
+    Case(
+        "search",
+        "GET",
+        everyone(200),
+        lambda world: reverse("search") + "?q=2.4.0",
+        search_found,
+    ),
+    Case("search", "POST", everyone(405), lambda world: reverse("search"), data=const({"q": "x"})),
+]
+
+
 # --- the URL patterns ---------------------------------------------------------------
 
 

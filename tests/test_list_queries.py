@@ -33,7 +33,7 @@ PAGES = {
     ("rm", "approvals:release_list", "?sort=window"): (8, "Bulk release"),
     ("po", "approvals:release_list", ""): (8, "SEPA Instant"),
     ("rm", "approvals:product_list", ""): (6, "Payments API"),
-    ("po", "approvals:my_signoffs", ""): (11, "Business scope"),
+    ("po", "approvals:my_signoffs", ""): (17, "Business scope"),
     ("po", "home", ""): (13, "All my sign-offs"),
     ("rm", "home", ""): (14, "All my sign-offs"),
     ("auditor", "evidence:changelog_list", ""): (7, "filler "),

@@ -120,8 +120,8 @@
     });
   }
 
-  function unfold() {
-    var id = decodeURIComponent(window.location.hash.slice(1));
+  function unfold(event, fragment) {
+    var id = fragment || decodeURIComponent(window.location.hash.slice(1));
     var target = id && document.getElementById(id);
     if (!target) return;
     var details = target.matches("details") ? target : target.querySelector("details.rad-details");
@@ -131,5 +131,13 @@
     if (details) target.scrollIntoView();
   }
   window.addEventListener("hashchange", unfold);
+  // A link to a section of this page unfolds it at once (hashchange comes a task
+  // later, and not at all when the address already ends in the same fragment).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest('a[href^="#"]');
+    if (link && link.getAttribute("href").length > 1) {
+      unfold(event, decodeURIComponent(link.getAttribute("href").slice(1)));
+    }
+  });
   unfold();
 })();

@@ -15,12 +15,27 @@ from approvals.models import (
 )
 from approvals.rad import DEFECT_STATES, RISK_CATEGORIES, SECTION_TITLES, SEVERITIES
 
+# One way to write a date and time in every form, whatever the browser's
+# language: "2026-12-01 14:00", 24-hour, in the reader's time zone (the field
+# include says which). A native datetime-local control would show each
+# browser's own format (12/01/2026, 02:00 PM). ISO "2026-12-01T14:00" is
+# accepted too (Django parses ISO 8601), so scripts and pasted values work.
+DATETIME_ENTRY_FORMAT = "%Y-%m-%d %H:%M"
+DATETIME_ENTRY_HINT = "YYYY-MM-DD HH:MM"
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
+    input_type = "text"
 
     def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+        attrs = {
+            "placeholder": DATETIME_ENTRY_HINT,
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "class": "datetime-input",
+            **(kwargs.pop("attrs", None) or {}),
+        }
+        super().__init__(format=DATETIME_ENTRY_FORMAT, attrs=attrs, **kwargs)
 
 
 class ProductForm(forms.Form):

@@ -98,6 +98,52 @@ def test_date_time_fields_say_which_zone_they_are_in(berlin_page):
     berlin_page.goto(f"/releases/{release.product.slug}/{release.version}/window/")
     hints = berlin_page.get_by_test_id("zone-hint")
     assert hints.count() == 2
-    assert hints.first.inner_text() == "Times are in Europe/Berlin."
+    assert (
+        hints.first.inner_text()
+        == "Times are in Europe/Berlin. Write them as YYYY-MM-DD HH:MM (24-hour)."
+    )
     fits_and_is_clean(berlin_page, 1280)
     capture(berlin_page, "tz-window-form-1280")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_date_time_fields_read_and_take_one_format_whatever_the_browsers_language(
+    browser, live_server, locale
+):
+    """A native date-time control shows each browser's own format (12/01/2026, 02:00 PM in
+    en-US, 01.12.2026, 14:00 in de-DE); Relapp's fields show and take YYYY-MM-DD HH:MM in
+    the reader's zone, so the form reads the same to everyone (issue 14, "Time")."""
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 1280, "height": 900},
+        timezone_id="Europe/Berlin",
+        locale=locale,
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        team = build_team()
+        release = release_in_review(team)
+        Release.objects.filter(pk=release.pk).update(
+            window_start=START, window_end=START + timedelta(hours=2)
+        )
+        sign_in(page, "rm")
+        page.goto(f"/releases/{release.product.slug}/{release.version}/window/")
+        start = page.get_by_label("New window start")
+        assert start.get_attribute("type") == "text"
+        assert start.get_attribute("placeholder") == "YYYY-MM-DD HH:MM"
+        assert start.input_value() == "2027-03-01 10:00"  # 09:00 UTC, shown in Berlin time
+        page.goto("/releases/new/")
+        window = page.get_by_label("Deployment window start")
+        window.fill("2027-03-02 10:00")
+        page.get_by_label("Deployment window end").fill("not a time")
+        page.get_by_label("Version").fill("9.9.9")
+        page.get_by_label("Title").fill("Typed times")
+        page.get_by_role("button", name="Create release").click()
+        # A wrong entry is a field error; what was typed stays, in the same format.
+        assert page.get_by_label("Deployment window start").input_value() == "2027-03-02 10:00"
+        assert page.get_by_label("Deployment window end").input_value() == "not a time"
+        assert page.locator(".field-error").count() >= 1
+        assert not Release.objects.filter(version="9.9.9").exists()
+    finally:
+        context.close()

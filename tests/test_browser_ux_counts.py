@@ -91,7 +91,7 @@ def test_a_release_manager_creates_a_release_and_it_is_submitted(page):
         f"COUNT rm creates a release and submits it: {clicks} clicks; "
         f"keyboard {tabs} Tab on the form + {submit_tabs} Tab to Submit"
     )
-    # datetime-local inputs take one Tab per segment (day, month, year, hour, minute).
+    # Date-time fields are one typed text field each (YYYY-MM-DD HH:MM), one Tab stop.
     # 26 Tabs: the optional code cut-off (issue 15) is one more date-time field, one Tab per segment.
     assert clicks <= 8 and tabs <= 26 and submit_tabs <= 30
 

@@ -104,8 +104,17 @@ def pages_for(world) -> list[Page]:
     release = world.release
     slug, version = release.product.slug, release.version
     po = get_user_model().objects.get(username="po")
-    visible = release_list_for_user(user=po, filters=ReleaseFilters()).count()
+    listed = release_list_for_user(user=po, filters=ReleaseFilters())
+    visible = listed.count()
     last_page = max((visible + 24) // 25, 1)
+    # The default order pages by keyset (?before=<id>), so the deep page is reached
+    # by the cursor a reader clicking "Older" would arrive with, not ?page=N.
+    cursor = (
+        listed.order_by("-created_at", "-id").values_list("pk", flat=True)[(last_page - 1) * 25 - 1]
+        if last_page > 1
+        else None
+    )
+    deep = f"/releases/?before={cursor}" if cursor else "/releases/"
     detail = f"/releases/{slug}/{version}/"
     api = f"/api/v1/releases/{slug}/{version}/"
     pages = [
@@ -128,9 +137,7 @@ def pages_for(world) -> list[Page]:
         Page("signoffs", "My sign-offs", "po", "/my/signoffs/"),
         Page("raci", "RACI editor", "rm", detail + "raci/"),
         Page("releases", "release list", "po", "/releases/"),
-        Page(
-            "releases-deep", f"release list, page {last_page}", "po", f"/releases/?page={last_page}"
-        ),
+        Page("releases-deep", f"release list, page {last_page}", "po", deep),
         Page("api-release", "API release detail", None, api, token=True),
         Page(
             "api-checks",

@@ -1,6 +1,7 @@
 from django import forms
 
 from approvals.models import DrillOutcome
+from relapp.widgets import DayInput
 
 
 class TargetsForm(forms.Form):
@@ -23,14 +24,14 @@ class DrillScheduleForm(forms.Form):
         help_text="FREQ=MONTHLY;INTERVAL=3 is quarterly; FREQ=MONTHLY;BYDAY=1TU the first "
         "Tuesday of each month.",
     )
-    first_on = forms.DateField(label="First drill", widget=forms.DateInput({"type": "date"}))
+    first_on = forms.DateField(label="First drill", widget=DayInput())
     grace_days = forms.IntegerField(
         label="Overdue after (days)", min_value=0, max_value=90, initial=7
     )
 
 
 class DrillRecordForm(forms.Form):
-    held_on = forms.DateField(label="Held on", widget=forms.DateInput({"type": "date"}))
+    held_on = forms.DateField(label="Held on", widget=DayInput())
     scenario = forms.CharField(label="Scenario", max_length=300)
     participants = forms.CharField(label="Participants", widget=forms.Textarea({"rows": 2}))
     outcome = forms.ChoiceField(label="Outcome", choices=DrillOutcome.choices)

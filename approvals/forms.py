@@ -14,28 +14,9 @@ from approvals.models import (
     validate_semver,
 )
 from approvals.rad import DEFECT_STATES, RISK_CATEGORIES, SECTION_TITLES, SEVERITIES
+from relapp.widgets import DateTimeLocalInput, DayInput
 
-# One way to write a date and time in every form, whatever the browser's
-# language: "2026-12-01 14:00", 24-hour, in the reader's time zone (the field
-# include says which). A native datetime-local control would show each
-# browser's own format (12/01/2026, 02:00 PM). ISO "2026-12-01T14:00" is
-# accepted too (Django parses ISO 8601), so scripts and pasted values work.
-DATETIME_ENTRY_FORMAT = "%Y-%m-%d %H:%M"
-DATETIME_ENTRY_HINT = "YYYY-MM-DD HH:MM"
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "text"
-
-    def __init__(self, **kwargs):
-        attrs = {
-            "placeholder": DATETIME_ENTRY_HINT,
-            "autocomplete": "off",
-            "spellcheck": "false",
-            "class": "datetime-input",
-            **(kwargs.pop("attrs", None) or {}),
-        }
-        super().__init__(format=DATETIME_ENTRY_FORMAT, attrs=attrs, **kwargs)
+__all__ = ["DateTimeLocalInput", "DayInput"]  # re-exported: other forms import them from here
 
 
 class ProductForm(forms.Form):
@@ -156,7 +137,7 @@ class RadForm(forms.Form):
     rehearsed_on = forms.DateField(
         label="Last rehearsed on",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DayInput(),
     )
     evidence_url = forms.URLField(label="Rehearsal evidence", required=False, assume_scheme="https")
 

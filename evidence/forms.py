@@ -8,13 +8,11 @@ from django.urls import reverse_lazy
 from approvals.models import Product, Release
 from audit.models import Action
 from audit.selectors import ChangelogFilters
+from relapp.widgets import DayInput
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+class DateInput(DayInput):
+    """The change log's day filters: one format (YYYY-MM-DD), whatever the browser."""
 
 
 def release_label(release: Release) -> str:

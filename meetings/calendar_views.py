@@ -14,6 +14,7 @@ from approvals.selectors import products_for_choice
 from meetings import selectors
 from meetings.calendar import user_feed
 from meetings.calendar_items import KINDS
+from relapp.widgets import DayInput
 
 VIEWS = ("month", "week", "agenda")
 AGENDA_DAYS = 30
@@ -22,9 +23,7 @@ FEED_PAST_DAYS, FEED_FUTURE_DAYS = 90, 400
 
 class CalendarFilterForm(forms.Form):
     product = forms.ChoiceField(required=False, label="Product")
-    date = forms.DateField(
-        required=False, label="Showing", widget=forms.DateInput({"type": "date"})
-    )
+    date = forms.DateField(required=False, label="Showing", widget=DayInput())
 
     def __init__(self, data, *, products):
         data = data.copy()

@@ -3,6 +3,8 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
+from relapp.widgets import DayInput
+
 MAX_DAYS = 3 * 366
 
 
@@ -13,8 +15,8 @@ class MetricsFilterForm(forms.Form):
     period = forms.ChoiceField(
         choices=[("month", "Month"), ("week", "Week")], required=False, label="By"
     )
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
-    end = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+    start = forms.DateField(required=False, label="From", widget=DayInput())
+    end = forms.DateField(required=False, label="To", widget=DayInput())
     hotfix_days = forms.IntegerField(
         required=False,
         min_value=0,

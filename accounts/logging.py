@@ -14,6 +14,11 @@ class RefusalFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name != "django.request" or getattr(record, "status_code", None) not in _REFUSALS:
             return True
+        # Once per record: configuring logging again (django.setup() in a script or
+        # benchmark run in the same process) adds a second instance of this filter.
+        if getattr(record, "relapp_refusal", False):
+            return True
+        record.relapp_refusal = True
         request = getattr(record, "request", None)
         reason = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None and str(record.exc_info[1]):

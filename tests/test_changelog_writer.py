@@ -12,9 +12,11 @@ import contextlib
 import multiprocessing
 import threading
 import time
+import traceback
 from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import caches
 from django.db import connection, connections, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +27,7 @@ from audit.chain import GENESIS_HASH, canonical_json, entry_document, entry_hash
 from audit.changelog import changelog_record
 from audit.models import Action, ChangeLogEntry
 from audit.verify import changelog_verify
+from relapp.celery import app as celery_app
 from relapp.middleware import current_client_ip
 
 WRITERS = 8
@@ -193,25 +196,32 @@ def test_eight_writers_at_the_same_instant_some_rolling_back_keep_one_chain():
     }
 
 
-def _process_burst(writer: int, start, each: int, failures) -> None:
+def _process_burst(writer: int, start, each: int, failures, reports: str) -> None:
     try:
         _write_burst(writer, start, each)
-    except BaseException:  # noqa: BLE001 (counted by the parent)
+    except BaseException:  # noqa: BLE001 (counted by the parent, reported below)
         failures.value += 1
+        with open(f"{reports}/writer-{writer}.txt", "w") as report:
+            report.write(traceback.format_exc())
     finally:
         connection.close()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_eight_writer_processes_at_the_same_instant_keep_one_chain():
+def test_eight_writer_processes_at_the_same_instant_keep_one_chain(tmp_path):
     """As gunicorn's workers write: separate processes, no GIL between them."""
     each = 24
-    connections.close_all()  # each child opens its own connection
+    # Each child opens its own connections: none may inherit a socket the parent
+    # opened in an earlier test (the database, the cache's and Celery's Redis),
+    # as a gunicorn worker forked before its first request would not.
+    connections.close_all()
+    caches.close_all()
+    celery_app.pool.force_close_all()
     context = multiprocessing.get_context("fork")
     start = context.Barrier(WRITERS)
     failures = context.Value("i", 0)
     workers = [
-        context.Process(target=_process_burst, args=(n, start, each, failures))
+        context.Process(target=_process_burst, args=(n, start, each, failures, str(tmp_path)))
         for n in range(WRITERS)
     ]
     for worker in workers:
@@ -219,7 +229,7 @@ def test_eight_writer_processes_at_the_same_instant_keep_one_chain():
     for worker in workers:
         worker.join(timeout=120)
     assert [worker.exitcode for worker in workers] == [0] * WRITERS
-    assert failures.value == 0
+    assert failures.value == 0, "\n".join(p.read_text() for p in sorted(tmp_path.glob("*.txt")))
     assert_one_linear_chain(WRITERS * (each - each // 3))
 
 

@@ -311,7 +311,7 @@ def test_an_sso_user_signs_their_activity_by_signing_in_again_with_chromium(
         page.wait_for_url(f"{live_server.url}/")
 
         page.goto(release.get_absolute_url())
-        page.locator(f'a[href="{signoff_url(release)}?decision=approve"]').click()
+        page.locator(f'a[href="{signoff_url(release)}?decision=approve"]').first.click()
         button = page.get_by_role("button", name="Sign by signing in again at Test IdP")
         assert page.locator('input[name="password"]').count() == 0
         screenshot("sso-sign-dialog")

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -370,3 +371,26 @@ def release_attested(team, *, version: str, key_pem: str | None = None, key_id: 
         approve_all(release, team)
     release.refresh_from_db()
     return release
+
+
+def run_together(functions) -> list:
+    """Call each function in its own thread, all released at the same instant; each
+    one's result or exception, in order (every thread closes its connection)."""
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+
+    def runner(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as error:  # noqa: BLE001 - reported to the test below
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results

@@ -5,10 +5,7 @@ lock, so racing approvals and halts can neither sign twice nor leave an
 approval in force after a halt.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from approvals import services
 from approvals.lifecycle import Status
@@ -19,31 +16,11 @@ from tests.helpers import (
     approve_all,
     attestation_key_pem,
     release_attested,
+    run_together,
     sign,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:  # noqa: BLE001 - reported to the test below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 @pytest.fixture

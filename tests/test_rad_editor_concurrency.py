@@ -1,15 +1,13 @@
 """Section comments and evidence files at the same instant: threads with their own connections."""
 
-import threading
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from approvals import services
 from approvals.models import Attachment, Comment
 from audit.models import Action, ChangeLogEntry
 from tests.factories import build_team, release_in_review
+from tests.helpers import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,27 +18,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
-
-
-def run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:  # noqa: BLE001 - reported to the test below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_two_reviewers_resolving_at_once_log_one_resolution():

@@ -1,38 +1,14 @@
 """Two release managers change the RAD template at the same instant: nothing is lost."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from approvals import services
 from approvals.models import RadTemplate
 from audit.models import Action, ChangeLogEntry
 from tests.factories import build_team, user_create
-from tests.helpers import release_open_now
+from tests.helpers import release_open_now, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:  # noqa: BLE001 - reported to the test below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_two_reviews_applied_at_once_to_a_product_without_a_template_both_count():

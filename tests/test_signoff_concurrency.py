@@ -1,9 +1,6 @@
 """Sign-offs under real concurrency on PostgreSQL: threads with their own connections."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -11,30 +8,9 @@ from approvals.lifecycle import Status
 from approvals.models import SignOff
 from audit.models import Action, ChangeLogEntry
 from tests.factories import ACCOUNTABLES, PASSWORD, activity, build_team, release_in_review
-from tests.helpers import approve_all, sign
+from tests.helpers import approve_all, run_together, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:  # noqa: BLE001 - reported to the test below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_the_last_two_approvals_at_the_same_instant_approve_exactly_once():

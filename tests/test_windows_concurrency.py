@@ -1,10 +1,8 @@
 """Moving a window at the same instant as the last approval, on real PostgreSQL with threads."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from approvals import services
@@ -12,30 +10,9 @@ from approvals.lifecycle import Status
 from approvals.models import SignOff
 from audit.models import Action, ChangeLogEntry
 from tests.factories import build_team, release_in_review
-from tests.helpers import approve_all, sign
+from tests.helpers import approve_all, run_together, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(functions) -> list:
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:  # noqa: BLE001 - reported to the test below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 @pytest.mark.parametrize("attempt", range(3))

@@ -12,12 +12,10 @@ import contextlib
 import multiprocessing
 import threading
 import time
-import traceback
 from datetime import UTC, datetime
 
 import pytest
-from django.core.cache import caches
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
@@ -27,8 +25,8 @@ from audit.chain import GENESIS_HASH, canonical_json, entry_document, entry_hash
 from audit.changelog import changelog_record
 from audit.models import Action, ChangeLogEntry
 from audit.verify import changelog_verify
-from relapp.celery import app as celery_app
 from relapp.middleware import current_client_ip
+from tests.writer_process import write_burst
 
 WRITERS = 8
 
@@ -196,40 +194,28 @@ def test_eight_writers_at_the_same_instant_some_rolling_back_keep_one_chain():
     }
 
 
-def _process_burst(writer: int, start, each: int, failures, reports: str) -> None:
-    try:
-        _write_burst(writer, start, each)
-    except BaseException:  # noqa: BLE001 (counted by the parent, reported below)
-        failures.value += 1
-        with open(f"{reports}/writer-{writer}.txt", "w") as report:
-            report.write(traceback.format_exc())
-    finally:
-        connection.close()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_eight_writer_processes_at_the_same_instant_keep_one_chain(tmp_path):
     """As gunicorn's workers write: separate processes, no GIL between them."""
     each = 24
-    # Each child opens its own connections: none may inherit a socket the parent
-    # opened in an earlier test (the database, the cache's and Celery's Redis),
-    # as a gunicorn worker forked before its first request would not.
-    connections.close_all()
-    caches.close_all()
-    celery_app.pool.force_close_all()
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: a forked child would inherit whatever sockets this long-lived
+    # test process holds, and two processes on one socket corrupt each other.
+    context = multiprocessing.get_context("spawn")
     start = context.Barrier(WRITERS)
     failures = context.Value("i", 0)
     workers = [
-        context.Process(target=_process_burst, args=(n, start, each, failures, str(tmp_path)))
+        context.Process(
+            target=write_burst,
+            args=(n, start, each, failures, str(tmp_path), connection.settings_dict["NAME"]),
+        )
         for n in range(WRITERS)
     ]
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join(timeout=120)
-    assert [worker.exitcode for worker in workers] == [0] * WRITERS
+        worker.join(timeout=180)
     assert failures.value == 0, "\n".join(p.read_text() for p in sorted(tmp_path.glob("*.txt")))
+    assert [worker.exitcode for worker in workers] == [0] * WRITERS
     assert_one_linear_chain(WRITERS * (each - each // 3))
 
 

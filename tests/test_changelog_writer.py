@@ -4,7 +4,7 @@
 taking the chain-head lock (docs/changelog-scaling.md). These tests hold
 the prepared text to the reference hashing of audit.chain, and attack the
 lock as concurrent writers would: eight at the same instant, some rolling
-back, in threads and in forked processes (as gunicorn's workers are); a
+back, in threads and in separate processes (as gunicorn's workers are); a
 writer waiting on one that rolls back; a hook failing after the entry.
 """
 

@@ -22,6 +22,8 @@ their number: no loop over rows in Python. Definitions (docs/metrics.md):
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     Avg,
     Count,
@@ -47,6 +49,7 @@ from approvals.models import (
     VerbalState,
 )
 from audit.models import Action, ChangeLogEntry
+from metrics.models import DataVersion
 from raci import permissions
 
 FINISHED_DEPLOYS = (
@@ -56,6 +59,8 @@ FINISHED_DEPLOYS = (
 )
 BAD_DEPLOYS = (DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK)
 PERIODS = ("week", "month")
+# Entries under an old data version are never read again; this only frees the space.
+CACHE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -299,6 +304,50 @@ def releases_in_scope(*, user, product=None) -> QuerySet[Release]:
     """The releases whose figures `user` may see: those they may view, of `product` if given."""
     releases = permissions.releases_visible_to(user, Release.objects.all())
     return releases.filter(product=product) if product is not None else releases
+
+
+def data_version() -> str | None:
+    """The token the figures are cached under (metrics.models.DataVersion).
+
+    None off PostgreSQL, where no trigger keeps it current: figures are then
+    computed live. A missing row (a flushed database) is put back.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    row, _ = DataVersion.objects.get_or_create(pk=1)
+    return row.token.hex
+
+
+def metrics_for_user(
+    *, user, product, period: str, start: date, end: date, hotfix_days: int
+) -> Metrics:
+    """metrics_compute over what `user` may view, cached under the data version.
+
+    The figures depend only on the data, the scope and the filter, so the key
+    is exactly those: the data version (which every write to what the figures
+    or the scope read replaces at commit), the user, the product and the
+    filter. One user's entry is never another's, and after any change the key
+    differs, so the page shows the change at once. The version is read before
+    the figures: a write committing in between only makes the cached figures
+    newer than their key, never older.
+    """
+    version = data_version()
+    key = (
+        f"metrics:{version}:{user.pk}:{product.pk if product else '-'}:"
+        f"{period}:{start}:{end}:{hotfix_days}"
+    )
+    if version is not None and (cached := cache.get(key)) is not None:
+        return cached
+    metrics = metrics_compute(
+        releases=releases_in_scope(user=user, product=product),
+        period=period,
+        start=start,
+        end=end,
+        hotfix_days=hotfix_days,
+    )
+    if version is not None:
+        cache.set(key, metrics, CACHE_SECONDS)
+    return metrics
 
 
 def releases_in_token_scope(*, token, product=None) -> QuerySet[Release]:

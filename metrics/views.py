@@ -18,7 +18,7 @@ from metrics.forms import MetricsFilterForm
 from metrics.selectors import (
     Metrics,
     metrics_compute,
-    releases_in_scope,
+    metrics_for_user,
     releases_in_token_scope,
 )
 
@@ -28,9 +28,9 @@ def _metrics_for(request: HttpRequest) -> tuple[MetricsFilterForm, Metrics | Non
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
-    releases = releases_in_scope(user=request.user, product=data["product"])
-    return form, metrics_compute(
-        releases=releases,
+    return form, metrics_for_user(
+        user=request.user,
+        product=data["product"],
         period=data["period"],
         start=data["start"],
         end=data["end"],
@@ -111,17 +111,20 @@ def metrics_api(request: Request) -> Response:
     if not form.is_valid():
         raise ApiValidationError(form.errors.get_json_data(escape_html=True))
     data = form.cleaned_data
-    releases = (
-        releases_in_token_scope(token=token, product=data["product"])
+    filters = {
+        "period": data["period"],
+        "start": data["start"],
+        "end": data["end"],
+        "hotfix_days": data["hotfix_days"],
+    }
+    # A pipeline token's scope is its service account's products, which the data
+    # version does not watch: its figures are computed live.
+    metrics = (
+        metrics_compute(
+            releases=releases_in_token_scope(token=token, product=data["product"]), **filters
+        )
         if token is not None
-        else releases_in_scope(user=request.user, product=data["product"])
-    )
-    metrics = metrics_compute(
-        releases=releases,
-        period=data["period"],
-        start=data["start"],
-        end=data["end"],
-        hotfix_days=data["hotfix_days"],
+        else metrics_for_user(user=request.user, product=data["product"], **filters)
     )
     return Response(
         {

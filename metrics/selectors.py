@@ -19,8 +19,11 @@ their number: no loop over rows in Python. Definitions (docs/metrics.md):
   deploy check would have refused.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from hashlib import sha256
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -318,36 +321,43 @@ def data_version() -> str | None:
     return row.token.hex
 
 
+def cached_for_user(*, user, parts: tuple, compute: Callable[[], Any]) -> Any:
+    """`compute()`, cached under the data version for `user` and `parts` (the filter).
+
+    What the metrics show depends only on the data, the user's scope and the
+    filter, so the key is exactly those: the data version (which every write to
+    what the figures or the scope read replaces at commit), the user and
+    `parts`. One user's entry is never another's, and after any change the key
+    differs, so the page shows the change at once. The version is read before
+    computing: a write committing in between only makes the entry newer than
+    its key, never older.
+    """
+    version = data_version()
+    if version is None:
+        return compute()
+    key = "metrics:" + sha256(repr((version, user.pk, parts)).encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        cached = compute()
+        cache.set(key, cached, CACHE_SECONDS)
+    return cached
+
+
 def metrics_for_user(
     *, user, product, period: str, start: date, end: date, hotfix_days: int
 ) -> Metrics:
-    """metrics_compute over what `user` may view, cached under the data version.
-
-    The figures depend only on the data, the scope and the filter, so the key
-    is exactly those: the data version (which every write to what the figures
-    or the scope read replaces at commit), the user, the product and the
-    filter. One user's entry is never another's, and after any change the key
-    differs, so the page shows the change at once. The version is read before
-    the figures: a write committing in between only makes the cached figures
-    newer than their key, never older.
-    """
-    version = data_version()
-    key = (
-        f"metrics:{version}:{user.pk}:{product.pk if product else '-'}:"
-        f"{period}:{start}:{end}:{hotfix_days}"
+    """metrics_compute over what `user` may view, cached (cached_for_user)."""
+    return cached_for_user(
+        user=user,
+        parts=("metrics", product.pk if product else None, period, start, end, hotfix_days),
+        compute=lambda: metrics_compute(
+            releases=releases_in_scope(user=user, product=product),
+            period=period,
+            start=start,
+            end=end,
+            hotfix_days=hotfix_days,
+        ),
     )
-    if version is not None and (cached := cache.get(key)) is not None:
-        return cached
-    metrics = metrics_compute(
-        releases=releases_in_scope(user=user, product=product),
-        period=period,
-        start=start,
-        end=end,
-        hotfix_days=hotfix_days,
-    )
-    if version is not None:
-        cache.set(key, metrics, CACHE_SECONDS)
-    return metrics
 
 
 def releases_in_token_scope(*, token, product=None) -> QuerySet[Release]:

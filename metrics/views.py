@@ -3,6 +3,7 @@ import csv
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,6 +18,7 @@ from metrics.charts import SPEC_BY_KEY, bucket_label, chart_build, charts_build
 from metrics.forms import MetricsFilterForm
 from metrics.selectors import (
     Metrics,
+    cached_for_user,
     metrics_compute,
     metrics_for_user,
     releases_in_token_scope,
@@ -28,27 +30,39 @@ def _metrics_for(request: HttpRequest) -> tuple[MetricsFilterForm, Metrics | Non
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
-    return form, metrics_for_user(
-        user=request.user,
-        product=data["product"],
-        period=data["period"],
-        start=data["start"],
-        end=data["end"],
-        hotfix_days=data["hotfix_days"],
-    )
+    return form, metrics_for_user(user=request.user, **data)
+
+
+def _filter(data: dict) -> tuple:
+    return data["period"], data["start"], data["end"], data["hotfix_days"]
 
 
 @login_required
 @require_GET
 def metrics_page(request: HttpRequest) -> HttpResponse:
-    form, metrics = _metrics_for(request)
+    form = MetricsFilterForm(request.GET, products=list(products_for_choice(user=request.user)))
+    if not form.is_valid():
+        return render(request, "metrics/metrics.html", {"form": form}, status=400)
+    data, query = form.cleaned_data, request.GET.urlencode()
+
+    def figures() -> str:
+        metrics = metrics_for_user(user=request.user, **data)
+        context = {"metrics": metrics, "charts": charts_build(metrics), "query": query}
+        return render_to_string("metrics/figures.html", context)
+
+    # Drawing the charts costs more than reading them back: the rendered figures are
+    # cached like the figures themselves, under the same version, user and filter
+    # (and the query their CSV links repeat). Nothing in them depends on the request.
     context = {
         "form": form,
-        "metrics": metrics,
-        "charts": charts_build(metrics) if metrics else [],
-        "query": request.GET.urlencode(),
+        "data": data,
+        "figures": cached_for_user(
+            user=request.user,
+            parts=("page", query, data["product"] and data["product"].pk, *_filter(data)),
+            compute=figures,
+        ),
     }
-    return render(request, "metrics/metrics.html", context, status=200 if metrics else 400)
+    return render(request, "metrics/metrics.html", context)
 
 
 @login_required

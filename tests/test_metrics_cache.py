@@ -5,6 +5,7 @@ replace when a writing transaction commits; these tests therefore commit for
 real (transaction=True), as the site does, and read the figures over HTTP.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -36,7 +37,9 @@ def deployments_seen(client, user, query: str = "") -> int:
 
 def page_queries(client) -> int:
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(reverse("metrics:metrics")).status_code == 200
+        response = client.get(reverse("metrics:metrics"))
+    assert response.status_code == 200
+    assert b"<svg" in response.content  # the cached figures come back as markup, not text
     return len(queries)
 
 
@@ -91,12 +94,21 @@ def test_a_rolled_back_write_keeps_the_version(team):
     assert DataVersion.objects.count() == 1
 
 
+def page_deployments(client) -> int:
+    """The deployment-frequency column of the page's own table (not the API)."""
+    body = client.get(reverse("metrics:metrics")).content.decode()
+    table = body.split('id="h-deployment-frequency"')[1].split("</tbody>")[0]
+    return sum(int(cell) for cell in re.findall(r'<td class="num">(\d+)</td>', table))
+
+
 def test_a_deployment_recorded_through_the_service_shows_at_once(client, team, release):
     approve_all(release, team)
     assert deployments_seen(client, team["rm"]) == 0
-    assert deployments_seen(client, team["rm"]) == 0  # now cached
+    assert page_deployments(client) == 0
+    assert page_deployments(client) == 0  # now cached, page and figures
     services.deployment_record(release=release, actor=team["rm"], status="succeeded")
     assert deployments_seen(client, team["rm"]) == 1
+    assert page_deployments(client) == 1
 
 
 def test_a_back_dated_change_through_any_door_shows_at_once(client, team, two_products):
@@ -135,10 +147,13 @@ def test_a_sign_off_shows_in_the_waiting_times_at_once(client, team, release):
 
 def test_one_user_never_gets_another_users_figures_from_the_cache(client, team, two_products):
     """rm (every product) fills the cache first, with the same filter po then asks for:
-    po still sees only the release po may view, the outsider nothing."""
+    po still sees only the release po may view, the outsider nothing; on the page too."""
     assert deployments_seen(client, team["rm"]) == 2
+    assert page_deployments(client) == 2
     assert deployments_seen(client, team["po"]) == 1
+    assert page_deployments(client) == 1
     assert deployments_seen(client, team["outsider"]) == 0
+    assert page_deployments(client) == 0
     assert deployments_seen(client, team["rm"]) == 2  # rm's own entry is untouched
 
 

@@ -118,13 +118,15 @@ def _fold(line: str) -> str:
 
 
 def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """A UTC DATE-TIME (§3.3.5 form 2); formatted by hand, strftime is ten times slower."""
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
 
 
 def _item_lines(item, *, base_url: str, stamp: str) -> list[str]:
     if item.all_day:
-        start = f"DTSTART;VALUE=DATE:{item.start.date():%Y%m%d}"
-        end = f"DTEND;VALUE=DATE:{item.end.date():%Y%m%d}"
+        start = f"DTSTART;VALUE=DATE:{item.start.date().isoformat().replace('-', '')}"
+        end = f"DTEND;VALUE=DATE:{item.end.date().isoformat().replace('-', '')}"
     else:
         start, end = f"DTSTART:{_utc(item.start)}", f"DTEND:{_utc(item.end)}"
     description = item.description

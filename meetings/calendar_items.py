@@ -104,12 +104,12 @@ class _Links:
         return self._meeting.replace(str(self.PK), str(meeting.pk))
 
 
-# What the release rows of the calendar use (str(release), links, conflicts): the rest of
-# the row (RAD fields, policy, audit stamps) is not fetched.
+# What the release rows of the calendar use (str(release), links): the rest of the row
+# (RAD fields, policy, audit stamps) is not fetched. Windows also need the products'
+# deploy targets, for conflicts (a JSON column, decoded once a row: only there).
 _RELEASE_FIELDS = (
     "product__name",
     "product__slug",
-    "product__deploy_targets",
     "version",
     "title",
     "status",
@@ -126,7 +126,7 @@ def _window_items(releases: QuerySet, since: datetime, until: datetime) -> list[
         releases.filter(window_start__lt=until, window_end__gt=since)
         .exclude(status=Status.CANCELLED)
         .select_related("product")
-        .only(*_RELEASE_FIELDS)
+        .only(*_RELEASE_FIELDS, "product__deploy_targets")
         .order_by("window_start", "id")
     )
     links = _Links()

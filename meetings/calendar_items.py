@@ -82,26 +82,30 @@ class _Links:
     """The items' links, reversed once per URL pattern instead of once per item.
 
     reverse() costs ~30-60 µs and a feed links ~1,800 items (a fifth of its time). Each
-    pattern here is reversed once with placeholder arguments, then filled in by replacing
-    them. The placeholders are values the converters (slug, version, int) accept and
-    return unchanged, as they return every real slug, version and id, so the link is
-    exactly what reverse() gives (tests compare it with get_absolute_url())."""
+    pattern here is reversed once with placeholder arguments and cut around them. The
+    placeholders are values the converters (slug, version, int) accept and return
+    unchanged, as they return every real slug, version and id, so the link is exactly
+    what reverse() gives (tests compare it with get_absolute_url())."""
 
     SLUG, VERSION, PK = "relapp-slug-placeholder", "0.0.0-relapp-version-placeholder", 987654321
 
     def __init__(self):
-        self._release = reverse(
+        release = reverse(
             "approvals:release_detail", kwargs={"product": self.SLUG, "version": self.VERSION}
         )
-        self._meeting = reverse("meetings:meeting_detail", kwargs={"meeting_id": self.PK})
+        head, _, self._after_version = release.rpartition(self.VERSION)
+        self._before_slug, _, self._before_version = head.rpartition(self.SLUG)
+        meeting = reverse("meetings:meeting_detail", kwargs={"meeting_id": self.PK})
+        self._before_pk, _, self._after_pk = meeting.rpartition(str(self.PK))
 
     def release(self, release) -> str:
-        return self._release.replace(self.SLUG, release.product.slug).replace(
-            self.VERSION, release.version
+        return (
+            f"{self._before_slug}{release.product.slug}{self._before_version}"
+            f"{release.version}{self._after_version}"
         )
 
     def meeting(self, meeting) -> str:
-        return self._meeting.replace(str(self.PK), str(meeting.pk))
+        return f"{self._before_pk}{meeting.pk}{self._after_pk}"
 
 
 # What the release rows of the calendar use (str(release), links): the rest of the row

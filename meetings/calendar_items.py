@@ -78,13 +78,62 @@ def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+class _Links:
+    """The items' links, reversed once per URL pattern instead of once per item.
+
+    reverse() costs ~30-60 µs and a feed links ~1,800 items (a fifth of its time). Each
+    pattern here is reversed once with placeholder arguments and cut around them. The
+    placeholders are values the converters (slug, version, int) accept and return
+    unchanged, as they return every real slug, version and id, so the link is exactly
+    what reverse() gives (tests compare it with get_absolute_url())."""
+
+    SLUG, VERSION, PK = "relapp-slug-placeholder", "0.0.0-relapp-version-placeholder", 987654321
+
+    def __init__(self):
+        release = reverse(
+            "approvals:release_detail", kwargs={"product": self.SLUG, "version": self.VERSION}
+        )
+        head, _, self._after_version = release.rpartition(self.VERSION)
+        self._before_slug, _, self._before_version = head.rpartition(self.SLUG)
+        meeting = reverse("meetings:meeting_detail", kwargs={"meeting_id": self.PK})
+        self._before_pk, _, self._after_pk = meeting.rpartition(str(self.PK))
+
+    def release(self, release) -> str:
+        return (
+            f"{self._before_slug}{release.product.slug}{self._before_version}"
+            f"{release.version}{self._after_version}"
+        )
+
+    def meeting(self, meeting) -> str:
+        return f"{self._before_pk}{meeting.pk}{self._after_pk}"
+
+
+# What the release rows of the calendar use (str(release), links): the rest of the row
+# (RAD fields, policy, audit stamps) is not fetched. Windows also need the products'
+# deploy targets, for conflicts (a JSON column, decoded once a row: only there).
+_RELEASE_FIELDS = (
+    "product__name",
+    "product__slug",
+    "version",
+    "title",
+    "status",
+    "release_type",
+    "window_start",
+    "window_end",
+    "cutoff_at",
+    "review_due_at",
+)
+
+
 def _window_items(releases: QuerySet, since: datetime, until: datetime) -> list[CalendarItem]:
     windows = list(
         releases.filter(window_start__lt=until, window_end__gt=since)
         .exclude(status=Status.CANCELLED)
         .select_related("product")
+        .only(*_RELEASE_FIELDS, "product__deploy_targets")
         .order_by("window_start", "id")
     )
+    links = _Links()
     conflicts: dict[int, list[str]] = {}
     for index, release in enumerate(windows):
         following = []
@@ -106,7 +155,7 @@ def _window_items(releases: QuerySet, since: datetime, until: datetime) -> list[
             title=f"Deployment window: {r} ({r.get_status_display()})",
             start=r.window_start,
             end=r.window_end,
-            url=r.get_absolute_url(),
+            url=links.release(r),
             product=r.product.slug,
             conflicts=tuple(conflicts.get(r.pk, ())),
             description=r.title,
@@ -138,9 +187,21 @@ def _freeze_items(products: QuerySet, since: datetime, until: datetime) -> list[
 
 def _meeting_items(meetings: QuerySet, since: datetime, until: datetime) -> list[CalendarItem]:
     # A meeting lasts at most a day: fetch those starting from a day before the range.
-    rows = meetings.filter(start__lt=until, start__gte=since - timedelta(days=1)).select_related(
-        "release__product"
+    rows = (
+        meetings.filter(start__lt=until, start__gte=since - timedelta(days=1))
+        .select_related("release__product")
+        .only(
+            "start",
+            "duration_minutes",
+            "location",
+            "status",
+            "sequence",
+            "release__version",
+            "release__product__name",
+            "release__product__slug",
+        )
     )
+    links = _Links()
     items = []
     for m in rows:
         cancelled = m.status == MeetingStatus.CANCELLED
@@ -153,7 +214,7 @@ def _meeting_items(meetings: QuerySet, since: datetime, until: datetime) -> list
                 title=f"{'Cancelled: ' if cancelled else ''}Release gate: {m.release}",
                 start=m.start,
                 end=m.end,
-                url=m.get_absolute_url(),
+                url=links.meeting(m),
                 product=m.release.product.slug,
                 status="cancelled" if cancelled else "",
                 sequence=m.sequence,
@@ -225,12 +286,17 @@ def _drill_items(products: QuerySet, first: date, last: date, today: date) -> li
 
 
 def _review_items(releases: QuerySet, since: datetime, until: datetime) -> list[CalendarItem]:
-    due = releases.filter(
-        release_type=ReleaseType.HOTFIX,
-        review_due_at__gte=since,
-        review_due_at__lt=until,
-        review__isnull=True,
-    ).select_related("product")
+    due = (
+        releases.filter(
+            release_type=ReleaseType.HOTFIX,
+            review_due_at__gte=since,
+            review_due_at__lt=until,
+            review__isnull=True,
+        )
+        .select_related("product")
+        .only(*_RELEASE_FIELDS)
+    )
+    links = _Links()
     return [
         CalendarItem(
             kind="review",
@@ -238,7 +304,7 @@ def _review_items(releases: QuerySet, since: datetime, until: datetime) -> list[
             title=f"Post-release review due: {r}",
             start=r.review_due_at,
             end=r.review_due_at + timedelta(minutes=30),
-            url=r.get_absolute_url(),
+            url=links.release(r),
             product=r.product.slug,
             description="The hotfix's post-release review falls due.",
         )
@@ -252,8 +318,10 @@ def _cutoff_items(releases: QuerySet, since: datetime, until: datetime) -> list[
         releases.filter(cutoff_at__gte=since, cutoff_at__lt=until)
         .exclude(status=Status.CANCELLED)
         .select_related("product")
+        .only(*_RELEASE_FIELDS)
         .order_by("cutoff_at", "id")
     )
+    links = _Links()
     return [
         CalendarItem(
             kind="cutoff",
@@ -261,7 +329,7 @@ def _cutoff_items(releases: QuerySet, since: datetime, until: datetime) -> list[
             title=f"Code cut-off: {r}",
             start=r.cutoff_at,
             end=r.cutoff_at,
-            url=r.get_absolute_url(),
+            url=links.release(r),
             product=r.product.slug,
             description="After the cut-off only fixes go in.",
         )

@@ -1,6 +1,7 @@
 """The calendar page (month, week, agenda) and the private feed built from the same items."""
 
-from datetime import date, timedelta
+import hashlib
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -8,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
 
 from approvals.selectors import products_for_choice
@@ -104,8 +107,21 @@ def calendar_page(request: HttpRequest, view: str) -> HttpResponse:
     return render(request, "meetings/calendar.html", context)
 
 
+def _feed_stamp() -> datetime:
+    """The feed's DTSTAMP: the start of the current UTC day. It stays put between polls
+    (so the body and its ETag do too while nothing changed) and moves once a day, as the
+    feed's drill statuses ("overdue") and window do."""
+    return datetime.combine(timezone.now().astimezone(UTC).date(), time.min, tzinfo=UTC)
+
+
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The private feed. The token is checked first, so a revoked or rotated token is a
+    404 whatever validators the client sends. The ETag is the body's SHA-256: it can only
+    match when the client already holds exactly this feed, so a 304 is never stale and
+    never another user's (a version from a cheap query would miss changes that reach the
+    feed without passing one place: product renames, RACI edits, the date). Calendar
+    clients poll every few hours with If-None-Match; the 304 saves them the download."""
     user = selectors.feed_owner(token=token)
     today = timezone.localdate()
     items = selectors.feed_items(
@@ -113,9 +129,12 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         first=today - timedelta(days=FEED_PAST_DAYS),
         last=today + timedelta(days=FEED_FUTURE_DAYS),
     )
-    response = HttpResponse(
-        user_feed(items=items, base_url=request.build_absolute_uri("/").rstrip("/")),
-        content_type="text/calendar; charset=utf-8",
+    body = user_feed(
+        items=items,
+        base_url=request.build_absolute_uri("/").rstrip("/"),
+        stamp=_feed_stamp(),
     )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
-    return response
+    response["ETag"] = quote_etag(hashlib.sha256(body).hexdigest())
+    return get_conditional_response(request, etag=response["ETag"], response=response)

@@ -106,6 +106,88 @@ def test_the_feed_carries_the_calendars_items(client, team, release):
     assert drill.decoded("DTSTART") == today + timedelta(days=20)  # an all-day event
 
 
+def _feed_path(client, user) -> str:
+    client.force_login(user)
+    url = client.post(reverse("meetings:calendar_settings")).context["feed_url"]
+    client.logout()
+    return url.split("testserver", 1)[1]
+
+
+def test_the_feed_escapes_and_folds_text_as_rfc_5545_says(client, team, release):
+    """The feed is written without the icalendar library (meetings.calendar): commas,
+    semicolons, backslashes and line breaks in what people type come back unchanged when
+    a calendar parses it, control characters are dropped, every line ends in CRLF and no
+    line is longer than 75 octets, even through multi-byte characters."""
+    where = "Büro 4; Ebene 2, links \\ hinten\r\nsecond line\x07 " + "Größenwahn-Saal " * 8
+    meeting = schedule(release, team)
+    meeting.location = where
+    meeting.save(update_fields=["location"])
+    raw, calendar = feed_of(client, team["po"])
+    event = next(e for e in calendar.walk("VEVENT") if "gate-meeting" in str(e["UID"]))
+    expected = f"Gate meeting for {release}. " + where.replace("\r\n", "\n").replace("\x07", "")
+    assert str(event["DESCRIPTION"]) == expected
+    seconds = {"microsecond": 0}  # DATE-TIME has whole seconds
+    assert event.decoded("DTSTART") == meeting.start.replace(**seconds)
+    assert event.decoded("DTEND") == meeting.end.replace(**seconds)
+    assert str(event["URL"]) == "http://testserver" + meeting.get_absolute_url()
+    assert raw.endswith(b"END:VCALENDAR\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
+    lines = raw.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 75
+    assert sum(line.startswith(b" ") for line in lines) >= 2  # the description was folded
+    for line in lines:
+        line.decode()  # a fold never splits a UTF-8 character
+
+
+def test_the_feed_answers_304_to_its_own_etag_and_200_after_a_change(client, team, release):
+    """Conditional GET: the ETag is the body's hash, so it matches only the same feed."""
+    meeting = schedule(release, team)
+    path = _feed_path(client, team["po"])
+    first = client.get(path)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag.startswith('"')
+    again = client.get(path, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    assert again["Cache-Control"] == "private, max-age=300"
+    # The release manager moves the meeting: the next poll gets the new feed at once.
+    meeting_services.meeting_reschedule(
+        meeting=meeting,
+        actor=team["rm"],
+        start=meeting.start + timedelta(hours=1),
+        duration_minutes=15,
+        location="Room 5",
+    )
+    moved = client.get(path, HTTP_IF_NONE_MATCH=etag)
+    assert moved.status_code == 200 and moved["ETag"] != etag
+    assert b"Room 5" in moved.content
+    # A release renamed behind the services' back (no change-log entry) shows too.
+    Release.objects.filter(pk=release.pk).update(title="Renamed quietly")
+    renamed = client.get(path, HTTP_IF_NONE_MATCH=moved["ETag"])
+    assert renamed.status_code == 200 and b"Renamed quietly" in renamed.content
+
+
+def test_another_users_etag_never_gets_a_304(client, team, release):
+    """po's validator sent to the outsider's feed: it differs, so no 304."""
+    schedule(release, team)
+    po_etag = client.get(_feed_path(client, team["po"]))["ETag"]
+    outsider = client.get(_feed_path(client, team["outsider"]), HTTP_IF_NONE_MATCH=po_etag)
+    assert outsider.status_code == 200 and outsider["ETag"] != po_etag
+    assert b"Release gate" not in outsider.content
+
+
+def test_a_rotated_or_disabled_feed_token_is_404_even_with_a_matching_etag(client, team, release):
+    """The token is checked before the validators: no 304 tells a stale link it still works."""
+    old_path = _feed_path(client, team["po"])
+    etag = client.get(old_path)["ETag"]
+    new_path = _feed_path(client, team["po"])  # rotated
+    assert client.get(old_path, HTTP_IF_NONE_MATCH=etag).status_code == 404
+    assert client.get(old_path, HTTP_IF_NONE_MATCH="*").status_code == 404
+    assert client.get(new_path, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    team["po"].is_active = False
+    team["po"].save(update_fields=["is_active"])
+    assert client.get(new_path, HTTP_IF_NONE_MATCH=etag).status_code == 404
+    assert client.get(new_path).status_code == 404
+
+
 # --- the calendar page -------------------------------------------------------------
 
 

@@ -479,3 +479,28 @@ def test_a_meeting_notification_scheduled_from_tokyo_says_utc(team, release):
     start = meeting.start.astimezone(UTC)
     titles = set(Notification.objects.values_list("title", flat=True))
     assert f"Gate meeting for {release} on {start:%a %d %b %H:%M} UTC" in titles
+
+
+def test_when_formats_exactly_as_djangos_date_format_did():
+    """`when` writes "j M Y, H:i[:s]" itself (accounts.templatetags.when._clock) for speed:
+    field for field what django.utils.dateformat gives, in every zone, hour, language."""
+    from django.utils import translation
+    from django.utils.dateformat import format as date_format
+
+    from accounts.templatetags.when import _clock
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    mismatches = []
+    for language in ("en", "de"):
+        with translation.override(language):
+            for zone in ("UTC", "Europe/Berlin", "Asia/Tokyo", "America/St_Johns"):
+                for step in range(0, 366 * 24, 5):
+                    moment = (start + timedelta(minutes=step * 61, seconds=step % 60)).astimezone(
+                        zoneinfo.ZoneInfo(zone)
+                    )
+                    for day, seconds in ((True, True), (True, False), (False, False)):
+                        fmt = ("j M Y, " if day else "") + ("H:i:s" if seconds else "H:i")
+                        if _clock(moment, day=day, seconds=seconds) != date_format(moment, fmt):
+                            mismatches.append((language, zone, moment, fmt))
+    assert mismatches == []
+    assert _clock(datetime(987, 3, 4, 5, 6, 7), seconds=True) == "4 Mar 0987, 05:06:07"

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 
 from accounts.timezones import zone_of
@@ -29,10 +30,22 @@ register = template.Library()
 DAY = "j M Y"
 
 
+def _clock(value: datetime, *, day: bool = True, seconds: bool = False) -> str:
+    """date_format(value, "j M Y, H:i[:s]") or "H:i[:s]", field for field, without its
+    per-call setup (~40 µs; a calendar month shows ~200 times, two formats each). The
+    month's name is Django's "M": its translated abbreviation, title-cased."""
+    clock = f"{value.hour:02d}:{value.minute:02d}"
+    if seconds:
+        clock += f":{value.second:02d}"
+    if not day:
+        return clock
+    return f"{value.day} {MONTHS_3[value.month].title()} {value.year:04d}, {clock}"
+
+
 def _text(local: datetime, *, day: bool = True, zone: bool = True) -> str:
     # The zone's abbreviation comes from Python, not the "T" format: Django leaves
     # "T" empty for the hour that repeats when clocks go back, exactly where it matters.
-    text = date_format(local, f"{DAY}, H:i" if day else "H:i")
+    text = _clock(local, day=day)
     return f"{text} {local.tzname()}" if zone else text
 
 
@@ -45,7 +58,7 @@ def _iso_utc(value: datetime) -> str:
 
 
 def _utc_title(value: datetime) -> str:
-    return date_format(_aware(value).astimezone(UTC), f"{DAY}, H:i:s") + " UTC"
+    return _clock(_aware(value).astimezone(UTC), seconds=True) + " UTC"
 
 
 def _tag(value: datetime, text: str):

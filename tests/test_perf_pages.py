@@ -86,6 +86,39 @@ def test_overview_shows_the_next_five_meetings_only(client, team, release):
     assert any("gatemeeting" in sql and "LIMIT 5" in sql for sql in queries)
 
 
+def test_overview_meetings_merge_the_attended_and_the_invited_in_start_order(team, release):
+    """The card reads the meetings of the user's releases and those they were invited
+    to by name separately: merged soonest first, each once, and nobody else's."""
+    from meetings.selectors import upcoming_meetings_for
+
+    now = timezone.now()
+    other = release_in_review(team, version="9.0.0")
+    outsider = user_create("outsider")
+    at = {
+        n: GateMeeting.objects.create(
+            release=release, start=now + timedelta(hours=n), created_by=team["rm"]
+        )
+        for n in (2, 4, 6)
+    }
+    invited_early = GateMeeting.objects.create(
+        release=other, start=now + timedelta(hours=1), created_by=team["rm"]
+    )
+    invited_late = GateMeeting.objects.create(
+        release=other, start=now + timedelta(hours=5), created_by=team["rm"]
+    )
+    for meeting in (invited_early, invited_late, at[4]):  # at[4]: attended and invited
+        meeting.extra_attendees.add(outsider)
+    # The outsider takes part in no release: only the meetings they were invited to.
+    assert upcoming_meetings_for(user=outsider, limit=5, now=now) == [
+        invited_early,
+        at[4],
+        invited_late,
+    ]
+    assert upcoming_meetings_for(user=outsider, limit=2, now=now) == [invited_early, at[4]]
+    # A stranger (no assignment, no invitation) sees none of them.
+    assert upcoming_meetings_for(user=user_create("stranger"), limit=5, now=now) == []
+
+
 # --- the release page's revisions ---------------------------------------------------
 
 

@@ -23,6 +23,7 @@ import json
 import os
 import pstats
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,10 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 def _world(size: str, handles: Path):
     """The world of `size`, built on first use, else rebuilt from its saved handles."""
+    from approvals.models import Release  # noqa: I001
     from bench import world as worlds
     from bench.world import World
-
-    from approvals.models import Release  # noqa: I001
 
     if handles.exists() and Release.objects.exists():
         saved = json.loads(handles.read_text())
@@ -100,9 +100,11 @@ def profile(page, *, token: str, repeat: int, top: int, explain: int) -> None:
     profiler.disable()
     per_request = (time.perf_counter() - started) / repeat * 1000
     sql_ms = sum(float(q["time"]) for q in captured) * 1000
-    print(f"\n=== {page.label} {page.path}: HTTP {response.status_code}, "
-          f"{len(response.content) / 1024:.1f} KB, {len(captured)} queries ({sql_ms:.1f} ms SQL), "
-          f"{per_request:.1f} ms per request (profiled)")
+    print(
+        f"\n=== {page.label} {page.path}: HTTP {response.status_code}, "
+        f"{len(response.content) / 1024:.1f} KB, {len(captured)} queries ({sql_ms:.1f} ms SQL), "
+        f"{per_request:.1f} ms per request (profiled)"
+    )
     for sort in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(top)
@@ -113,13 +115,17 @@ def profile(page, *, token: str, repeat: int, top: int, explain: int) -> None:
         for i, q in enumerate(captured)
         if q["sql"].lstrip().upper().startswith("SELECT")
     }
-    executed = {i: float(plan.rsplit("Execution Time: ", 1)[1].split()[0]) for i, plan in plans.items()}
+    executed = {
+        i: float(plan.rsplit("Execution Time: ", 1)[1].split()[0]) for i, plan in plans.items()
+    }
     ranked = sorted(range(len(captured)), key=lambda i: -executed.get(i, 0))
     for i in ranked:
         print(f"  {executed.get(i, 0):7.2f} ms  {captured[i]['sql'][:300]}")
     for i in ranked[:explain]:
         if i in plans:
-            print(f"\n--- EXPLAIN ANALYZE ({executed[i]:.2f} ms)\n{captured[i]['sql']}\n\n{plans[i]}")
+            print(
+                f"\n--- EXPLAIN ANALYZE ({executed[i]:.2f} ms)\n{captured[i]['sql']}\n\n{plans[i]}"
+            )
 
 
 def main() -> None:
@@ -138,7 +144,7 @@ def main() -> None:
 
     from bench.pages import BASELINE, Page, pages_for  # noqa: I001
 
-    handles = Path(os.environ.get("RELAPP_VAR_DIR") or "/tmp") / (
+    handles = Path(os.environ.get("RELAPP_VAR_DIR") or tempfile.gettempdir()) / (
         f"profile-{connection.settings_dict['NAME']}-{args.size}.json"
     )
     world = _world(args.size, handles)

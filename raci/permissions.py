@@ -203,9 +203,10 @@ def access_explanations(*, user, perms: frozenset[str], matrix) -> list[tuple[st
         for activity in matrix.activities
         if (activity.pk, user.pk) in matrix.cells
     ]
-    groups = {
-        name for name in (RELEASE_MANAGERS, AUDITORS) if user.groups.filter(name=name).exists()
-    }
+    held = set(
+        user.groups.filter(name__in=(RELEASE_MANAGERS, AUDITORS)).values_list("name", flat=True)
+    )
+    groups = [name for name in (RELEASE_MANAGERS, AUDITORS) if name in held]  # one query
     rows = []
     for codename, label in ACTION_LABELS:
         granting = next(

@@ -21,11 +21,23 @@ class Matrix:
             )
 
 
-def raci_matrix(*, release) -> Matrix:
-    """The release's matrix with its people as columns (two queries)."""
-    activities = list(
-        Activity.objects.filter(release=release).prefetch_related("assignments__user")
+def release_activities(*, release) -> list:
+    """The release's activities with their team, its members and the assignments' people,
+    for the pages that show both the progress and the matrix (read once for both)."""
+    return list(
+        Activity.objects.filter(release=release)
+        .select_related("team")
+        .prefetch_related("assignments__user", "team__members")
     )
+
+
+def raci_matrix(*, release, activities=None) -> Matrix:
+    """The release's matrix with its people as columns (two queries, none when the
+    caller already has `activities` with their assignments' users prefetched)."""
+    if activities is None:
+        activities = list(
+            Activity.objects.filter(release=release).prefetch_related("assignments__user")
+        )
     people: dict[int, object] = {}
     cells = {}
     for activity in activities:

@@ -27,7 +27,7 @@ class LetterSelect(forms.Select):
             ),
         )
         final = self.build_attrs(self.attrs, attrs)
-        return format_html("<select name=\"{}\"{}>{}</select>", name, flatatt(final), options)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
 
 
 class PersonSearchInput(forms.TextInput):

@@ -479,3 +479,35 @@ def test_a_meeting_notification_scheduled_from_tokyo_says_utc(team, release):
     start = meeting.start.astimezone(UTC)
     titles = set(Notification.objects.values_list("title", flat=True))
     assert f"Gate meeting for {release} on {start:%a %d %b %H:%M} UTC" in titles
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu"])
+def test_the_filters_write_what_djangos_date_format_writes(zone):
+    """The filters format days and clocks without Django's format parser (they run a
+    hundred times a page): every month, single- and double-digit days and hours, both
+    sides of a clock change and a year before 1000 read exactly as "j M Y, H:i" did."""
+    from django.utils.dateformat import format as date_format
+
+    from accounts.templatetags.when import _utc_title, when_day, when_for, when_text
+
+    instants = [
+        datetime(2026, month, day, hour, 7, 9, tzinfo=UTC)
+        for month in range(1, 13)
+        for day, hour in ((1, 0), (9, 9), (28, 23))
+    ]
+    instants += [
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        datetime(987, 6, 5, 4, 3, 2, tzinfo=UTC),
+    ]
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        for instant in instants:
+            local = timezone.localtime(instant)
+            assert when_text(instant) == f"{date_format(local, 'j M Y, H:i')} {local.tzname()}"
+            assert date_format(local, "j M Y") in when_day(instant)
+            assert _utc_title(instant) == date_format(instant, "j M Y, H:i:s") + " UTC"
+            assert when_day(instant.date()).endswith(
+                f">{date_format(instant.date(), 'j M Y')}</time>"
+            )
+    assert when_for(date(2026, 11, 30), None) == "30 Nov 2026"

@@ -152,6 +152,29 @@ def test_release_page_loads_only_the_shown_revisions_content(client, team, relea
     assert any('"number" = 5' in sql for sql in reads)
 
 
+def test_release_page_reads_each_of_its_tables_once(client, team, release):
+    """The progress panel, the matrix, the access panel and the rhythm panel share what
+    the page read: the RACI rows, the deployments, the gate checks and the revision
+    list each come from one query, for the reader with a role and for one without."""
+    _revise(release, team["dev"], 2)
+    for reader in (team["po"], team["rm"]):
+        client.force_login(reader)
+        client.get(release.get_absolute_url())
+        body, queries = _get(client, release.get_absolute_url())
+        assert "Business scope" in body
+
+        tables = ("raci_activity", "raci_assignment", "approvals_deployment", "approvals_gatecheck")
+        reads = {
+            table: [sql for sql in queries if sql.startswith("SELECT") and f'FROM "{table}"' in sql]
+            for table in tables
+        }
+        for table in tables:
+            assert len(reads[table]) == 1, (reader, reads[table])
+        # The access panel asks for the reader's role groups once, not once per group.
+        roles = [sql for sql in queries if '"auth_group"."name"' in sql.split("WHERE", 1)[-1]]
+        assert len(roles) == 1, (reader, roles)
+
+
 def test_release_page_answers_404_for_a_revision_that_does_not_exist(client, team, release):
     client.force_login(team["po"])
     assert client.get(release.get_absolute_url() + "?revision=9").status_code == 404

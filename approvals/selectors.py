@@ -142,9 +142,11 @@ def _delegated_perms(*, user, release) -> frozenset[str]:
 
 def release_access_for_user(*, user, product: str, version: str) -> ReleaseAccess:
     """The release with what `user` may do on it, or 404 when it does not exist or is hidden."""
+    # The product's policy rides along (LEFT JOIN): the release's pages read it for
+    # readiness, the rhythm and the header, and policy_for finds it cached, or its absence.
     release = (
         Release.objects.select_related(
-            "product", "fixes", "created_by", "submitted_by", "policy_version"
+            "product", "product__policy", "fixes", "created_by", "submitted_by", "policy_version"
         )
         .filter(product__slug=product, version=version)
         .first()

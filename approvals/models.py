@@ -489,7 +489,20 @@ class SignOff(models.Model):
                 name="signoff_one_live_per_seat",
             ),
         ]
-        indexes = [models.Index(fields=["signer", "-signed_at"])]
+        indexes = [
+            models.Index(fields=["signer", "-signed_at"]),
+            # The overview counts the verbal approvals waiting for the signer's
+            # confirmation on every visit: a handful among thousands of sign-offs.
+            models.Index(
+                fields=["signer"],
+                condition=Q(
+                    method=SignOffMethod.VERBAL,
+                    verbal_state=VerbalState.PENDING,
+                    voided_at__isnull=True,
+                ),
+                name="signoff_verbal_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} of {self.activity} by {self.printed_name}"

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import models
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Window
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -62,7 +62,7 @@ from approvals.rules import (
 )
 from raci import permissions
 from raci.models import Activity, Assignment, Letter
-from raci.selectors import delegations_for_delegate
+from raci.selectors import delegations_for_delegate, release_activities
 
 
 @dataclass
@@ -142,9 +142,11 @@ def _delegated_perms(*, user, release) -> frozenset[str]:
 
 def release_access_for_user(*, user, product: str, version: str) -> ReleaseAccess:
     """The release with what `user` may do on it, or 404 when it does not exist or is hidden."""
+    # The product's policy rides along (LEFT JOIN): the release's pages read it for
+    # readiness, the rhythm and the header, and policy_for finds it cached, or its absence.
     release = (
         Release.objects.select_related(
-            "product", "fixes", "created_by", "submitted_by", "policy_version"
+            "product", "product__policy", "fixes", "created_by", "submitted_by", "policy_version"
         )
         .filter(product__slug=product, version=version)
         .first()
@@ -300,15 +302,7 @@ class Progress:
 
 def release_progress(*, release: Release, user, current, activities=None) -> Progress:
     """The approval progress panel: per activity its A, decision and what the user may do."""
-    activities = (
-        activities
-        if activities is not None
-        else list(
-            Activity.objects.filter(release=release)
-            .select_related("team")
-            .prefetch_related("assignments__user", "team__members")
-        )
-    )
+    activities = activities if activities is not None else release_activities(release=release)
     signoffs = list(
         SignOff.objects.filter(release=release)
         .select_related("signer", "recorded_by", "on_behalf_of")
@@ -718,6 +712,16 @@ class ChecklistItem:
 
 
 @dataclass
+class ReleaseLoaded:
+    """What the release page has read already, handed to the panels that need it too."""
+
+    current: RadRevision | None  # the latest revision, with its content
+    revisions: list  # every revision, in number order (without content)
+    deployments: list  # every deployment, oldest first
+    checks: list  # every gate check
+
+
+@dataclass
 class Rhythm:
     """What the release page shows of the rhythm: cut-off, checklist, post-deploy checks."""
 
@@ -737,25 +741,44 @@ class Rhythm:
         return sum(1 for item in self.items if item.tick is not None)
 
 
-def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
-    """The rhythm of one release as `user` sees it (they may already see the release)."""
+def release_rhythm(
+    *, release: Release, user, now=None, loaded: ReleaseLoaded | None = None
+) -> Rhythm:
+    """The rhythm of one release as `user` sees it (they may already see the release).
+
+    `loaded`: what the release page already read (its revisions, deployments and gate
+    checks), so the panel costs no second read of them; without it, it reads its own.
+    """
     now = now or timezone.now()
     policy = policy_for(release.product)
-    # The checklist comes from the current revision: one row's content, not every one's.
-    current = release.revisions.order_by("-number").only("number", "content").first()
-    late = list(
-        release.revisions.filter(scope_changed_after_cutoff=True)
-        .order_by("number")
-        .values_list("number", flat=True)
-    )
-    deployment = deployment_to_verify(release=release)
-    if deployment is None:
-        # After deployment (closed, rolled back) the review still shows what was ticked.
+    if loaded is not None:
+        current = loaded.current
+        late = [r.number for r in loaded.revisions if r.scope_changed_after_cutoff]
+        succeeded = [d for d in loaded.deployments if d.status == DeploymentStatus.SUCCEEDED]
+        deployment = max(succeeded, key=lambda d: (d.recorded_at, d.pk), default=None)
+        post_deploy_checks = [c for c in loaded.checks if c.phase == CheckPhase.AFTER_DEPLOYMENT]
+        verification_failed = [d for d in loaded.deployments if d.verification_failed_at]
+    else:
+        # The checklist comes from the current revision: one row's content, not every one's.
+        current = release.revisions.order_by("-number").only("release", "number", "content").first()
+        late = list(
+            release.revisions.filter(scope_changed_after_cutoff=True)
+            .order_by("number")
+            .values_list("number", flat=True)
+        )
+        # The latest succeeded deployment: the one to verify while deployed, and after
+        # it (closed, rolled back) the one whose review still shows what was ticked.
         deployment = (
             release.deployments.filter(status=DeploymentStatus.SUCCEEDED)
             .order_by("-recorded_at", "-id")
             .first()
         )
+        post_deploy_checks = list(
+            release.gate_checks.filter(phase=CheckPhase.AFTER_DEPLOYMENT).select_related(
+                "reported_by"
+            )
+        )
+        verification_failed = list(release.deployments.filter(verification_failed_at__isnull=False))
     items: list[ChecklistItem] = []
     due_at = None
     if deployment is not None and current is not None:
@@ -780,12 +803,8 @@ def release_rhythm(*, release: Release, user, now=None) -> Rhythm:
         items=items,
         may_tick=release.status == Status.DEPLOYED
         and user.pk in monitoring_ticker_ids(release=release, policy=policy),
-        post_deploy_checks=list(
-            release.gate_checks.filter(phase=CheckPhase.AFTER_DEPLOYMENT).select_related(
-                "reported_by"
-            )
-        ),
-        verification_failed=list(release.deployments.filter(verification_failed_at__isnull=False)),
+        post_deploy_checks=post_deploy_checks,
+        verification_failed=verification_failed,
         due_at=due_at,
         risk_judge=policy.risk_judge_activity,
         required_risk_categories=[
@@ -1037,21 +1056,27 @@ def _waiting_as_team_member(*, user) -> QuerySet[Activity]:
 
 
 def overview_for_user(*, user) -> Overview:
-    """The overview's sign-off card in five queries, whatever the user's backlog:
-    the first few of each kind with LIMIT, the totals by COUNT (the same items as
-    my_signoffs.waiting, which the My sign-offs page lists in full)."""
-    mine = _waiting_accountable(user=user)
-    team = _waiting_as_team_member(user=user)
-    first = [
-        (a.activity.release, a.activity, a.current_number)
-        for a in mine.select_related("activity__release__product").order_by(
-            "activity__release__window_start", "activity__position", "pk"
-        )[:OVERVIEW_WAITING]
-    ] + [
-        (activity.release, activity, activity.current_number)
-        for activity in team.select_related("release__product").order_by(
-            "release__window_start", "position", "pk"
-        )[:OVERVIEW_WAITING]
+    """The overview's sign-off card in three queries, whatever the user's backlog:
+    the first few of each kind with LIMIT, each carrying the total of its kind
+    (COUNT(*) OVER (), counted before the LIMIT in the same scan, so the backlog is
+    read once, not once for the rows and again for the count), and the verbal
+    approvals to confirm. The same items as my_signoffs.waiting, which the My
+    sign-offs page lists in full."""
+    total = Window(Count("*"))
+    mine = list(
+        _waiting_accountable(user=user)
+        .select_related("activity__release__product")
+        .annotate(total=total)
+        .order_by("activity__release__window_start", "activity__position", "pk")[:OVERVIEW_WAITING]
+    )
+    team = list(
+        _waiting_as_team_member(user=user)
+        .select_related("release__product")
+        .annotate(total=total)
+        .order_by("release__window_start", "position", "pk")[:OVERVIEW_WAITING]
+    )
+    first = [(a.activity.release, a.activity, a.current_number) for a in mine] + [
+        (activity.release, activity, activity.current_number) for activity in team
     ]
     first.sort(key=lambda w: (w[0].window_start, w[1].position))
     verbal = SignOff.objects.filter(
@@ -1062,7 +1087,7 @@ def overview_for_user(*, user) -> Overview:
     )
     return Overview(
         waiting=first[:OVERVIEW_WAITING],
-        waiting_count=mine.count() + team.count(),
+        waiting_count=sum(rows[0].total for rows in (mine, team) if rows),
         verbal_count=verbal.count(),
     )
 

@@ -37,7 +37,7 @@ from approvals.waiting import my_signoff_sections
 from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
-from raci.selectors import person_suggestions, raci_candidates, raci_matrix
+from raci.selectors import person_suggestions, raci_candidates, raci_matrix, release_activities
 from relapp.credentials import (
     CODE_MISSING,
     WRONG_CODE,
@@ -195,11 +195,15 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
             raise Http404("No such revision.")
         shown = current if shown.number == current.number else _with_content(release, shown)
     summary = rad_summary(shown.content) if shown else None
-    progress = selectors.release_progress(release=release, user=request.user, current=current)
+    # The RACI rows are read once for the progress panel, the matrix and the access panel.
+    activities = release_activities(release=release)
+    progress = selectors.release_progress(
+        release=release, user=request.user, current=current, activities=activities
+    )
     problems = {}
     if current and release.status == Status.DRAFT:
         problems = rad_incomplete_sections(current.content)
-    matrix = raci_matrix(release=release)
+    matrix = raci_matrix(release=release, activities=activities)
     artifacts = selectors.artifacts_for_release(release=release)
     deployments = selectors.deployments_for_release(release=release)
     deploy_refusals = (
@@ -249,6 +253,16 @@ def release_detail(request: HttpRequest, product: str, version: str) -> HttpResp
         "artifacts": artifacts,
         "artifact_form": ArtifactForm(),
         "deploy_refusals": deploy_refusals,
+        "rhythm": selectors.release_rhythm(
+            release=release,
+            user=request.user,
+            loaded=selectors.ReleaseLoaded(
+                current=current,
+                revisions=revisions,
+                deployments=deployments,
+                checks=progress.checks,
+            ),
+        ),
         "header": selectors.release_header_for(
             access=access,
             progress=progress,

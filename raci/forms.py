@@ -1,9 +1,33 @@
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from raci.models import Letter
 
 # Letters only: the page explains them, and the grid stays narrow.
 LETTER_CHOICES = [("", "–"), *[(letter, letter) for letter in Letter.values]]
+
+
+class LetterSelect(forms.Select):
+    """The grid's cell: a <select> of the five letter choices, written here directly.
+
+    The RACI editor has a cell per activity and person (hundreds on a large release),
+    and Django renders each select through its template engine, one sub-template per
+    option: most of the page's time. The markup is the same; the choices are fixed.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (choice, " selected" if str(choice) in chosen else "", label)
+                for choice, label in self.choices
+            ),
+        )
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
 
 
 class PersonSearchInput(forms.TextInput):
@@ -54,21 +78,29 @@ class RaciGridForm(forms.Form):
             for person in matrix.people:
                 self.fields[f"cell-{activity.pk}-{person.pk}"] = forms.ChoiceField(
                     choices=LETTER_CHOICES,
+                    widget=LetterSelect,
                     required=False,
                     label=f"{activity.name} – {person.get_username()}",
                     initial=matrix.cells.get((activity.pk, person.pk), ""),
                 )
             self.fields[f"cell-{activity.pk}-new"] = forms.ChoiceField(
-                choices=LETTER_CHOICES, required=False, label=f"{activity.name} – new person"
+                choices=LETTER_CHOICES,
+                widget=LetterSelect,
+                required=False,
+                label=f"{activity.name} – new person",
             )
         for person in matrix.people:
             self.fields[f"cell-new-{person.pk}"] = forms.ChoiceField(
                 choices=LETTER_CHOICES,
+                widget=LetterSelect,
                 required=False,
                 label=f"New activity – {person.get_username()}",
             )
         self.fields["cell-new-new"] = forms.ChoiceField(
-            choices=LETTER_CHOICES, required=False, label="New activity – new person"
+            choices=LETTER_CHOICES,
+            widget=LetterSelect,
+            required=False,
+            label="New activity – new person",
         )
 
     def clean_new_person(self):

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import QuerySet
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
-from guardian.utils import get_user_obj_perms_model
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 RELEASE_MANAGERS = "Release managers"
 AUDITORS = "Auditors"
@@ -106,8 +106,25 @@ def release_perms_for(user, release, checker=None) -> frozenset[str]:
         for name in user.get_all_permissions()
         if name.startswith("approvals.")
     }
-    checker = checker or ObjectPermissionChecker(user)
-    return frozenset((global_perms | set(checker.get_perms(release))) & ALL_RELEASE_PERMS)
+    held = set(checker.get_perms(release)) if checker else _object_perms(user, release)
+    return frozenset((global_perms | held) & ALL_RELEASE_PERMS)
+
+
+def _object_perms(user, release) -> set[str]:
+    """The codenames `user` holds on `release` directly or through one of their groups:
+    what guardian's ObjectPermissionChecker.get_perms answers, in one query (a UNION)
+    instead of one per table, on every page of a release."""
+    mine = (
+        get_user_obj_perms_model(release)
+        .objects.filter(user=user, content_object=release)
+        .values_list("permission__codename", flat=True)
+    )
+    groups = (
+        get_group_obj_perms_model(release)
+        .objects.filter(group__user=user, content_object=release)
+        .values_list("permission__codename", flat=True)
+    )
+    return set(mine.union(groups))
 
 
 def releases_visible_to(user, queryset: QuerySet) -> QuerySet:
@@ -203,9 +220,10 @@ def access_explanations(*, user, perms: frozenset[str], matrix) -> list[tuple[st
         for activity in matrix.activities
         if (activity.pk, user.pk) in matrix.cells
     ]
-    groups = {
-        name for name in (RELEASE_MANAGERS, AUDITORS) if user.groups.filter(name=name).exists()
-    }
+    held = set(
+        user.groups.filter(name__in=(RELEASE_MANAGERS, AUDITORS)).values_list("name", flat=True)
+    )
+    groups = [name for name in (RELEASE_MANAGERS, AUDITORS) if name in held]  # one query
     rows = []
     for codename, label in ACTION_LABELS:
         granting = next(

@@ -1,10 +1,10 @@
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 
-from raci.models import Activity, Delegation, Team, TemplateActivity
+from raci.models import Activity, Assignment, Delegation, Team, TemplateActivity
 
 
 @dataclass
@@ -21,11 +21,26 @@ class Matrix:
             )
 
 
-def raci_matrix(*, release) -> Matrix:
-    """The release's matrix with its people as columns (two queries)."""
-    activities = list(
-        Activity.objects.filter(release=release).prefetch_related("assignments__user")
+def _with_people():
+    """Each activity's assignments with their person joined in (one query, not two)."""
+    return Prefetch("assignments", queryset=Assignment.objects.select_related("user"))
+
+
+def release_activities(*, release) -> list:
+    """The release's activities with their team, its members and the assignments' people,
+    for the pages that show both the progress and the matrix (read once for both)."""
+    return list(
+        Activity.objects.filter(release=release)
+        .select_related("team")
+        .prefetch_related(_with_people(), "team__members")
     )
+
+
+def raci_matrix(*, release, activities=None) -> Matrix:
+    """The release's matrix with its people as columns (two queries, none when the
+    caller already has `activities` with their assignments' users prefetched)."""
+    if activities is None:
+        activities = list(Activity.objects.filter(release=release).prefetch_related(_with_people()))
     people: dict[int, object] = {}
     cells = {}
     for activity in activities:

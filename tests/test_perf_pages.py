@@ -86,6 +86,39 @@ def test_overview_shows_the_next_five_meetings_only(client, team, release):
     assert any("gatemeeting" in sql and "LIMIT 5" in sql for sql in queries)
 
 
+def test_overview_meetings_merge_the_attended_and_the_invited_in_start_order(team, release):
+    """The card reads the meetings of the user's releases and those they were invited
+    to by name separately: merged soonest first, each once, and nobody else's."""
+    from meetings.selectors import upcoming_meetings_for
+
+    now = timezone.now()
+    other = release_in_review(team, version="9.0.0")
+    outsider = user_create("outsider")
+    at = {
+        n: GateMeeting.objects.create(
+            release=release, start=now + timedelta(hours=n), created_by=team["rm"]
+        )
+        for n in (2, 4, 6)
+    }
+    invited_early = GateMeeting.objects.create(
+        release=other, start=now + timedelta(hours=1), created_by=team["rm"]
+    )
+    invited_late = GateMeeting.objects.create(
+        release=other, start=now + timedelta(hours=5), created_by=team["rm"]
+    )
+    for meeting in (invited_early, invited_late, at[4]):  # at[4]: attended and invited
+        meeting.extra_attendees.add(outsider)
+    # The outsider takes part in no release: only the meetings they were invited to.
+    assert upcoming_meetings_for(user=outsider, limit=5, now=now) == [
+        invited_early,
+        at[4],
+        invited_late,
+    ]
+    assert upcoming_meetings_for(user=outsider, limit=2, now=now) == [invited_early, at[4]]
+    # A stranger (no assignment, no invitation) sees none of them.
+    assert upcoming_meetings_for(user=user_create("stranger"), limit=5, now=now) == []
+
+
 # --- the release page's revisions ---------------------------------------------------
 
 
@@ -117,6 +150,29 @@ def test_release_page_loads_only_the_shown_revisions_content(client, team, relea
     reads = _content_reads(queries)
     assert any('"number" = 4' in sql for sql in reads)
     assert any('"number" = 5' in sql for sql in reads)
+
+
+def test_release_page_reads_each_of_its_tables_once(client, team, release):
+    """The progress panel, the matrix, the access panel and the rhythm panel share what
+    the page read: the RACI rows, the deployments, the gate checks and the revision
+    list each come from one query, for the reader with a role and for one without."""
+    _revise(release, team["dev"], 2)
+    for reader in (team["po"], team["rm"]):
+        client.force_login(reader)
+        client.get(release.get_absolute_url())
+        body, queries = _get(client, release.get_absolute_url())
+        assert "Business scope" in body
+
+        tables = ("raci_activity", "raci_assignment", "approvals_deployment", "approvals_gatecheck")
+        reads = {
+            table: [sql for sql in queries if sql.startswith("SELECT") and f'FROM "{table}"' in sql]
+            for table in tables
+        }
+        for table in tables:
+            assert len(reads[table]) == 1, (reader, reads[table])
+        # The access panel asks for the reader's role groups once, not once per group.
+        roles = [sql for sql in queries if '"auth_group"."name"' in sql.split("WHERE", 1)[-1]]
+        assert len(roles) == 1, (reader, roles)
 
 
 def test_release_page_answers_404_for_a_revision_that_does_not_exist(client, team, release):

@@ -151,6 +151,38 @@ def test_a_custom_group_with_the_global_permission_sees_every_release(team, rele
     assert visible(member) == {"2.4.0", "2.5.0"}
 
 
+def test_object_permissions_read_in_one_query_are_guardians_exactly(client, team, release):
+    """release_perms_for reads the user's and their groups' object permissions in one
+    UNION: the same codenames as guardian's checker, a group's grant reaching only its
+    members and only its release, and nobody else getting past the 404."""
+    from guardian.core import ObjectPermissionChecker
+
+    other = release_in_review(team, version="2.6.0")
+    readers, commenters = Group.objects.create(name="Readers"), Group.objects.create(name="C")
+    assign_perm(f"approvals.{permissions.VIEW}", readers, release)
+    assign_perm(f"approvals.{permissions.COMMENT}", commenters, other)
+    member, both, outsider = user_create("member"), user_create("both"), user_create("outsider")
+    member.groups.add(readers)
+    both.groups.add(readers, commenters)
+    assign_perm(f"approvals.{permissions.COMMENT}", both, release)
+    outsider.groups.add(commenters)  # a grant on another release only
+    expected = {
+        (member, release): {permissions.VIEW},
+        (both, release): {permissions.VIEW, permissions.COMMENT},
+        (both, other): {permissions.COMMENT},
+        (outsider, release): set(),
+        (member, other): set(),
+    }
+    for (user, on), codenames in expected.items():
+        held = permissions.release_perms_for(user, on)
+        assert held == frozenset(codenames), (user, on, held)
+        assert held == frozenset(ObjectPermissionChecker(user).get_perms(on)), (user, on)
+    client.force_login(outsider)
+    assert client.get(release.get_absolute_url()).status_code == 404
+    client.force_login(member)
+    assert client.get(release.get_absolute_url()).status_code == 200
+
+
 def test_nobody_signed_out_or_deactivated_sees_anything(team, release):
     assert visible(AnonymousUser()) == set()
     po = team["po"]

@@ -351,6 +351,48 @@ def test_the_release_page_shows_the_failure_and_records_the_rollback(client, tea
     assert 'data-testid="record-rollback"' not in services_page
 
 
+def test_the_release_page_rhythm_from_what_it_read_equals_the_rhythm_read_alone(team):
+    """The release page hands the rhythm panel the revisions, deployments and checks it
+    already read; what the panel shows must be exactly what it finds reading its own,
+    for a late Scope change, a failed verification, a rollback and a new deployment."""
+    from approvals.selectors import (
+        ReleaseLoaded,
+        deployments_for_release,
+        revision_with_content,
+        revisions_for_release,
+    )
+
+    release = _deployed(team)
+    services.gate_check_report(
+        release=release, actor=team["rm"], name="smoke", status="fail", phase="after_deployment"
+    )
+    services.gate_check_report(release=release, actor=team["rm"], name="unit", status="pass")
+
+    def both():
+        release.refresh_from_db()
+        revisions = revisions_for_release(release=release)
+        loaded = ReleaseLoaded(
+            current=revision_with_content(release=release, number=revisions[-1].number),
+            revisions=revisions,
+            deployments=deployments_for_release(release=release),
+            checks=list(GateCheck.objects.filter(release=release).select_related("reported_by")),
+        )
+        for user in (team["rm"], team["sre"], team["po"]):
+            alone = release_rhythm(release=release, user=user)
+            given = release_rhythm(release=release, user=user, loaded=loaded)
+            assert alone == given, user
+        return alone
+
+    deployed = both()
+    assert deployed.deployment is not None and deployed.verification_failed
+    assert [c.name for c in deployed.post_deploy_checks] == ["smoke"]
+    services.deployment_record(release=release, actor=team["rm"], status="rolled_back")
+    assert both().deployment == deployed.deployment  # the last one that succeeded
+    late = _late_scope_release(team, version="3.1.0")
+    release = late
+    assert both().scope_changed_after_cutoff == [2]
+
+
 def test_a_failing_post_deploy_check_before_the_deployment_marks_nothing(team):
     release = _release(team)
     services.gate_check_report(

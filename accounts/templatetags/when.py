@@ -30,22 +30,26 @@ register = template.Library()
 DAY = "j M Y"
 
 
-def _clock(value: datetime, *, day: bool = True, seconds: bool = False) -> str:
-    """date_format(value, "j M Y, H:i[:s]") or "H:i[:s]", field for field, without its
-    per-call setup (~40 µs; a calendar month shows ~200 times, two formats each). The
-    month's name is Django's "M": its translated abbreviation, title-cased."""
-    clock = f"{value.hour:02d}:{value.minute:02d}"
-    if seconds:
-        clock += f":{value.second:02d}"
-    if not day:
-        return clock
-    return f"{value.day} {MONTHS_3[value.month].title()} {value.year:04d}, {clock}"
+def _day(value: date) -> str:
+    """`value` as Django's "j M Y" (30 Nov 2026), without its format parser.
+
+    Pages call these filters a hundred times and more (every row of a list has its
+    times), and the generic formatter costs more than the rest of the filter; the
+    month's abbreviation is Django's own (MONTHS_3, translated), so the text is the same.
+    """
+    return f"{value.day} {MONTHS_3[value.month].title()} {value.year:04d}"
+
+
+def _clock(value: datetime, *, seconds: bool = False) -> str:
+    """Django's "H:i" (or "H:i:s"): the 24-hour clock with leading zeros."""
+    text = f"{value.hour:02d}:{value.minute:02d}"
+    return f"{text}:{value.second:02d}" if seconds else text
 
 
 def _text(local: datetime, *, day: bool = True, zone: bool = True) -> str:
     # The zone's abbreviation comes from Python, not the "T" format: Django leaves
     # "T" empty for the hour that repeats when clocks go back, exactly where it matters.
-    text = _clock(local, day=day)
+    text = f"{_day(local)}, {_clock(local)}" if day else _clock(local)
     return f"{text} {local.tzname()}" if zone else text
 
 
@@ -58,7 +62,8 @@ def _iso_utc(value: datetime) -> str:
 
 
 def _utc_title(value: datetime) -> str:
-    return _clock(_aware(value).astimezone(UTC), seconds=True) + " UTC"
+    utc = _aware(value).astimezone(UTC)
+    return f"{_day(utc)}, {_clock(utc, seconds=True)} UTC"
 
 
 def _tag(value: datetime, text: str):
@@ -93,11 +98,9 @@ def when_day(value):
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return _tag(value, date_format(_local(value), DAY))
+        return _tag(value, _day(_local(value)))
     if isinstance(value, date):
-        return format_html(
-            '<time datetime="{}">{}</time>', value.isoformat(), date_format(value, DAY)
-        )
+        return format_html('<time datetime="{}">{}</time>', value.isoformat(), _day(value))
     return ""
 
 
@@ -122,7 +125,7 @@ def when_for(value, user):
     if not isinstance(value, date):
         return ""
     if not isinstance(value, datetime):
-        return date_format(value, DAY)
+        return _day(value)
     name = zone_of(user)
     local = _aware(value).astimezone(zoneinfo.ZoneInfo(name))
     return f"{_text(local)} ({name})"

@@ -1120,6 +1120,20 @@ def release_keyset_page(
     )
 
 
+def release_keyset_cursor_for_page(
+    *, releases: QuerySet[Release], page: int, limit: int
+) -> int | None:
+    """The `before` cursor that shows what `?page=page` showed before the default order
+    paged by keyset, so bookmarked links keep working (one OFFSET query, once: the
+    redirect lands on the keyset page). None when that page is the first or past the end."""
+    if page <= 1:
+        return None
+    last_of_previous = (page - 1) * limit - 1
+    ids = releases.order_by("-created_at", "-id").values_list("pk", flat=True)
+    found = list(ids[last_of_previous : last_of_previous + 1])
+    return found[0] if found else None
+
+
 # --- the release page's header -------------------------------------------------
 
 

@@ -42,6 +42,61 @@ class SignOffSections:
     waiting: list[SignOffItem]
 
 
+SIGNOFFS_SHOWN = 50  # per group of My sign-offs: a user with thousands pending gets pages
+
+
+@dataclass
+class SignOffPage:
+    """At most `SIGNOFFS_SHOWN` items of one group from a keyset cursor on, soonest first.
+
+    The cursor is the activity of the last item shown; `next_after` is the one for the
+    following page (None at the end). `earlier` and `rest` count what this page leaves
+    out before and after it, `total` the whole group (the badge)."""
+
+    items: list[SignOffItem]
+    total: int
+    earlier: int
+    rest: int
+    next_after: int | None
+    more_url: str = ""  # set by the view: links keep the other group's cursor
+    first_url: str = ""
+
+
+def _order_key(item: SignOffItem) -> tuple:
+    return (item.release.window_start, item.release.pk, item.activity.position, item.activity.pk)
+
+
+def _cursor_key(items: list[SignOffItem], after: int) -> tuple | None:
+    """Where an activity id cursor sits in the order: from the group itself, or, when
+    the item has left the group since (signed, moved to the other group), from the
+    activity's row (one query), so the next page neither repeats nor skips items."""
+    for item in items:
+        if item.activity.pk == after:
+            return _order_key(item)
+    row = (
+        Activity.objects.filter(pk=after)
+        .values_list("release__window_start", "release_id", "position", "pk")
+        .first()
+    )
+    return tuple(row) if row else None
+
+
+def signoff_page(items: list[SignOffItem], *, after: int | None) -> SignOffPage:
+    """One page of a group (`items` in `my_signoff_sections` order) after the cursor."""
+    key = _cursor_key(items, after) if after is not None else None
+    earlier = sum(1 for item in items if _order_key(item) <= key) if key else 0
+    following = items[earlier:]
+    shown = following[:SIGNOFFS_SHOWN]
+    more = len(following) > SIGNOFFS_SHOWN
+    return SignOffPage(
+        items=shown,
+        total=len(items),
+        earlier=earlier,
+        rest=len(following) - len(shown),
+        next_after=shown[-1].activity.pk if more else None,
+    )
+
+
 def readiness_for_releases(*, releases: list[Release]) -> dict[int, list[str]]:
     """`selectors.readiness_for` for many releases: release id -> why it is not ready.
 
@@ -155,7 +210,7 @@ def my_signoff_sections(*, user, mine: MySignOffs) -> SignOffSections:
         item.waits_on = signoff_waits_on(
             release=item.release, has_revision=item.number is not None, ready_reasons=item.waits_on
         )
-    items.sort(key=lambda i: (i.release.window_start, i.release.pk, i.activity.position))
+    items.sort(key=_order_key)
     return SignOffSections(
         ready=[i for i in items if not i.waits_on],
         waiting=[i for i in items if i.waits_on],

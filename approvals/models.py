@@ -489,7 +489,23 @@ class SignOff(models.Model):
                 name="signoff_one_live_per_seat",
             ),
         ]
-        indexes = [models.Index(fields=["signer", "-signed_at"])]
+        indexes = [
+            models.Index(fields=["signer", "-signed_at"]),
+            # My sign-offs asks, on every view, for the signer's voided signatures and
+            # pending verbal approvals: a few rows among all they ever signed.
+            models.Index(
+                fields=["signer"], condition=Q(voided_at__isnull=False), name="signoff_voided"
+            ),
+            models.Index(
+                fields=["signer"],
+                condition=Q(
+                    method=SignOffMethod.VERBAL,
+                    verbal_state=VerbalState.PENDING,
+                    voided_at__isnull=True,
+                ),
+                name="signoff_verbal_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} of {self.activity} by {self.printed_name}"

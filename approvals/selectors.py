@@ -492,21 +492,30 @@ class MySignOffs:
     verbal: list  # verbal approvals recorded for me, awaiting my answer
     # (release, activity, revision, absent person): what I may sign for someone away.
     delegated: list = field(default_factory=list)
+    # (release, activity) of drafts I am the Accountable of: mine to sign once submitted.
+    drafts: list = field(default_factory=list)
 
 
 def my_signoffs(*, user) -> MySignOffs:
-    """What waits for the user's signature, most urgent (soonest window) first."""
+    """What waits for the user's signature, most urgent (soonest window) first.
+
+    The drafts the user is Accountable for come in the same query (joining a user's
+    assignments to their activities is this page's costliest read: done once)."""
     latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by("-number")
-    mine = list(
+    rows = list(
         Assignment.objects.filter(
             user=user,
             letter=Letter.ACCOUNTABLE,
-            activity__release__status__in=SIGNABLE,
+            activity__release__status__in=(*SIGNABLE, Status.DRAFT),
         )
-        .select_related("activity__release__product")
+        .select_related("activity__release__product", "activity__team")
         .annotate(current_number=Subquery(latest.values("number")[:1]))
         .order_by("activity__release__window_start", "activity__position")
     )
+    mine = [a for a in rows if a.activity.release.status != Status.DRAFT]
+    drafts = [
+        (a.activity.release, a.activity) for a in rows if a.activity.release.status == Status.DRAFT
+    ]
     activity_ids = [a.activity_id for a in mine]
     live = {
         (s.activity_id, s.revision_number)
@@ -554,7 +563,11 @@ def my_signoffs(*, user) -> MySignOffs:
         ).select_related("release__product", "activity", "recorded_by")
     )
     return MySignOffs(
-        waiting=waiting, resign=resign, verbal=verbal, delegated=_delegated_waiting(user=user)
+        waiting=waiting,
+        resign=resign,
+        verbal=verbal,
+        delegated=_delegated_waiting(user=user),
+        drafts=drafts,
     )
 
 

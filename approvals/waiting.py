@@ -22,7 +22,7 @@ from approvals.models import (
 )
 from approvals.rules import readiness_reasons, signoff_waits_on, window_conflicts, windows_overlap
 from approvals.selectors import MySignOffs
-from raci.models import Activity, Assignment, Letter
+from raci.models import Activity
 
 
 @dataclass
@@ -163,34 +163,28 @@ def readiness_for_releases(*, releases: list[Release]) -> dict[int, list[str]]:
     return reasons
 
 
-def _drafts_of(*, user) -> list[tuple[Release, Activity]]:
-    """Draft releases where the user will sign an activity (its Accountable, or a member
-    of its Accountable team): their signature waits for the RAD to be submitted."""
-    activities = list(
-        Activity.objects.filter(release__status=Status.DRAFT)
-        .filter(
-            Q(team__members=user)
-            | Q(
-                pk__in=Assignment.objects.filter(user=user, letter=Letter.ACCOUNTABLE).values(
-                    "activity_id"
-                )
-            )
-        )
+def _drafts_of(*, user, mine: MySignOffs) -> list[tuple[Release, Activity]]:
+    """Draft releases where the user will sign an activity (its Accountable, from
+    `mine.drafts`, or a member of its Accountable team, one query from the team side):
+    their signature waits for the RAD to be submitted."""
+    team_drafts = (
+        Activity.objects.filter(release__status=Status.DRAFT, team__members=user)
         .select_related("release__product", "team")
-        .distinct()
         .order_by("release__window_start", "position")
     )
+    found = {activity.pk: (release, activity) for release, activity in mine.drafts}
+    found |= {activity.pk: (activity.release, activity) for activity in team_drafts}
     return [
-        (a.release, a)
-        for a in activities
-        if a.release.release_type != ReleaseType.HOTFIX or a.is_go_no_go
+        (release, activity)
+        for release, activity in found.values()
+        if release.release_type != ReleaseType.HOTFIX or activity.is_go_no_go
     ]
 
 
 def my_signoff_sections(*, user, mine: MySignOffs) -> SignOffSections:
     """`mine.waiting` split into ready to sign and waiting on something, with the drafts
     the user will sign once submitted; each item says what it waits on. Soonest window first."""
-    drafts = _drafts_of(user=user)
+    drafts = _drafts_of(user=user, mine=mine)
     releases = {r.pk: r for r, _, _ in mine.waiting} | {r.pk: r for r, _ in drafts}
     reasons = readiness_for_releases(releases=list(releases.values()))
     draft_numbers = dict(

@@ -499,15 +499,16 @@ class MySignOffs:
 def my_signoffs(*, user) -> MySignOffs:
     """What waits for the user's signature, most urgent (soonest window) first.
 
-    The drafts the user is Accountable for come in the same query (joining a user's
-    assignments to their activities is this page's costliest read: done once)."""
+    The drafts the user is Accountable for come in the same query. The release's status
+    is looked up per assignment of the user (a correlated subquery: two index lookups
+    each) so only the few open ones are joined; as a plain join, PostgreSQL hashes every
+    activity of every release to keep a few dozen of someone's thousands."""
     latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by("-number")
+    status_of = Activity.objects.filter(pk=OuterRef("activity_id")).order_by()
     rows = list(
-        Assignment.objects.filter(
-            user=user,
-            letter=Letter.ACCOUNTABLE,
-            activity__release__status__in=(*SIGNABLE, Status.DRAFT),
-        )
+        Assignment.objects.filter(user=user, letter=Letter.ACCOUNTABLE)
+        .alias(release_status=Subquery(status_of.values("release__status")[:1]))
+        .filter(release_status__in=(*SIGNABLE, Status.DRAFT))
         .select_related("activity__release__product", "activity__team")
         .annotate(current_number=Subquery(latest.values("number")[:1]))
         .order_by("activity__release__window_start", "activity__position")

@@ -2513,6 +2513,13 @@ CASES += [
         lambda world: _settings_url("approvals:product_raci_people")(world) + "?q=outsid",
         shows('"value": "outsider"'),
     ),
+    Case(
+        "approvals:team_people",
+        "GET",
+        global_rows(MANAGERS, 200),
+        lambda world: _team_url("approvals:team_people")(world) + "?q=outsid",
+        shows('"value": "outsider"'),
+    ),
 ]
 
 

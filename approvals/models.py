@@ -491,8 +491,12 @@ class SignOff(models.Model):
         ]
         indexes = [
             models.Index(fields=["signer", "-signed_at"]),
-            # The overview counts the verbal approvals waiting for the signer's
-            # confirmation on every visit: a handful among thousands of sign-offs.
+            # My sign-offs asks, on every view, for the signer's voided signatures.
+            models.Index(
+                fields=["signer"], condition=Q(voided_at__isnull=False), name="signoff_voided"
+            ),
+            # The overview and My sign-offs count the verbal approvals waiting for the
+            # signer's confirmation on every visit: a handful among thousands of sign-offs.
             models.Index(
                 fields=["signer"],
                 condition=Q(

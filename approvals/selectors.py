@@ -486,21 +486,31 @@ class MySignOffs:
     verbal: list  # verbal approvals recorded for me, awaiting my answer
     # (release, activity, revision, absent person): what I may sign for someone away.
     delegated: list = field(default_factory=list)
+    # (release, activity) of drafts I am the Accountable of: mine to sign once submitted.
+    drafts: list = field(default_factory=list)
 
 
 def my_signoffs(*, user) -> MySignOffs:
-    """What waits for the user's signature, most urgent (soonest window) first."""
+    """What waits for the user's signature, most urgent (soonest window) first.
+
+    The drafts the user is Accountable for come in the same query. The release's status
+    is looked up per assignment of the user (a correlated subquery: two index lookups
+    each) so only the few open ones are joined; as a plain join, PostgreSQL hashes every
+    activity of every release to keep a few dozen of someone's thousands."""
     latest = RadRevision.objects.filter(release=OuterRef("activity__release")).order_by("-number")
-    mine = list(
-        Assignment.objects.filter(
-            user=user,
-            letter=Letter.ACCOUNTABLE,
-            activity__release__status__in=SIGNABLE,
-        )
-        .select_related("activity__release__product")
+    status_of = Activity.objects.filter(pk=OuterRef("activity_id")).order_by()
+    rows = list(
+        Assignment.objects.filter(user=user, letter=Letter.ACCOUNTABLE)
+        .alias(release_status=Subquery(status_of.values("release__status")[:1]))
+        .filter(release_status__in=(*SIGNABLE, Status.DRAFT))
+        .select_related("activity__release__product", "activity__team")
         .annotate(current_number=Subquery(latest.values("number")[:1]))
         .order_by("activity__release__window_start", "activity__position")
     )
+    mine = [a for a in rows if a.activity.release.status != Status.DRAFT]
+    drafts = [
+        (a.activity.release, a.activity) for a in rows if a.activity.release.status == Status.DRAFT
+    ]
     activity_ids = [a.activity_id for a in mine]
     live = {
         (s.activity_id, s.revision_number)
@@ -548,7 +558,11 @@ def my_signoffs(*, user) -> MySignOffs:
         ).select_related("release__product", "activity", "recorded_by")
     )
     return MySignOffs(
-        waiting=waiting, resign=resign, verbal=verbal, delegated=_delegated_waiting(user=user)
+        waiting=waiting,
+        resign=resign,
+        verbal=verbal,
+        delegated=_delegated_waiting(user=user),
+        drafts=drafts,
     )
 
 
@@ -1143,6 +1157,20 @@ def release_keyset_page(
         older_before=rows[-1].pk if has_older else None,
         newer_after=rows[0].pk if has_newer else None,
     )
+
+
+def release_keyset_cursor_for_page(
+    *, releases: QuerySet[Release], page: int, limit: int
+) -> int | None:
+    """The `before` cursor that shows what `?page=page` showed before the default order
+    paged by keyset, so bookmarked links keep working (one OFFSET query, once: the
+    redirect lands on the keyset page). None when that page is the first or past the end."""
+    if page <= 1:
+        return None
+    last_of_previous = (page - 1) * limit - 1
+    ids = releases.order_by("-created_at", "-id").values_list("pk", flat=True)
+    found = list(ids[last_of_previous : last_of_previous + 1])
+    return found[0] if found else None
 
 
 # --- the release page's header -------------------------------------------------

@@ -5,6 +5,7 @@ from django import forms
 from approvals.forms import DateTimeLocalInput
 from approvals.rad import SECTION_TITLES
 from approvals.rad_templates import SECTION_KEYS
+from raci.forms import PersonSearchInput, person_by_username
 from raci.models import Team
 
 
@@ -12,7 +13,32 @@ class TeamForm(forms.Form):
     name = forms.CharField(max_length=120, help_text="e.g. Security leads or SRE on-call.")
 
 
+class TeamMemberAddForm(forms.Form):
+    """A typed username (suggested as one types), not a <select> of every active user:
+    the page stays the same size however many people exist."""
+
+    user = forms.CharField(
+        label="Person",
+        max_length=150,
+        help_text="Type their username; suggestions appear as you type.",
+    )
+
+    def __init__(self, *args, candidates, member_ids, suggest_url, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.candidates = candidates
+        self.member_ids = set(member_ids)
+        self.fields["user"].widget = PersonSearchInput(suggest_url=suggest_url)
+
+    def clean_user(self):
+        person = person_by_username(self.candidates, self.cleaned_data["user"])
+        if person.pk in self.member_ids:
+            raise forms.ValidationError(f"{person.get_username()} is already a member.")
+        return person
+
+
 class TeamMemberForm(forms.Form):
+    """The member to remove, by id (the page's own list)."""
+
     user = forms.ModelChoiceField(queryset=None, label="Person")
 
     def __init__(self, *args, candidates, **kwargs):

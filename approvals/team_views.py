@@ -4,10 +4,11 @@ activity's Accountable, and out-of-office periods with a delegate."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from approvals import selectors, services
 from approvals.lifecycle import ReleaseAction
@@ -16,6 +17,7 @@ from approvals.team_forms import (
     DelegationForm,
     StartFromForm,
     TeamForm,
+    TeamMemberAddForm,
     TeamMemberForm,
 )
 from raci import services as raci_services
@@ -23,6 +25,7 @@ from raci.selectors import (
     delegation_get,
     delegations_all,
     delegations_of,
+    person_suggestions,
     raci_candidates,
     team_get,
     team_list,
@@ -54,9 +57,11 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
     require_perm(request, TEAM_PERM, what="manage approver teams")
     team = team_get(team_id=team_id)
     members = list(team.members.order_by("username"))
-    form = TeamMemberForm(
+    form = TeamMemberAddForm(
         request.POST or None,
-        candidates=raci_candidates().exclude(pk__in=[m.pk for m in members]),
+        candidates=raci_candidates(),
+        member_ids=[m.pk for m in members],
+        suggest_url=reverse("approvals:team_people", args=[team.pk]),
     )
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["user"]
@@ -69,6 +74,20 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
         request,
         "approvals/team_detail.html",
         {"team": team, "members": members, "form": form},
+    )
+
+
+@login_required
+@require_GET
+def team_people(request: HttpRequest, team_id: int) -> JsonResponse:
+    """Up to 20 people matching what was typed into the team's "Add a member" field
+    (JSON, names and usernames only, as the RACI editors' suggestions), for those who
+    may manage approver teams; the team's members are left out."""
+    require_perm(request, TEAM_PERM, what="manage approver teams")
+    team = team_get(team_id=team_id)
+    members = team.members.values_list("pk", flat=True)
+    return JsonResponse(
+        {"people": person_suggestions(text=request.GET.get("q", ""), exclude_ids=members)}
     )
 
 

@@ -75,6 +75,7 @@ urlpatterns = [
     ),
     path("teams/", team_views.teams, name="team_list"),
     path("teams/<int:team_id>/", team_views.team_detail, name="team_detail"),
+    path("teams/<int:team_id>/people/", team_views.team_people, name="team_people"),
     path("teams/<int:team_id>/remove/", team_views.team_member_remove, name="team_member_remove"),
     path(release + "raci/team/", team_views.activity_team, name="activity_team"),
     path("delegations/", team_views.delegations, name="delegations"),

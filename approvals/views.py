@@ -1,4 +1,5 @@
 from datetime import date
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -33,7 +35,7 @@ from approvals.lifecycle import IllegalTransition, ReleaseAction, Status
 from approvals.models import Decision, DeploymentStatus, ReleaseType, VerbalState
 from approvals.rad import SECTION_TITLES, rad_diff, rad_incomplete_sections, rad_summary
 from approvals.rules import meaning_text, window_warnings
-from approvals.waiting import my_signoff_sections
+from approvals.waiting import my_signoff_sections, signoff_page
 from audit.selectors import changelog_for_release
 from raci import permissions
 from raci.forms import RaciGridForm
@@ -101,6 +103,8 @@ def release_list(request: HttpRequest) -> HttpResponse:
         query.pop(name, None)
     if filters.sort:
         page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
+    elif "page" in request.GET and not any(name in request.GET for name in KEYSET_PARAMS):
+        return _old_page_link(request, releases=releases, query=query)
     else:  # the default order (newest first) pages by keyset: no OFFSET, no deep-page cost
         page = selectors.release_keyset_page(
             releases=releases,
@@ -123,6 +127,28 @@ def release_list(request: HttpRequest) -> HttpResponse:
             "can_add": request.user.has_perm("approvals.add_release"),
         },
     )
+
+
+def _old_page_link(request: HttpRequest, *, releases, query) -> HttpResponse:
+    """A bookmarked `?page=N` of the default order, from before it paged by keyset:
+    redirect to the keyset cursor that shows the same releases, or to the newest page
+    with a message when that page is past the end (or N is not a page number)."""
+    value = request.GET.get("page", "")
+    number = int(value) if value.isdigit() and len(value) < 9 else 1
+    cursor = selectors.release_keyset_cursor_for_page(
+        releases=releases, page=number, limit=PAGE_SIZE
+    )
+    target = query.copy()
+    if cursor is not None:
+        target["before"] = str(cursor)
+    elif number > 1:
+        messages.info(
+            request,
+            f"Page {number} no longer exists (the list pages with Older and Newer now); "
+            "here are the newest releases.",
+        )
+    encoded = target.urlencode()
+    return redirect(reverse("approvals:release_list") + (f"?{encoded}" if encoded else ""))
 
 
 @login_required
@@ -759,12 +785,26 @@ def _verbal_respond_at_provider(request, *, signoff, form) -> HttpResponse:
 @login_required
 @require_GET
 def my_signoffs(request: HttpRequest) -> HttpResponse:
+    """Ready to sign and waiting on something, each paged by its own keyset cursor
+    (`?ready_after=` / `?waiting_after=`, an activity id), so the page stays bounded."""
     mine = selectors.my_signoffs(user=request.user)
-    return render(
-        request,
-        "approvals/my_signoffs.html",
-        {"mine": mine, "sections": my_signoff_sections(user=request.user, mine=mine)},
-    )
+    sections = my_signoff_sections(user=request.user, mine=mine)
+    groups = {"ready": sections.ready, "waiting": sections.waiting}
+    cursors = {name: _cursor(request, f"{name}_after") for name in groups}
+
+    def link(name: str, after: int | None) -> str:
+        """This group at `after`, the other group where the reader left it."""
+        query = {f"{n}_after": c for n, c in cursors.items() if n != name and c is not None}
+        if after is not None:
+            query[f"{name}_after"] = after
+        return "?" + urlencode(query) if query else request.path
+
+    pages = {}
+    for name, items in groups.items():
+        page = pages[name] = signoff_page(items, after=cursors[name])
+        page.more_url = link(name, page.next_after) if page.next_after else ""
+        page.first_url = link(name, None) if page.earlier else ""
+    return render(request, "approvals/my_signoffs.html", {"mine": mine, **pages})
 
 
 def _reason_error_key(release) -> str:

@@ -22,7 +22,7 @@ from approvals.models import (
 )
 from approvals.rules import readiness_reasons, signoff_waits_on, window_conflicts, windows_overlap
 from approvals.selectors import MySignOffs
-from raci.models import Activity, Assignment, Letter
+from raci.models import Activity
 
 
 @dataclass
@@ -40,6 +40,61 @@ class SignOffItem:
 class SignOffSections:
     ready: list[SignOffItem]
     waiting: list[SignOffItem]
+
+
+SIGNOFFS_SHOWN = 50  # per group of My sign-offs: a user with thousands pending gets pages
+
+
+@dataclass
+class SignOffPage:
+    """At most `SIGNOFFS_SHOWN` items of one group from a keyset cursor on, soonest first.
+
+    The cursor is the activity of the last item shown; `next_after` is the one for the
+    following page (None at the end). `earlier` and `rest` count what this page leaves
+    out before and after it, `total` the whole group (the badge)."""
+
+    items: list[SignOffItem]
+    total: int
+    earlier: int
+    rest: int
+    next_after: int | None
+    more_url: str = ""  # set by the view: links keep the other group's cursor
+    first_url: str = ""
+
+
+def _order_key(item: SignOffItem) -> tuple:
+    return (item.release.window_start, item.release.pk, item.activity.position, item.activity.pk)
+
+
+def _cursor_key(items: list[SignOffItem], after: int) -> tuple | None:
+    """Where an activity id cursor sits in the order: from the group itself, or, when
+    the item has left the group since (signed, moved to the other group), from the
+    activity's row (one query), so the next page neither repeats nor skips items."""
+    for item in items:
+        if item.activity.pk == after:
+            return _order_key(item)
+    row = (
+        Activity.objects.filter(pk=after)
+        .values_list("release__window_start", "release_id", "position", "pk")
+        .first()
+    )
+    return tuple(row) if row else None
+
+
+def signoff_page(items: list[SignOffItem], *, after: int | None) -> SignOffPage:
+    """One page of a group (`items` in `my_signoff_sections` order) after the cursor."""
+    key = _cursor_key(items, after) if after is not None else None
+    earlier = sum(1 for item in items if _order_key(item) <= key) if key else 0
+    following = items[earlier:]
+    shown = following[:SIGNOFFS_SHOWN]
+    more = len(following) > SIGNOFFS_SHOWN
+    return SignOffPage(
+        items=shown,
+        total=len(items),
+        earlier=earlier,
+        rest=len(following) - len(shown),
+        next_after=shown[-1].activity.pk if more else None,
+    )
 
 
 def readiness_for_releases(*, releases: list[Release]) -> dict[int, list[str]]:
@@ -108,34 +163,28 @@ def readiness_for_releases(*, releases: list[Release]) -> dict[int, list[str]]:
     return reasons
 
 
-def _drafts_of(*, user) -> list[tuple[Release, Activity]]:
-    """Draft releases where the user will sign an activity (its Accountable, or a member
-    of its Accountable team): their signature waits for the RAD to be submitted."""
-    activities = list(
-        Activity.objects.filter(release__status=Status.DRAFT)
-        .filter(
-            Q(team__members=user)
-            | Q(
-                pk__in=Assignment.objects.filter(user=user, letter=Letter.ACCOUNTABLE).values(
-                    "activity_id"
-                )
-            )
-        )
+def _drafts_of(*, user, mine: MySignOffs) -> list[tuple[Release, Activity]]:
+    """Draft releases where the user will sign an activity (its Accountable, from
+    `mine.drafts`, or a member of its Accountable team, one query from the team side):
+    their signature waits for the RAD to be submitted."""
+    team_drafts = (
+        Activity.objects.filter(release__status=Status.DRAFT, team__members=user)
         .select_related("release__product", "team")
-        .distinct()
         .order_by("release__window_start", "position")
     )
+    found = {activity.pk: (release, activity) for release, activity in mine.drafts}
+    found |= {activity.pk: (activity.release, activity) for activity in team_drafts}
     return [
-        (a.release, a)
-        for a in activities
-        if a.release.release_type != ReleaseType.HOTFIX or a.is_go_no_go
+        (release, activity)
+        for release, activity in found.values()
+        if release.release_type != ReleaseType.HOTFIX or activity.is_go_no_go
     ]
 
 
 def my_signoff_sections(*, user, mine: MySignOffs) -> SignOffSections:
     """`mine.waiting` split into ready to sign and waiting on something, with the drafts
     the user will sign once submitted; each item says what it waits on. Soonest window first."""
-    drafts = _drafts_of(user=user)
+    drafts = _drafts_of(user=user, mine=mine)
     releases = {r.pk: r for r, _, _ in mine.waiting} | {r.pk: r for r, _ in drafts}
     reasons = readiness_for_releases(releases=list(releases.values()))
     draft_numbers = dict(
@@ -155,7 +204,7 @@ def my_signoff_sections(*, user, mine: MySignOffs) -> SignOffSections:
         item.waits_on = signoff_waits_on(
             release=item.release, has_revision=item.number is not None, ready_reasons=item.waits_on
         )
-    items.sort(key=lambda i: (i.release.window_start, i.release.pk, i.activity.position))
+    items.sort(key=_order_key)
     return SignOffSections(
         ready=[i for i in items if not i.waits_on],
         waiting=[i for i in items if i.waits_on],

@@ -51,6 +51,16 @@ class PersonSearchInput(forms.TextInput):
         super().__init__(attrs=attrs, **kwargs)
 
 
+def person_by_username(candidates, typed: str):
+    """The person among `candidates` (active users) whose username was typed, or a field
+    error saying none is: the pickers look up only what was typed, never list everyone."""
+    username = typed.strip()
+    person = candidates.filter(username=username).first()
+    if person is None:
+        raise forms.ValidationError(f"No active user has the username “{username}”.")
+    return person
+
+
 class RaciGridForm(forms.Form):
     """The whole matrix as one form: a select per cell, one blank column and row to add."""
 
@@ -107,9 +117,7 @@ class RaciGridForm(forms.Form):
         username = self.cleaned_data["new_person"].strip()
         if not username:
             return None
-        person = self.candidates.filter(username=username).first()
-        if person is None:
-            raise forms.ValidationError(f"No active user has the username “{username}”.")
+        person = person_by_username(self.candidates, username)
         if person.pk in {p.pk for p in self.matrix.people}:
             raise forms.ValidationError(
                 f"{username} is already in the matrix: set their letters in their column."

@@ -285,7 +285,7 @@ def test_a_release_manager_manages_teams_in_the_ui(client, team):
     response = client.post(reverse("approvals:team_list"), {"name": "SRE on-call"})
     leads = Team.objects.get(name="SRE on-call")
     assert response["Location"] == reverse("approvals:team_detail", args=[leads.pk])
-    client.post(reverse("approvals:team_detail", args=[leads.pk]), {"user": team["sre"].pk})
+    client.post(reverse("approvals:team_detail", args=[leads.pk]), {"user": "sre"})
     assert list(leads.members.all()) == [team["sre"]]
     duplicate = client.post(reverse("approvals:team_list"), {"name": "sre ON-CALL"})
     assert "There is already a team" in duplicate.content.decode()
@@ -304,7 +304,7 @@ def test_only_release_managers_manage_teams(client, team, who):
     client.force_login(team[who])
     assert client.get(reverse("approvals:team_list")).status_code == 403
     response = client.post(
-        reverse("approvals:team_detail", args=[leads.pk]), {"user": team[who].pk}
+        reverse("approvals:team_detail", args=[leads.pk]), {"user": team[who].username}
     )
     assert response.status_code == 403
     assert list(leads.members.values_list("username", flat=True)) == ["ana"]

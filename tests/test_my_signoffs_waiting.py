@@ -5,6 +5,7 @@ approved and what it says waits is refused for that very reason (another door: t
 service behind the sign page, the API's deploy check reads the same rule).
 """
 
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals import services
+from approvals import services, waiting
 from approvals.lifecycle import Status
 from approvals.models import ApprovalPolicy, ReleaseType
 from approvals.rules import signoff_waits_on
@@ -267,3 +268,93 @@ def test_the_page_costs_the_same_as_the_list_it_replaced_plus_a_constant(client)
         my_signoffs(user=team["po"])
     assert selector - len(queries) <= 8, (selector, len(queries))
     assert reverse("approvals:my_signoffs") == MY
+
+
+# --- bounded: a page per group, keyset "More" links -----------------------------------------
+
+
+def _shown(section: str) -> list[str]:
+    return re.findall(r"Payments API ([\d.]+)</a>", section)
+
+
+def test_each_group_shows_a_bounded_page_and_more_links_walk_it_once(client, monkeypatch):
+    """Three per group here (50 in production): the rest is counted, "More" follows a keyset
+    cursor (an activity id, never an offset) and walks every item once, in order."""
+    monkeypatch.setattr(waiting, "SIGNOFFS_SHOWN", 3)
+    team = build_team()
+    ready = [release_in_review(team, version=f"7.{n}.0") for n in range(7)]
+    for n in range(4):
+        draft(team, f"8.{n}.0")
+    client.force_login(team["po"])
+    expected = [r.version for r in sorted(ready, key=lambda r: (r.window_start, r.pk))]
+    body = client.get(MY).content.decode()
+    ready_html, waiting_html = sections_html(body)
+    assert ">7</span>" in ready_html and ">4</span>" in waiting_html  # the badges count all
+    assert "4 more after these." in ready_html and "1 more after these." in waiting_html
+    seen, url = [], MY
+    while True:
+        ready_html, _ = sections_html(client.get(url).content.decode())
+        page = _shown(ready_html)
+        assert 1 <= len(page) <= 3
+        seen += page
+        more = re.search(r'href="(\?[^"#]*ready_after=\d+[^"#]*)#h-ready" rel="next"', ready_html)
+        if not more:
+            break
+        url = MY + more.group(1).replace("&amp;", "&")
+    assert seen == expected
+    assert "6 sooner not shown." in ready_html and "more after these" not in ready_html
+
+
+def test_more_keeps_the_other_groups_place(client, monkeypatch):
+    monkeypatch.setattr(waiting, "SIGNOFFS_SHOWN", 2)
+    team = build_team()
+    for n in range(3):
+        release_in_review(team, version=f"7.{n}.0")
+    drafts = [draft(team, f"8.{n}.0", days=6 + n) for n in range(3)]
+    client.force_login(team["po"])
+    _, waiting_html = sections_html(client.get(MY).content.decode())
+    after = re.search(r"waiting_after=(\d+)", waiting_html).group(1)
+    ready_html, waiting_html = sections_html(
+        client.get(f"{MY}?waiting_after={after}").content.decode()
+    )
+    assert _shown(waiting_html) == [drafts[2].version]
+    more = re.search(r'href="\?([^"#]*)#h-ready" rel="next"', ready_html).group(1)
+    assert f"waiting_after={after}" in more  # the waiting group stays where it was
+
+
+def test_an_item_signed_between_pages_neither_repeats_nor_skips(client, monkeypatch):
+    """The cursor's item left the group (signed): the next page starts right after where
+    it stood, found from the activity's row."""
+    monkeypatch.setattr(waiting, "SIGNOFFS_SHOWN", 2)
+    team = build_team()
+    releases = [release_in_review(team, version=f"7.{n}.0") for n in range(5)]
+    client.force_login(team["po"])
+    ready_html, _ = sections_html(client.get(MY).content.decode())
+    more = re.search(r'href="(\?ready_after=\d+)#h-ready"', ready_html).group(1)
+    sign(releases[1], team["po"], SCOPE)  # the last one shown, the cursor's item
+    ready_html, _ = sections_html(client.get(MY + more).content.decode())
+    assert _shown(ready_html) == [releases[2].version, releases[3].version]
+    assert ">4</span>" in ready_html
+
+
+@pytest.mark.parametrize("cursor", ["abc", "99999999", "-1", "1e9"])
+def test_a_bad_cursor_starts_from_the_soonest(client, cursor):
+    team = build_team()
+    release_in_review(team, version="7.0.0")
+    client.force_login(team["po"])
+    response = client.get(MY, {"ready_after": cursor, "waiting_after": cursor})
+    assert response.status_code == 200
+    ready_html, _ = sections_html(response.content.decode())
+    assert _shown(ready_html) == ["7.0.0"]
+
+
+def test_a_cursor_naming_someone_elses_activity_shows_only_my_items(client):
+    """An activity id from a release the reader cannot see only places the cursor in
+    the order: nothing of that release (not even its name) appears."""
+    team = build_team()
+    mine = release_in_review(team, version="7.0.0")
+    outsider = user_create("outsider")
+    client.force_login(outsider)
+    theirs = activity(mine, SCOPE).pk
+    body = client.get(MY, {"ready_after": theirs, "waiting_after": theirs}).content.decode()
+    assert "Payments API" not in body and "7.0.0" not in body

@@ -256,6 +256,49 @@ def test_release_list_keyset_shows_only_visible_releases(client, team, many):
     assert str(mine.version) in body and "1 release" in body
 
 
+def test_a_bookmarked_page_number_redirects_to_the_same_releases_by_keyset(client, team, many):
+    """`?page=N` from before the default order paged by keyset lands on the cursor that
+    shows the very releases page N showed (filters kept), not silently on the first page."""
+    client.force_login(team["rm"])
+    url = reverse("approvals:release_list")
+    expected = list(
+        Release.objects.filter(product__slug="bulk")
+        .order_by("-created_at", "-id")
+        .values_list("version", flat=True)
+    )
+    response = client.get(url, {"product": "bulk", "page": "2"})
+    assert response.status_code == 302
+    assert "product=bulk" in response["Location"] and "page=" not in response["Location"]
+    body, queries = _get(client, response["Location"])
+    rows = re.compile(r"<strong>Bulk</strong> ([\d.]+)</a>")
+    assert rows.findall(body) == expected[25:50]
+    assert not any("OFFSET" in sql for sql in queries)  # the landing page itself is keyset
+    first = client.get(url, {"product": "bulk", "page": "1"})
+    assert first.status_code == 302 and "before=" not in first["Location"]
+
+
+@pytest.mark.parametrize("page", ["99", "abc", "99999999999999999999"])
+def test_a_page_number_past_the_end_says_so_and_shows_the_newest(client, team, many, page):
+    client.force_login(team["rm"])
+    response = client.get(reverse("approvals:release_list"), {"page": page}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain and "before=" not in response.redirect_chain[-1][0]
+    body = response.content.decode()
+    if page == "99":
+        assert "Page 99 no longer exists" in body
+    rows = re.compile(r"<strong>\w[\w ]*</strong> ([\d.]+)</a>")
+    first, _ = _get(client, reverse("approvals:release_list"))
+    assert rows.findall(body) == rows.findall(first)
+
+
+def test_a_page_number_names_no_release_the_user_may_not_see(client, team, many):
+    """po sees one release: page 2 is past the end for them whatever others see."""
+    client.force_login(team["po"])
+    release_in_review(team)
+    response = client.get(reverse("approvals:release_list"), {"page": "2"})
+    assert response.status_code == 302 and "before=" not in response["Location"]
+
+
 # --- the calendar feed's time window -------------------------------------------------
 
 

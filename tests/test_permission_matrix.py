@@ -2196,7 +2196,7 @@ CASES += [
         global_rows(MANAGERS, 302),
         _team_url("approvals:team_detail"),
         team_member_added,
-        lambda world: {"user": str(world.team["dev"].pk)},
+        const({"user": "dev"}),
     ),
     Case(
         "approvals:team_member_remove",
@@ -2511,6 +2511,13 @@ CASES += [
         "GET",
         release_rows(MANAGERS, 200),
         lambda world: _settings_url("approvals:product_raci_people")(world) + "?q=outsid",
+        shows('"value": "outsider"'),
+    ),
+    Case(
+        "approvals:team_people",
+        "GET",
+        global_rows(MANAGERS, 200),
+        lambda world: _team_url("approvals:team_people")(world) + "?q=outsid",
         shows('"value": "outsider"'),
     ),
 ]

@@ -1,5 +1,6 @@
-// Suggests people in a RACI editor's "Add person" field as one types (the field
-// works without it: type the username). Fills the field's <datalist> from the server.
+// Suggests people in a username field (the RACI editors' "Add person", a team's
+// "Add a member") as one types (the field works without it: type the username).
+// Fills the field's <datalist> from the server.
 (function () {
   "use strict";
   document.querySelectorAll("input[data-person-suggest-url]").forEach(function (input) {

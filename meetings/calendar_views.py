@@ -117,24 +117,36 @@ def _feed_stamp() -> datetime:
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The private feed. The token is checked first, so a revoked or rotated token is a
-    404 whatever validators the client sends. The ETag is the body's SHA-256: it can only
-    match when the client already holds exactly this feed, so a 304 is never stale and
-    never another user's (a version from a cheap query would miss changes that reach the
-    feed without passing one place: product renames, RACI edits, the date). Calendar
-    clients poll every few hours with If-None-Match; the 304 saves them the download."""
-    user = selectors.feed_owner(token=token)
+    404 whatever validators the client sends, and whatever is cached. The ETag is the
+    body's SHA-256: it can only match when the client already holds exactly this feed,
+    so a 304 is never stale and never another user's. Calendar clients poll every few
+    hours with If-None-Match; the 304 saves them the download.
+
+    The body and its ETag are cached (selectors.feed_cached) under the data version,
+    which every committed write to a table the feed reads replaces (the triggers of
+    metrics/migrations), and under everything else the body depends on: the local day
+    (the window, drill statuses), the UTC day (DTSTAMP), the active time zone (the
+    window's midnights) and the site's address (the links)."""
+    feed = selectors.feed_for_token(token=token)
     today = timezone.localdate()
-    items = selectors.feed_items(
-        user=user,
-        first=today - timedelta(days=FEED_PAST_DAYS),
-        last=today + timedelta(days=FEED_FUTURE_DAYS),
-    )
-    body = user_feed(
-        items=items,
-        base_url=request.build_absolute_uri("/").rstrip("/"),
-        stamp=_feed_stamp(),
+    base_url = request.build_absolute_uri("/").rstrip("/")
+    stamp = _feed_stamp()
+
+    def compute() -> tuple[bytes, str]:
+        items = selectors.feed_items(
+            user=feed.user,
+            first=today - timedelta(days=FEED_PAST_DAYS),
+            last=today + timedelta(days=FEED_FUTURE_DAYS),
+        )
+        body = user_feed(items=items, base_url=base_url, stamp=stamp)
+        return body, quote_etag(hashlib.sha256(body).hexdigest())
+
+    body, etag = selectors.feed_cached(
+        feed=feed,
+        parts=(today, stamp, timezone.get_current_timezone_name(), base_url),
+        compute=compute,
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
-    response["ETag"] = quote_etag(hashlib.sha256(body).hexdigest())
-    return get_conditional_response(request, etag=response["ETag"], response=response)
+    response["ETag"] = etag
+    return get_conditional_response(request, etag=etag, response=response)

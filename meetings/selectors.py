@@ -1,4 +1,6 @@
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -54,7 +56,8 @@ def freezes_upcoming(*, user) -> QuerySet[FreezeWindow]:
     )
 
 
-def feed_owner(*, token: str):
+def feed_for_token(*, token: str) -> CalendarFeed:
+    """The feed (with its owner) a token opens, or 404: unknown, rotated or inactive owner."""
     feed = (
         CalendarFeed.objects.select_related("user")
         .filter(token_sha256=CalendarFeed.hash_token(token), user__is_active=True)
@@ -62,7 +65,32 @@ def feed_owner(*, token: str):
     )
     if feed is None:
         raise Http404("No such calendar.")
-    return feed.user
+    return feed
+
+
+# The feed body's cache, plugged in from above: the data version it is keyed on (a
+# token PostgreSQL triggers replace at commit, metrics.models.DataVersion) lives in an
+# app meetings may not import, so metrics registers its `cached_for_user` here in its
+# AppConfig.ready. Unplugged (or off PostgreSQL, where that function computes live),
+# the feed is computed on every request.
+FeedCache = Callable[..., Any]
+_feed_cache: list[FeedCache] = []
+
+
+def feed_register_cache(cache: FeedCache) -> None:
+    """Cache feed bodies with `cache(user=, parts=, compute=)` (idempotent)."""
+    _feed_cache[:] = [cache]
+
+
+def feed_cached(*, feed: CalendarFeed, parts: tuple, compute: Callable[[], Any]) -> Any:
+    """`compute()` for `feed`, cached under its owner, its token and `parts` (all else
+    the body depends on) when a cache is plugged in. The token's hash is in the key so
+    a rotated token never shares an entry; the caller checks the token first anyway."""
+    if not _feed_cache:
+        return compute()
+    return _feed_cache[0](
+        user=feed.user, parts=("calendar-feed", feed.pk, feed.token_sha256, *parts), compute=compute
+    )
 
 
 def calendar_for_user(*, user, first: date, last: date, product=None) -> list[CalendarItem]:

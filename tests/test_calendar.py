@@ -138,8 +138,10 @@ def test_the_feed_escapes_and_folds_text_as_rfc_5545_says(client, team, release)
         line.decode()  # a fold never splits a UTF-8 character
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_feed_answers_304_to_its_own_etag_and_200_after_a_change(client, team, release):
-    """Conditional GET: the ETag is the body's hash, so it matches only the same feed."""
+    """Conditional GET: the ETag is the body's hash, so it matches only the same feed.
+    Committed for real: the cached body's key changes when a write commits."""
     meeting = schedule(release, team)
     path = _feed_path(client, team["po"])
     first = client.get(path)

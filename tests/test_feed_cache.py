@@ -17,7 +17,6 @@ from guardian.shortcuts import remove_perm
 
 from approvals.models import Product
 from meetings import services as meeting_services
-from meetings.models import GateMeeting
 from meetings.services import calendar_feed_regenerate
 from raci import permissions
 from raci.models import Assignment

@@ -78,7 +78,7 @@ def calendar_page(request: HttpRequest, view: str) -> HttpResponse:
         return render(request, "meetings/calendar.html", context, status=400)
     day = form.cleaned_data["date"]
     product = form.products.get(form.cleaned_data["product"] or "")
-    first, last, _, _ = _span(view, day)
+    first = _span(view, day)[0]  # the heading names the week by its first day
     today = timezone.localdate()
     # Reading the items and drawing some 40 days of them is most of the page's time:
     # the rendered grid is cached (selectors.data_cached) under the data version, which

@@ -7,8 +7,9 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
@@ -77,8 +78,42 @@ def calendar_page(request: HttpRequest, view: str) -> HttpResponse:
         return render(request, "meetings/calendar.html", context, status=400)
     day = form.cleaned_data["date"]
     product = form.products.get(form.cleaned_data["product"] or "")
+    first = _span(view, day)[0]  # the heading names the week by its first day
+    today = timezone.localdate()
+    # Reading the items and drawing some 40 days of them is most of the page's time:
+    # the rendered grid is cached (selectors.data_cached) under the data version, which
+    # every committed write to a table it reads replaces (the triggers of
+    # metrics/migrations), the user and all else it depends on: the view and day (hence
+    # the range), the product, today (the "Today" mark, drill statuses), the active time
+    # zone (which day an item falls on, its times) and the language (month and day
+    # names). It holds no CSRF token and no messages, which the page adds around it.
+    context.update(
+        day=day,
+        first=first,
+        grid=selectors.data_cached(
+            user=request.user,
+            parts=(
+                "calendar-page",
+                view,
+                day,
+                product.pk if product else None,
+                product.slug if product else "",
+                today,
+                timezone.get_current_timezone_name(),
+                translation.get_language(),
+            ),
+            compute=lambda: grid_render(
+                user=request.user, view=view, day=day, product=product, today=today
+            ),
+        ),
+    )
+    return render(request, "meetings/calendar.html", context)
+
+
+def grid_render(*, user, view: str, day: date, product, today: date) -> str:
+    """The calendar's navigation, legend and grid of `user`'s items, rendered."""
     first, last, previous, following = _span(view, day)
-    items = selectors.calendar_for_user(user=request.user, first=first, last=last, product=product)
+    items = selectors.calendar_for_user(user=user, first=first, last=last, product=product)
     by_day: dict[date, list] = {
         first + timedelta(days=n): [] for n in range((last - first).days + 1)
     }
@@ -92,19 +127,22 @@ def calendar_page(request: HttpRequest, view: str) -> HttpResponse:
         query = f"?date={target.isoformat()}" + (f"&product={slug}" if slug else "")
         return reverse(f"meetings:calendar_{target_view}") + query
 
-    context.update(
-        day=day,
-        today=timezone.localdate(),
-        days=list(by_day.items()),
-        weeks=[list(by_day.items())[i : i + 7] for i in range(0, len(by_day), 7)],
-        agenda=[(d, its) for d, its in by_day.items() if its],
-        previous=link(view, previous),
-        following=link(view, following),
-        today_link=link(view, timezone.localdate()),
-        view_links=[(v, link(v, day)) for v in VIEWS],
-        conflicts=sum(1 for item in items if item.conflicts),
-    )
-    return render(request, "meetings/calendar.html", context)
+    context = {
+        "view": view,
+        "views": VIEWS,
+        "kinds": KINDS,
+        "day": day,
+        "today": today,
+        "days": list(by_day.items()),
+        "weeks": [list(by_day.items())[i : i + 7] for i in range(0, len(by_day), 7)],
+        "agenda": [(d, its) for d, its in by_day.items() if its],
+        "previous": link(view, previous),
+        "following": link(view, following),
+        "today_link": link(view, today),
+        "view_links": [(v, link(v, day)) for v in VIEWS],
+        "conflicts": sum(1 for item in items if item.conflicts),
+    }
+    return render_to_string("meetings/includes/calendar_grid.html", context)
 
 
 def _feed_stamp() -> datetime:

@@ -82,13 +82,20 @@ def feed_register_cache(cache: FeedCache) -> None:
     _feed_cache[:] = [cache]
 
 
+def data_cached(*, user, parts: tuple, compute: Callable[[], Any]) -> Any:
+    """`compute()` cached for `user` under `parts` (everything else the result depends
+    on) and the data version, when a cache is plugged in; computed live when not. The
+    feed and the calendar page share this one hook."""
+    if not _feed_cache:
+        return compute()
+    return _feed_cache[0](user=user, parts=parts, compute=compute)
+
+
 def feed_cached(*, feed: CalendarFeed, parts: tuple, compute: Callable[[], Any]) -> Any:
     """`compute()` for `feed`, cached under its owner, its token and `parts` (all else
     the body depends on) when a cache is plugged in. The token's hash is in the key so
     a rotated token never shares an entry; the caller checks the token first anyway."""
-    if not _feed_cache:
-        return compute()
-    return _feed_cache[0](
+    return data_cached(
         user=feed.user, parts=("calendar-feed", feed.pk, feed.token_sha256, *parts), compute=compute
     )
 

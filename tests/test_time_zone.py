@@ -132,8 +132,10 @@ def test_when_for_renders_in_the_recipients_zone_and_names_it(make_user):
 # Pure calendar days (no time, no zone) of the calendar page: a month or day label.
 ALLOWED_DATE = {
     ("meetings/calendar.html", "day"),
-    ("meetings/calendar.html", "days.0.0"),
-    ("meetings/calendar.html", "d"),
+    ("meetings/calendar.html", "first"),
+    ("meetings/includes/calendar_grid.html", "day"),
+    ("meetings/includes/calendar_grid.html", "days.0.0"),
+    ("meetings/includes/calendar_grid.html", "d"),
 }
 
 

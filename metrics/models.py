@@ -13,8 +13,10 @@ class DataVersion(models.Model):
     permissions, submission and halt entries of the change log) gives the row
     a new random token when the writing transaction commits, whatever door the
     write came through (services, API, admin, a management command, raw SQL).
-    Random, not a counter, so a restored backup or a rolled-back test never
-    brings an old token, and its cached figures, back.
+    Random, not a counter, so a rolled-back test never brings an old token back.
+    A restored backup does bring back the token it was taken with: clear the
+    cache after a restore (docs/architecture.md). TRUNCATE fires no row trigger,
+    so clearing a watched table by hand needs the same.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

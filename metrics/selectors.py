@@ -19,6 +19,7 @@ their number: no loop over rows in Python. Definitions (docs/metrics.md):
   deploy check would have refused.
 """
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -338,9 +339,29 @@ def cached_for_user(*, user, parts: tuple, compute: Callable[[], Any]) -> Any:
     key = "metrics:" + sha256(repr((version, user.pk, parts)).encode()).hexdigest()
     cached = cache.get(key)
     if cached is None:
+        _forget_loaded_state(user)
         cached = compute()
         cache.set(key, cached, CACHE_SECONDS)
     return cached
+
+
+# Django's backends keep what they read of a user's permissions on the user object.
+_PERMISSION_CACHES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
+
+
+def _forget_loaded_state(user) -> None:
+    """Make `compute()` read the user's scope after the version, as it reads the data.
+
+    The request loaded the user, and may have asked has_perm (the product filter
+    does), before the version was read. Had an admin revoked a group or the
+    superuser flag in between, those earlier answers would be cached under the
+    new version, and served until the next write. So the flags are read again
+    and the permission caches dropped: one query, on a miss only.
+    """
+    user.refresh_from_db(fields=["is_active", "is_superuser"])
+    for name in _PERMISSION_CACHES:
+        with contextlib.suppress(AttributeError):
+            delattr(user, name)
 
 
 def metrics_for_user(

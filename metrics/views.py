@@ -1,4 +1,5 @@
 import csv
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -43,7 +44,18 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     form = MetricsFilterForm(request.GET, products=list(products_for_choice(user=request.user)))
     if not form.is_valid():
         return render(request, "metrics/metrics.html", {"form": form}, status=400)
-    data, query = form.cleaned_data, request.GET.urlencode()
+    data = form.cleaned_data
+    # The filter as the form understood it, not the raw query string: parameters the
+    # form ignores must not make cache entries of their own (nor reach the links).
+    query = urlencode(
+        {
+            "product": data["product"].slug if data["product"] else "",
+            "period": data["period"],
+            "start": data["start"].isoformat(),
+            "end": data["end"].isoformat(),
+            "hotfix_days": data["hotfix_days"],
+        }
+    )
 
     def figures() -> str:
         metrics = metrics_for_user(user=request.user, **data)

@@ -173,3 +173,50 @@ def test_a_granted_then_revoked_permission_changes_the_figures_at_once(client, t
     assert deployments_seen(client, team["po"]) == 2
     remove_perm(f"approvals.{permissions.VIEW}", team["po"], other)
     assert deployments_seen(client, team["po"]) == 1
+
+
+def test_a_revocation_racing_the_request_is_not_cached_under_the_new_version(team, two_products):
+    """The request may ask has_perm before the version is read (the product filter does):
+    had a revocation committed in between, the figures of a miss must still use the
+    scope as it is after the version, or the old scope is served until the next write."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.cache import cache
+
+    from metrics.selectors import metrics_for_user
+
+    def deployments(user) -> int:
+        end = timezone.localdate()
+        figures = metrics_for_user(
+            user=user,
+            product=None,
+            period="month",
+            start=end - timedelta(days=60),
+            end=end,
+            hotfix_days=7,
+        )
+        return sum(bucket.deployments for bucket in figures.buckets)
+
+    users = get_user_model().objects
+    rm = users.get(pk=team["rm"].pk)  # the request's user, loaded before the version
+    assert rm.has_perm("approvals.view_release")  # what the product filter asks first
+    Group.objects.get(name=permissions.RELEASE_MANAGERS).user_set.remove(rm)  # commits
+    served = deployments(rm)  # a miss under the new version, with the request's user
+    cache.clear()
+    fresh = deployments(users.get(pk=rm.pk))
+    assert fresh < 2  # rm no longer sees every product's deployment (the test can bite)
+    assert served == fresh
+
+
+def test_parameters_the_filter_ignores_make_no_entries_of_their_own(client, team):
+    """The page's key is the filter as the form read it, so `?junk=1`, `?junk=2`, … cannot
+    make the server compute again or fill the cache, and the CSV links do not repeat them."""
+    client.force_login(team["rm"])
+    page_queries(client)
+    warm = page_queries(client)
+    for junk in ("1", "2"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("metrics:metrics"), {"junk": junk})
+        assert response.status_code == 200
+        assert len(queries) == warm
+        assert b"junk" not in response.content

@@ -394,3 +394,9 @@ def run_together(functions) -> list:
     for thread in threads:
         thread.join(60)
     return results
+
+
+# The calendar page served from its grid cache: session, user, two permission checks, the
+# form's products, the data version and the unread count (tests/test_calendar_queries.py,
+# tests/test_calendar_cache.py).
+CALENDAR_CACHED_QUERIES = 7

@@ -21,8 +21,7 @@ from meetings import calendar_views
 from meetings import services as meeting_services
 from meetings.calendar_views import VIEWS
 from raci import permissions
-from tests.helpers import schedule
-from tests.test_calendar_queries import CALENDAR_CACHED_QUERIES
+from tests.helpers import CALENDAR_CACHED_QUERIES, schedule
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

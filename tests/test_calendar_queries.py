@@ -13,6 +13,7 @@ from django.utils import timezone
 from approvals import services
 from approvals.models import ApprovalPolicy
 from tests.factories import ProductFactory, release_history_bulk
+from tests.helpers import CALENDAR_CACHED_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.django_db
 # the session, the user, the form's products (and the permission checks that choose
 # them), the data version and the unread-notification count of the base template.
 CALENDAR_QUERIES = 18
-CALENDAR_CACHED_QUERIES = 7
 # The metrics page reads its figures back from the cache (metrics.selectors.cached_for_user)
 # when nothing changed; computing them is one query per figure, plus the data version
 # (read twice: for the page's rendered figures and for the figures themselves).

@@ -23,24 +23,31 @@ def write_burst(writer: int, start, each: int, failures, reports: str, database:
         import django
 
         django.setup()
-        from django.db import connection, transaction
-
-        from audit.changelog import changelog_record
-        from audit.models import Action
+        from django.db import connection
 
         connection.settings_dict["NAME"] = database
         start.wait()
-        for index in range(each):
-            try:
-                with transaction.atomic():
-                    changelog_record(action=Action.COMMENT_ADDED, reason=f"w{writer} #{index}")
-                    if index % 3 == 2:
-                        raise RuntimeError("roll back")
-            except RuntimeError:
-                pass
+        write_entries(writer, each)
         connection.close()
     except BaseException:  # noqa: BLE001 (counted by the parent, reported there)
         with failures.get_lock():
             failures.value += 1
         with open(f"{reports}/writer-{writer}.txt", "w") as report:
             report.write(traceback.format_exc())
+
+
+def write_entries(writer: int, each: int) -> None:
+    """Entries in their own transactions; every third one is rolled back after it was written."""
+    from django.db import transaction
+
+    from audit.changelog import changelog_record
+    from audit.models import Action
+
+    for index in range(each):
+        try:
+            with transaction.atomic():
+                changelog_record(action=Action.COMMENT_ADDED, reason=f"w{writer} #{index}")
+                if index % 3 == 2:
+                    raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
